@@ -1,0 +1,189 @@
+"""Driver of scripts/bench.sh: see there. Talks to MariaDB with pymysql, to Ferry over its API,
+and reads Kafka with confluent-kafka (an independent client)."""
+import json, os, shutil, signal, statistics, subprocess, sys, tempfile, threading, time, urllib.request
+import pymysql
+from confluent_kafka import Consumer, TopicPartition
+
+ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
+RATE = int(os.environ.get("BENCH_RATE", "5000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "4"))
+FORMAT = os.environ.get("BENCH_FORMAT", "default")
+MYSQL_PORT = int(os.environ["FERRY_MYSQL_PORT"])
+KAFKA = os.environ["KAFKA"]
+TOKEN = "bench-token"
+RUN = time.strftime("%H%M%S")
+DB = f"bench{RUN}"
+TOPIC = f"bench{RUN}.sbtest"
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def figure(name, value):
+    print(f"{name}: {value}", flush=True)
+
+
+def sql():
+    return pymysql.connect(host="127.0.0.1", port=MYSQL_PORT, user=os.environ["FERRY_MYSQL_ADMIN_USER"],
+                           password=os.environ["FERRY_MYSQL_ADMIN_PASSWORD"], autocommit=True)
+
+
+def api(port, method, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{method} {path}: {e.code} {e.read().decode()}")
+
+
+def proc_cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_peak_rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def load(conn, first, count, batch=1000):
+    with conn.cursor() as c:
+        for start in range(first, first + count, batch):
+            end = min(start + batch - 1, first + count - 1)
+            c.execute(f"INSERT INTO {DB}.sbtest SELECT seq, seq % 100000, "
+                      f"CONCAT('c-', seq, '-', REPEAT('x', 100)), CONCAT('pad-', seq, REPEAT('y', 40)) "
+                      f"FROM seq_{start}_to_{end}")
+
+
+class Reader:
+    """Reads the topic from the start on a thread: counts messages and keeps their timestamps."""
+
+    def __init__(self):
+        self.times = {}  # id -> Kafka timestamp (ms) of its first message
+        self.count = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        c = Consumer({"bootstrap.servers": KAFKA, "group.id": f"bench{RUN}", "enable.auto.commit": False})
+        while True:
+            md = c.list_topics(TOPIC, timeout=10)
+            t = md.topics.get(TOPIC)
+            if t is not None and t.error is None and t.partitions:
+                break
+            time.sleep(0.2)
+        c.assign([TopicPartition(TOPIC, p, 0) for p in t.partitions])
+        while not self.stop:
+            for m in c.consume(num_messages=10000, timeout=0.2):
+                if m.error():
+                    continue
+                self.count += 1
+                key = m.key()
+                if key is not None:
+                    self.times.setdefault(int(key), m.timestamp()[1])
+        c.close()
+
+
+def main():
+    conn = sql()
+    with conn.cursor() as c:
+        c.execute(f"CREATE DATABASE {DB}")
+        c.execute(f"CREATE TABLE {DB}.sbtest (id BIGINT PRIMARY KEY, k INT, c CHAR(120), pad CHAR(60))")
+        c.execute("SHOW MASTER STATUS")
+        file, pos = c.fetchone()[:2]
+    log(f"loading {ROWS} rows into {DB}.sbtest ...")
+    t0 = time.time()
+    load(conn, 1, ROWS)
+    log(f"loaded in {time.time() - t0:.1f} s")
+
+    data = tempfile.mkdtemp(prefix="ferry-bench-")
+    port = 18991
+    node = subprocess.Popen([os.environ["FERRY_BIN"], "node", "--data-dir", f"{data}/node", "--http",
+                             f"127.0.0.1:{port}", "--admin-token", TOKEN, "--key-file", f"{data}/key"],
+                            stderr=open(f"{data}/ferry.log", "w"))
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        api(port, "POST", "/datasources", {"name": "maria", "type": "mysql", "host": "127.0.0.1", "port": MYSQL_PORT,
+                                           "user": os.environ["FERRY_MYSQL_USER"],
+                                           "password": os.environ["FERRY_MYSQL_PASSWORD"]})
+        api(port, "POST", "/datasources", {"name": "kafka", "type": "kafka", "bootstrap_servers": KAFKA})
+        api(port, "POST", "/projects", {"name": "bench", "source": "maria", "destination": "kafka",
+                                        "objects": [{"database": DB, "topic": f"bench{RUN}.{{table}}"}],
+                                        "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos},
+                                        "options": {"topic_partitions": PARTITIONS}})
+        cpu0 = proc_cpu_seconds(node.pid)
+        t0 = time.time()
+        api(port, "POST", "/projects/bench/start", {})
+        while True:
+            p = api(port, "GET", "/projects/bench")
+            if p["state"] == "failed":
+                raise SystemExit(f"project failed: {p['error']}")
+            if p["rows"] >= ROWS:
+                break
+            time.sleep(0.05)
+        wall = time.time() - t0
+        cpu = proc_cpu_seconds(node.pid) - cpu0
+        rss = proc_peak_rss_mb(node.pid)
+        reader = Reader()
+        while reader.count < ROWS:
+            time.sleep(0.2)
+        stamps = sorted(reader.times.values())
+        span = (stamps[-1] - stamps[0]) / 1000 if len(stamps) > 1 else wall
+        figure("catchup_rows", ROWS)
+        figure("catchup_rows_per_sec (first to last Kafka timestamp)", round(ROWS / max(span, 1e-3)))
+        figure("catchup_rows_per_sec (start to checkpoint, API)", round(ROWS / wall))
+        figure("catchup_cpu_seconds", round(cpu, 2))
+        figure("cpu_seconds_per_1m_rows", round(cpu * 1_000_000 / ROWS, 2))
+        figure("peak_rss_mb", round(rss, 1))
+
+        # Steady load: RATE rows/s in 100-row autocommit inserts; the commit ack time per row.
+        acked = {}
+        first = ROWS + 1
+        total = RATE * SECONDS
+        per_stmt = 100
+        with conn.cursor() as c:
+            start = time.time()
+            for i, lo in enumerate(range(first, first + total, per_stmt)):
+                due = start + i * per_stmt / RATE
+                if due > time.time():
+                    time.sleep(due - time.time())
+                hi = lo + per_stmt - 1
+                c.execute(f"INSERT INTO {DB}.sbtest SELECT seq, seq % 100000, 'steady', 'pad' FROM seq_{lo}_to_{hi}")
+                now_ms = time.time() * 1000
+                for k in range(lo, hi + 1):
+                    acked[k] = now_ms
+        deadline = time.time() + 60
+        while reader.count < ROWS + total and time.time() < deadline:
+            time.sleep(0.2)
+        reader.stop = True
+        lat = sorted(reader.times[k] - acked[k] for k in acked if k in reader.times)
+        figure("steady_rows_per_sec", RATE)
+        figure("steady_rows_measured", len(lat))
+        if lat:
+            figure("latency_p50_ms", round(statistics.median(lat), 2))
+            figure("latency_p99_ms", round(lat[int(len(lat) * 0.99) - 1], 2))
+            figure("latency_max_ms", round(lat[-1], 2))
+        figure("peak_rss_mb_after_steady", round(proc_peak_rss_mb(node.pid), 1))
+    finally:
+        node.send_signal(signal.SIGTERM)
+        node.wait(timeout=30)
+        with conn.cursor() as c:
+            c.execute(f"DROP DATABASE {DB}")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+//! Debezium's MySQL/MariaDB change event envelope, JSON without an embedded schema.
+//!
+//! Invariants: envelope and `source` fields come in Debezium's order (FORMATS.md); the key is
+//! `{pk columns in key order}` (none for a table without a primary key); a delete is followed
+//! by a tombstone (same key and headers, no value) when the project keeps tombstones and the
+//! table has a key to compact on; the halves of a split primary-key change carry
+//! `__debezium.newkey` (delete and its tombstone) and `__debezium.oldkey` (create).
+
+use super::{
+    json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor,
+};
+use crate::model::{Op, TableSchema, Value};
+
+pub struct DebeziumEncoder {
+    ctx: CodecContext,
+    /// `,"source":{"version":...,"connector":...,"name":...,"ts_ms":`: fixed for the
+    /// connector's life.
+    source_prefix: Vec<u8>,
+    size_hint: usize,
+}
+
+impl DebeziumEncoder {
+    pub fn new(ctx: CodecContext) -> Self {
+        let connector = match ctx.flavor {
+            SourceFlavor::MariaDb => "mariadb",
+            SourceFlavor::MySql | SourceFlavor::OceanBase => "mysql",
+        };
+        let mut source_prefix = b",\"source\":{\"version\":".to_vec();
+        json::string(&mut source_prefix, env!("CARGO_PKG_VERSION"));
+        source_prefix.extend_from_slice(b",\"connector\":");
+        json::string(&mut source_prefix, connector);
+        source_prefix.extend_from_slice(b",\"name\":");
+        json::string(&mut source_prefix, &ctx.project);
+        source_prefix.extend_from_slice(b",\"ts_ms\":");
+        Self {
+            ctx,
+            source_prefix,
+            size_hint: 512,
+        }
+    }
+
+    fn envelope(&self, change: &RowChange<'_>, now_ms: u64) -> Vec<u8> {
+        let schema = change.schema;
+        let batch = change.batch;
+        let (before, after, op) = match change.op {
+            Op::Insert => (None, change.after, b'c'),
+            Op::Update => (change.before, change.after, b'u'),
+            Op::Delete => (change.before, None, b'd'),
+        };
+        let mut buf = Vec::with_capacity(self.size_hint);
+        buf.extend_from_slice(b"{\"before\":");
+        image(&mut buf, schema, before);
+        buf.extend_from_slice(b",\"after\":");
+        image(&mut buf, schema, after);
+
+        let event_ms = u64::from(batch.ts) * 1000;
+        buf.extend_from_slice(&self.source_prefix);
+        json::u64(&mut buf, event_ms);
+        buf.extend_from_slice(b",\"snapshot\":\"false\",\"db\":");
+        json::string(&mut buf, &schema.name.database);
+        buf.extend_from_slice(b",\"sequence\":null");
+        instants_after_ms(&mut buf, event_ms);
+        buf.extend_from_slice(b",\"table\":");
+        json::string(&mut buf, &schema.name.table);
+        buf.extend_from_slice(b",\"server_id\":");
+        json::u64(&mut buf, u64::from(batch.server_id));
+        buf.extend_from_slice(b",\"gtid\":");
+        match &batch.gtid {
+            Some(gtid) => json::string(&mut buf, gtid),
+            None => json::null(&mut buf),
+        }
+        buf.extend_from_slice(b",\"file\":");
+        json::string(&mut buf, &batch.file);
+        buf.extend_from_slice(b",\"pos\":");
+        json::u64(&mut buf, batch.pos);
+        buf.extend_from_slice(b",\"row\":");
+        json::u64(&mut buf, change.row_index as u64);
+        buf.extend_from_slice(b",\"thread\":null,\"query\":null},\"transaction\":null,\"op\":\"");
+        buf.push(op);
+        buf.extend_from_slice(b"\",\"ts_ms\":");
+        json::u64(&mut buf, now_ms);
+        instants_after_ms(&mut buf, now_ms);
+        buf.push(b'}');
+        buf
+    }
+}
+
+impl Encoder for DebeziumEncoder {
+    fn encode(&mut self, change: &RowChange<'_>, now_ms: u64, out: &mut Vec<Message>) {
+        let schema = change.schema;
+        let has_key = schema.has_primary_key();
+        let key_text = values::key_text(schema, change.key_image(), self.ctx.server_tz_offset_secs);
+        let key = has_key.then(|| key_json(schema, change.key_image()));
+        let value = self.envelope(change, now_ms);
+        self.size_hint = value.len() + 64;
+
+        let mut headers = source_headers(change);
+        if let (Some(moved), true) = (change.key_moved, has_key) {
+            match change.op {
+                Op::Delete => headers.push(("__debezium.newkey", key_json(schema, moved))),
+                Op::Insert => headers.push(("__debezium.oldkey", key_json(schema, moved))),
+                Op::Update => {}
+            }
+        }
+
+        if change.op == Op::Delete && self.ctx.tombstones && has_key {
+            out.push(Message {
+                key: key.clone(),
+                value: Some(value),
+                headers: headers.clone(),
+                key_text: key_text.clone(),
+            });
+            out.push(Message {
+                key,
+                value: None,
+                headers,
+                key_text,
+            });
+        } else {
+            out.push(Message {
+                key,
+                value: Some(value),
+                headers,
+                key_text,
+            });
+        }
+    }
+}
+
+fn image(out: &mut Vec<u8>, schema: &TableSchema, image: Option<&[Value]>) {
+    match image {
+        Some(image) => values::object(out, &schema.columns, image, values::write_debezium),
+        None => json::null(out),
+    }
+}
+
+/// `{"pk1":v1,...}`: the primary key columns of `image` in key order, as Debezium writes them.
+fn key_json(schema: &TableSchema, image: &[Value]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32);
+    out.push(b'{');
+    for &i in &schema.primary_key {
+        let (Some(col), Some(v)) = (schema.columns.get(i), image.get(i)) else {
+            continue;
+        };
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        json::field(&mut out, &col.name);
+        values::write_debezium(&mut out, col, v);
+    }
+    out.push(b'}');
+    out
+}
+
+/// `,"ts_us":...,"ts_ns":...` for an instant given in milliseconds.
+fn instants_after_ms(out: &mut Vec<u8>, ms: u64) {
+    out.extend_from_slice(b",\"ts_us\":");
+    json::u64(out, ms.saturating_mul(1000));
+    out.extend_from_slice(b",\"ts_ns\":");
+    json::u64(out, ms.saturating_mul(1_000_000));
+}

@@ -1,0 +1,104 @@
+//! The OMS `default` format: one JSON object per row change,
+//! `{"prevStruct", "postStruct", "allMetaData", "recordType"}` (FORMATS.md).
+//!
+//! Invariants: one message per change; `prevStruct` only for UPDATE/DELETE and `postStruct`
+//! only for INSERT/UPDATE, whatever images the change carries; the message key is the
+//! `record_primary_value` text (none for a table without a primary key).
+
+use super::{
+    json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor,
+};
+use crate::model::{Op, TableSchema, Value};
+
+pub struct DefaultEncoder {
+    ctx: CodecContext,
+    db_type: &'static str,
+    /// Size of the last message: the next buffer starts at about that capacity.
+    size_hint: usize,
+}
+
+impl DefaultEncoder {
+    pub fn new(ctx: CodecContext) -> Self {
+        let db_type = match ctx.flavor {
+            SourceFlavor::OceanBase => "OB_MYSQL",
+            SourceFlavor::MariaDb | SourceFlavor::MySql => "MYSQL",
+        };
+        Self {
+            ctx,
+            db_type,
+            size_hint: 512,
+        }
+    }
+
+    fn image(out: &mut Vec<u8>, schema: &TableSchema, image: Option<&[Value]>) {
+        match image {
+            Some(image) => values::object(out, &schema.columns, image, values::write_default),
+            None => json::null(out),
+        }
+    }
+}
+
+impl Encoder for DefaultEncoder {
+    fn encode(&mut self, change: &RowChange<'_>, _now_ms: u64, out: &mut Vec<Message>) {
+        let schema = change.schema;
+        let batch = change.batch;
+        let key_text = values::key_text(schema, change.key_image(), self.ctx.server_tz_offset_secs);
+        let (prev, post) = match change.op {
+            Op::Insert => (None, change.after),
+            Op::Update => (change.before, change.after),
+            Op::Delete => (change.before, None),
+        };
+
+        let mut buf = Vec::with_capacity(self.size_hint);
+        buf.extend_from_slice(b"{\"prevStruct\":");
+        Self::image(&mut buf, schema, prev);
+        buf.extend_from_slice(b",\"postStruct\":");
+        Self::image(&mut buf, schema, post);
+
+        buf.extend_from_slice(b",\"allMetaData\":{\"checkpoint\":\"");
+        json::u64(&mut buf, u64::from(batch.ts));
+        buf.extend_from_slice(b"\",\"record_primary_key\":\"");
+        for (n, name) in schema.primary_key_names().enumerate() {
+            if n > 0 {
+                buf.extend_from_slice(b"\\u0001");
+            }
+            json::string_contents(&mut buf, name);
+        }
+        buf.extend_from_slice(b"\",\"record_primary_value\":");
+        json::string(&mut buf, &key_text);
+        buf.extend_from_slice(b",\"source_identity\":");
+        json::string(&mut buf, &self.ctx.store_id);
+        buf.extend_from_slice(b",\"dbType\":\"");
+        buf.extend_from_slice(self.db_type.as_bytes());
+        buf.extend_from_slice(b"\",\"storeDataSequence\":");
+        json::u64(&mut buf, change.row_seq);
+        buf.extend_from_slice(b",\"db\":");
+        json::string(&mut buf, &schema.name.database);
+        buf.extend_from_slice(b",\"table_name\":");
+        json::string(&mut buf, &schema.name.table);
+        buf.extend_from_slice(b",\"timestamp\":\"");
+        json::u64(&mut buf, u64::from(batch.ts));
+        let trans_id = batch.gtid.as_deref().unwrap_or("");
+        buf.extend_from_slice(b"\",\"uniqueId\":");
+        json::string(&mut buf, trans_id);
+        buf.extend_from_slice(b",\"transId\":");
+        json::string(&mut buf, trans_id);
+        buf.extend_from_slice(b"},\"recordType\":\"");
+        buf.extend_from_slice(match change.op {
+            Op::Insert => b"INSERT",
+            Op::Update => b"UPDATE",
+            Op::Delete => b"DELETE",
+        });
+        buf.extend_from_slice(b"\"}");
+        self.size_hint = buf.len() + 64;
+
+        out.push(Message {
+            key: schema
+                .has_primary_key()
+                .then(|| key_text.as_bytes().to_vec()),
+            value: Some(buf),
+            headers: source_headers(change),
+            key_text,
+        });
+    }
+}

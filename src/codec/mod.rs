@@ -1,0 +1,158 @@
+//! Message encoders: one per format, all behind [`Encoder`]. Encoding is pure: no IO, no clock
+//! (the caller passes `now_ms`), so every format has golden tests.
+//!
+//! The connector turns each row of a [`RowsBatch`] into [`RowChange`]s with [`split_row`] (an
+//! UPDATE that changes the primary key becomes a DELETE plus an INSERT unless the project keeps
+//! it whole), then asks the encoder for that change's messages.
+
+mod canal;
+mod debezium;
+mod default;
+mod json;
+mod time;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use crate::model::{Op, RowImage, RowsBatch, TableSchema, Value};
+use serde::{Deserialize, Serialize};
+
+pub use canal::CanalEncoder;
+pub use debezium::DebeziumEncoder;
+pub use default::DefaultEncoder;
+
+/// The message layouts Ferry writes (see docs/FORMATS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Default,
+    Canal,
+    Debezium,
+}
+
+/// What kind of server the changes come from; decides `dbType` and Debezium's `connector`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceFlavor {
+    MariaDb,
+    MySql,
+    OceanBase,
+}
+
+/// Everything an encoder may use besides the change itself. Fixed for a connector's life.
+#[derive(Debug, Clone)]
+pub struct CodecContext {
+    /// The project's name (Debezium `source.name`).
+    pub project: String,
+    /// The store's id (OMS `source_identity`).
+    pub store_id: String,
+    pub flavor: SourceFlavor,
+    /// The source server's offset from UTC in seconds (Canal writes TIMESTAMP in server time).
+    pub server_tz_offset_secs: i32,
+    /// Debezium: write a tombstone after each delete.
+    pub tombstones: bool,
+}
+
+/// One logical row change, ready to encode.
+#[derive(Debug, Clone, Copy)]
+pub struct RowChange<'a> {
+    pub schema: &'a TableSchema,
+    /// The binlog event the row came from (file, pos, ts, gtid, server id).
+    pub batch: &'a RowsBatch,
+    /// Index of the row inside its binlog event.
+    pub row_index: usize,
+    /// `storeDataSequence`: the row's sequence in the store.
+    pub row_seq: u64,
+    pub op: Op,
+    pub before: Option<&'a [Value]>,
+    pub after: Option<&'a [Value]>,
+    /// Set when this change is one half of a primary-key-changing UPDATE that was split:
+    /// for the DELETE half, the new row's values; for the INSERT half, the old row's values.
+    pub key_moved: Option<&'a [Value]>,
+}
+
+impl RowChange<'_> {
+    /// The row image whose primary key identifies this change (after for inserts and
+    /// updates, before for deletes).
+    pub fn key_image(&self) -> &[Value] {
+        match self.op {
+            Op::Delete => self.before.unwrap_or_default(),
+            _ => self.after.or(self.before).unwrap_or_default(),
+        }
+    }
+}
+
+/// One message for the destination. `value: None` is a tombstone.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Message {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(&'static str, Vec<u8>)>,
+    /// The primary key values in their Canal string form joined by `\u{1}` (empty for a table
+    /// without a primary key): what the `hash` partition rule hashes.
+    pub key_text: String,
+}
+
+pub trait Encoder: Send {
+    /// Appends the messages for `change` to `out`, in the order they must be delivered.
+    fn encode(&mut self, change: &RowChange<'_>, now_ms: u64, out: &mut Vec<Message>);
+}
+
+/// Builds the encoder for `format`.
+pub fn encoder(format: Format, ctx: CodecContext) -> Box<dyn Encoder> {
+    match format {
+        Format::Default => Box::new(DefaultEncoder::new(ctx)),
+        Format::Canal => Box::new(CanalEncoder::new(ctx)),
+        Format::Debezium => Box::new(DebeziumEncoder::new(ctx)),
+    }
+}
+
+/// Expands one row of a batch into the changes to encode. An UPDATE whose primary key changed
+/// becomes DELETE(old) then INSERT(new) when `split_key_updates` is set.
+pub fn split_row<'a>(
+    schema: &'a TableSchema,
+    batch: &'a RowsBatch,
+    row_index: usize,
+    row: &'a RowImage,
+    split_key_updates: bool,
+    mut emit: impl FnMut(RowChange<'a>),
+) {
+    let base = RowChange {
+        schema,
+        batch,
+        row_index,
+        row_seq: batch.first_row_seq + row_index as u64,
+        op: batch.op,
+        before: row.before.as_deref(),
+        after: row.after.as_deref(),
+        key_moved: None,
+    };
+    if let (Op::Update, true, Some(before), Some(after)) =
+        (batch.op, split_key_updates, base.before, base.after)
+    {
+        let moved = schema.primary_key.iter().any(|&i| before[i] != after[i]);
+        if moved {
+            emit(RowChange { op: Op::Delete, after: None, key_moved: Some(after), ..base });
+            emit(RowChange { op: Op::Insert, before: None, key_moved: Some(before), ..base });
+            return;
+        }
+    }
+    emit(base);
+}
+
+/// The `ferry.position` header value: `<file>:<event start>:<row index>`.
+pub fn position_header(change: &RowChange<'_>) -> Vec<u8> {
+    format!("{}:{}:{}", change.batch.file, change.batch.pos, change.row_index).into_bytes()
+}
+
+/// The headers every message carries: `ferry.position`, and `ferry.gtid` when the
+/// transaction has a GTID.
+fn source_headers(change: &RowChange<'_>) -> Vec<(&'static str, Vec<u8>)> {
+    let mut headers = Vec::with_capacity(3);
+    headers.push(("ferry.position", position_header(change)));
+    if let Some(gtid) = &change.batch.gtid {
+        headers.push(("ferry.gtid", gtid.as_bytes().to_vec()));
+    }
+    headers
+}

@@ -1,0 +1,249 @@
+//! `debezium` golden messages.
+
+use super::*;
+use crate::codec::DebeziumEncoder;
+use serde_json::json;
+
+/// Row `A` as Debezium writes it (decimal.handling.mode=string).
+const ROW_A: &str = r#"{
+    "id": 42, "region": "eu", "tiny_u": 255, "small": -32768, "medium": 8388607,
+    "big": -9223372036854775808, "big_u": 18446744073709551615,
+    "dec": "-12.3400", "dec_zero": "0.00", "dec_short": "7.500", "f": 1.1, "d": -2.5e-7,
+    "day": 20780, "day_zero": null, "t3": -3723450000, "t_min": -3020399000000,
+    "dt6": 1795437296123456, "dt0": -1000,
+    "ts3": "2026-11-23T12:34:56.120Z", "ts_zero": null, "y0": 0, "y": 2026,
+    "name": "hi 😀", "note": "€ \"q\"\n", "bin": "AQD/AA==", "vbin": "YWKA", "blob": "",
+    "size": "medium", "size_err": "", "tags": "a,c,d", "tags_none": "", "flag": true, "bits": "AQI=",
+    "doc": "{\"a\": [1, 2.5, null]}", "doc_bad": "not json", "missing": null
+}"#;
+
+const B_CHANGES: [(&str, &str); 5] = [
+    ("small", "7"),
+    ("ts3", r#""2026-11-23T12:34:57.120Z""#),
+    ("note", r#""plain""#),
+    ("flag", "false"),
+    ("missing", r#""now set""#),
+];
+
+const ENVELOPE_ORDER: [&str; 8] = [
+    "before",
+    "after",
+    "source",
+    "transaction",
+    "op",
+    "ts_ms",
+    "ts_us",
+    "ts_ns",
+];
+const SOURCE_ORDER: [&str; 17] = [
+    "version",
+    "connector",
+    "name",
+    "ts_ms",
+    "snapshot",
+    "db",
+    "sequence",
+    "ts_us",
+    "ts_ns",
+    "table",
+    "server_id",
+    "gtid",
+    "file",
+    "pos",
+    "row",
+    "thread",
+    "query",
+];
+
+fn row_b_json() -> J {
+    with(ROW_A, &B_CHANGES)
+}
+
+fn row_c_json() -> J {
+    let mut v = row_b_json();
+    v["id"] = json!(43);
+    v
+}
+
+fn message(before: J, after: J, op: &str, row: u64) -> J {
+    json!({
+        "before": before,
+        "after": after,
+        "source": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "connector": "mariadb",
+            "name": "shop-sync",
+            "ts_ms": 1_795_437_296_000u64,
+            "snapshot": "false",
+            "db": "shop",
+            "sequence": null,
+            "ts_us": 1_795_437_296_000_000u64,
+            "ts_ns": 1_795_437_296_000_000_000u64,
+            "table": "orders",
+            "server_id": 1,
+            "gtid": "0-1-1234",
+            "file": "mysql-bin.000003",
+            "pos": 4096,
+            "row": row,
+            "thread": null,
+            "query": null
+        },
+        "transaction": null,
+        "op": op,
+        "ts_ms": 1_795_437_300_123u64,
+        "ts_us": 1_795_437_300_123_000u64,
+        "ts_ns": 1_795_437_300_123_000_000u64
+    })
+}
+
+const KEY_42: &str = r#"{"id":42,"region":"eu"}"#;
+const KEY_43: &str = r#"{"id":43,"region":"eu"}"#;
+
+fn encoder() -> DebeziumEncoder {
+    DebeziumEncoder::new(ctx())
+}
+
+#[track_caller]
+fn assert_order(msg: &Message) {
+    let text = std::str::from_utf8(msg.value.as_deref().unwrap()).unwrap();
+    let fields = object_fields(text);
+    let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ENVELOPE_ORDER);
+    assert_eq!(field_names(fields[2].1), SOURCE_ORDER);
+}
+
+#[track_caller]
+fn assert_tombstone(msg: &Message, key: &str, key_text: &str, row_index: usize) {
+    assert_eq!(msg.value, None);
+    assert_envelope(msg, Some(key), key_text, row_index);
+}
+
+#[test]
+fn insert() {
+    let schema = schema();
+    let batch = batch(1, Op::Insert, vec![inserted(row_a())]);
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(msgs.len(), 1);
+    assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
+    assert_eq!(header_names(&msgs[0]), ["ferry.position", "ferry.gtid"]);
+    assert_json(
+        &value_json(&msgs[0]),
+        &message(J::Null, parse(ROW_A), "c", 0),
+    );
+    assert_order(&msgs[0]);
+    let text = std::str::from_utf8(msgs[0].value.as_deref().unwrap()).unwrap();
+    assert!(text.contains(r#""big_u":18446744073709551615,"#), "{text}");
+    assert!(text.contains(r#""f":1.1,"#), "{text}");
+}
+
+#[test]
+fn update() {
+    let schema = schema();
+    let batch = batch(1, Op::Update, vec![updated(row_a(), row_b())]);
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(msgs.len(), 1);
+    assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
+    assert_json(
+        &value_json(&msgs[0]),
+        &message(parse(ROW_A), row_b_json(), "u", 0),
+    );
+    assert_order(&msgs[0]);
+}
+
+#[test]
+fn delete_is_followed_by_a_tombstone() {
+    let schema = schema();
+    let batch = batch(1, Op::Delete, vec![deleted(row_b())]);
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(msgs.len(), 2);
+    assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
+    assert_json(
+        &value_json(&msgs[0]),
+        &message(row_b_json(), J::Null, "d", 0),
+    );
+    assert_order(&msgs[0]);
+    assert_tombstone(&msgs[1], KEY_42, "42\u{1}eu", 0);
+}
+
+#[test]
+fn no_tombstone_when_the_project_turns_them_off() {
+    let schema = schema();
+    let batch = batch(1, Op::Delete, vec![deleted(row_b())]);
+    let mut enc = DebeziumEncoder::new(CodecContext {
+        tombstones: false,
+        ..ctx()
+    });
+    let msgs = encode(&mut enc, &schema, &batch, true);
+    assert_eq!(msgs.len(), 1);
+    assert!(msgs[0].value.is_some());
+}
+
+#[test]
+fn primary_key_change_is_delete_tombstone_create_with_key_headers() {
+    let schema = schema();
+    let batch = batch(
+        1,
+        Op::Update,
+        vec![updated(row_a(), row_b()), updated(row_b(), row_c())],
+    );
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(msgs.len(), 4);
+
+    assert_json(
+        &value_json(&msgs[0]),
+        &message(parse(ROW_A), row_b_json(), "u", 0),
+    );
+    assert_eq!(header_names(&msgs[0]), ["ferry.position", "ferry.gtid"]);
+
+    assert_envelope(&msgs[1], Some(KEY_42), "42\u{1}eu", 1);
+    assert_json(
+        &value_json(&msgs[1]),
+        &message(row_b_json(), J::Null, "d", 1),
+    );
+    assert_order(&msgs[1]);
+    assert_eq!(header(&msgs[1], "__debezium.newkey"), Some(KEY_43));
+    assert_eq!(header(&msgs[1], "__debezium.oldkey"), None);
+
+    assert_tombstone(&msgs[2], KEY_42, "42\u{1}eu", 1);
+    assert_eq!(header(&msgs[2], "__debezium.newkey"), Some(KEY_43));
+
+    assert_envelope(&msgs[3], Some(KEY_43), "43\u{1}eu", 1);
+    assert_json(
+        &value_json(&msgs[3]),
+        &message(J::Null, row_c_json(), "c", 1),
+    );
+    assert_eq!(header(&msgs[3], "__debezium.oldkey"), Some(KEY_42));
+    assert_eq!(header(&msgs[3], "__debezium.newkey"), None);
+}
+
+#[test]
+fn table_without_primary_key_has_null_key_and_no_tombstone() {
+    let schema = keyless_schema();
+    let batch = batch(
+        2,
+        Op::Delete,
+        vec![deleted(vec![Value::Text("x".into()), Value::Int(1)])],
+    );
+    let mut enc = DebeziumEncoder::new(CodecContext {
+        flavor: SourceFlavor::MySql,
+        ..ctx()
+    });
+    let msgs = encode(&mut enc, &schema, &batch, true);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].key, None);
+    assert_eq!(msgs[0].key_text, "");
+    let v = value_json(&msgs[0]);
+    assert_eq!(v["before"], json!({"msg": "x", "n": 1}));
+    assert_eq!(v["source"]["connector"], "mysql");
+    assert_eq!(v["source"]["table"], "log");
+}
+
+#[test]
+fn source_gtid_is_null_without_one() {
+    let schema = schema();
+    let mut batch = batch(1, Op::Insert, vec![inserted(row_a())]);
+    batch.gtid = None;
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(header_names(&msgs[0]), ["ferry.position"]);
+    assert_eq!(value_json(&msgs[0])["source"]["gtid"], J::Null);
+}

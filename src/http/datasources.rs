@@ -1,0 +1,156 @@
+//! `/datasources`: register, list, show, delete and check sources and destinations.
+
+use super::views::{validate_name, DataSourceView, NewDataSource};
+use super::{ApiContext, ApiError};
+use crate::meta::{Command, DataSource, DataSourceKind};
+use crate::source::mysql::{self, MysqlConfig};
+use crate::source::Finding;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/datasources")
+            .route("", web::post().to(create))
+            .route("", web::get().to(list))
+            .route("/{name}", web::get().to(show))
+            .route("/{name}", web::delete().to(delete))
+            .route("/{name}/check", web::post().to(check)),
+    );
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateQuery {
+    /// Connect before registering (default true).
+    verify: Option<bool>,
+}
+
+async fn create(
+    ctx: web::Data<ApiContext>,
+    query: web::Query<CreateQuery>,
+    body: web::Json<NewDataSource>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    validate_name("name", body.name())?;
+    let verify = query.verify.unwrap_or(true);
+    let source = match body {
+        NewDataSource::Mysql { name, host, port, user, password } => {
+            if host.is_empty() || user.is_empty() || port == 0 {
+                return Err(ApiError::bad_request("host, port and user are required for a mysql data source"));
+            }
+            if verify {
+                let cfg = MysqlConfig { host: host.clone(), port, user: user.clone(), password: password.clone() };
+                mysql::server_info(&cfg).await?;
+            }
+            let password_sealed = ctx.keyring.seal(&password);
+            DataSource { name, kind: DataSourceKind::Mysql { host, port, user, password_sealed } }
+        }
+        NewDataSource::Kafka { name, bootstrap_servers } => {
+            if bootstrap_servers.trim().is_empty() {
+                return Err(ApiError::bad_request("bootstrap_servers is required for a kafka data source"));
+            }
+            if verify {
+                kafka_reachable(&bootstrap_servers).await.map_err(|message| ApiError::Upstream {
+                    code: "destination_unreachable",
+                    message,
+                })?;
+            }
+            DataSource { name, kind: DataSourceKind::Kafka { bootstrap_servers } }
+        }
+    };
+    let view = DataSourceView::from(&source);
+    ctx.meta.propose(Command::CreateDataSource { source }).await??;
+    Ok(HttpResponse::Created().json(view))
+}
+
+async fn list(ctx: web::Data<ApiContext>) -> HttpResponse {
+    let views: Vec<DataSourceView> = ctx.meta.read(|s| s.data_sources.values().map(Into::into).collect());
+    HttpResponse::Ok().json(views)
+}
+
+fn find(ctx: &ApiContext, name: &str) -> Result<DataSource, ApiError> {
+    ctx.meta
+        .read(|s| s.data_sources.get(name).cloned())
+        .ok_or_else(|| ApiError::NotFound(format!("data source {name:?} does not exist")))
+}
+
+async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(DataSourceView::from(&find(&ctx, &name)?)))
+}
+
+async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    ctx.meta.propose(Command::DeleteDataSource { name: name.into_inner() }).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    name: String,
+    ok: bool,
+    findings: Vec<Finding>,
+}
+
+async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let ds = find(&ctx, &name)?;
+    let findings = match &ds.kind {
+        DataSourceKind::Mysql { .. } => {
+            let cfg = mysql_config(&ctx, &ds)?;
+            match mysql::precheck(&cfg).await {
+                Ok(findings) => findings,
+                Err(e) => vec![Finding {
+                    check: "connect".into(),
+                    ok: false,
+                    message: e.to_string(),
+                    fix: "check host, port, user and password, and that the server accepts connections from this node".into(),
+                }],
+            }
+        }
+        DataSourceKind::Kafka { bootstrap_servers } => {
+            let result = kafka_reachable(bootstrap_servers).await;
+            vec![Finding {
+                check: "connect".into(),
+                ok: result.is_ok(),
+                message: result.clone().err().unwrap_or_else(|| format!("reached {bootstrap_servers}")),
+                fix: if result.is_ok() { String::new() } else { "check bootstrap_servers and that the brokers are up".into() },
+            }]
+        }
+    };
+    let ok = findings.iter().all(|f| f.ok);
+    Ok(HttpResponse::Ok().json(CheckView { name: ds.name, ok, findings }))
+}
+
+/// The connection settings of a mysql data source, password decrypted.
+pub fn mysql_config(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, ApiError> {
+    match &ds.kind {
+        DataSourceKind::Mysql { host, port, user, password_sealed } => Ok(MysqlConfig {
+            host: host.clone(),
+            port: *port,
+            user: user.clone(),
+            password: ctx.keyring.open(password_sealed).map_err(|e| ApiError::Internal(e.to_string()))?,
+        }),
+        DataSourceKind::Kafka { .. } => Err(ApiError::Unprocessable {
+            code: "wrong_data_source_type",
+            message: format!("data source {:?} is kafka, not mysql", ds.name),
+        }),
+    }
+}
+
+/// Asks the brokers for metadata, within 5 s.
+async fn kafka_reachable(servers: &str) -> Result<(), String> {
+    let servers = servers.to_string();
+    tokio::task::spawn_blocking(move || {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &servers)
+            .create()
+            .map_err(|e| format!("invalid kafka settings: {e}"))?;
+        consumer
+            .fetch_metadata(None, Duration::from_secs(5))
+            .map(|_| ())
+            .map_err(|e| format!("cannot reach kafka at {servers}: {e}"))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}

@@ -1,0 +1,113 @@
+//! API errors: a stable `code` and a message naming the problem, as `{"code","message"}`.
+
+use crate::meta::MetaError;
+use crate::source::mysql::SourceError;
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed but cannot be done as asked (e.g. a table without a
+    /// primary key under the `hash` partition rule).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// A server the request names could not be used (unreachable, wrong password).
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
+    #[error("{0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "invalid_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unprocessable { code, .. } | ApiError::Upstream { code, .. } => code,
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// A JSON body actix could not read: say what was wrong and where.
+    pub fn from_json_error(err: &actix_web::error::JsonPayloadError) -> Self {
+        use actix_web::error::JsonPayloadError as E;
+        match err {
+            E::Deserialize(e) => ApiError::BadRequest(format!("invalid request body: {e}")),
+            E::ContentType => ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into()),
+            other => ApiError::BadRequest(format!("invalid request body: {other}")),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .json(Body { code: self.code(), message: self.to_string() })
+    }
+}
+
+impl From<MetaError> for ApiError {
+    fn from(e: MetaError) -> Self {
+        let message = e.to_string();
+        match e {
+            MetaError::UnknownDataSource(_) | MetaError::UnknownProject(_) => ApiError::NotFound(message),
+            MetaError::WrongDataSourceType { .. } => ApiError::Unprocessable { code: "wrong_data_source_type", message },
+            MetaError::DataSourceExists(_)
+            | MetaError::ProjectExists(_)
+            | MetaError::DataSourceInUse { .. }
+            | MetaError::IllegalTransition { .. }
+            | MetaError::DeleteNotAllowed { .. }
+            | MetaError::StaleEpoch { .. } => ApiError::Conflict(message),
+        }
+    }
+}
+
+impl From<cluster::ClusterError> for ApiError {
+    fn from(e: cluster::ClusterError) -> Self {
+        ApiError::Internal(format!("metadata: {e}"))
+    }
+}
+
+impl From<SourceError> for ApiError {
+    fn from(e: SourceError) -> Self {
+        let code = match &e {
+            SourceError::Unreachable { .. } => "source_unreachable",
+            SourceError::AccessDenied { .. } => "access_denied",
+            SourceError::Privilege(_) => "missing_privilege",
+            _ => "source_error",
+        };
+        ApiError::Upstream { code, message: e.to_string() }
+    }
+}

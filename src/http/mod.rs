@@ -1,0 +1,48 @@
+//! The admin API under `/api/v1`: one module per resource, each with `configure(cfg)`.
+//! `error.rs` is the only place that knows HTTP status codes; `auth.rs` guards every route.
+
+mod auth;
+mod datasources;
+mod error;
+mod projects;
+mod views;
+
+pub use error::ApiError;
+
+use crate::meta::Meta;
+use crate::runtime::LiveStatus;
+use crate::secrets::Keyring;
+use actix_web::{middleware::from_fn, web, HttpResponse};
+use std::sync::Arc;
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub meta: Meta,
+    pub keyring: Arc<Keyring>,
+    pub live: LiveStatus,
+    pub admin_token: Arc<str>,
+}
+
+/// Mounts the API (and the unauthenticated `/healthz`) on an actix-web app.
+pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let json = web::JsonConfig::default()
+            .limit(1 << 20)
+            .error_handler(|err, _| ApiError::from_json_error(&err).into());
+        let path = web::PathConfig::default().error_handler(|err, _| ApiError::bad_request(err.to_string()).into());
+        cfg.app_data(json)
+            .app_data(path)
+            .app_data(web::Data::new(ctx.clone()))
+            .route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+            .service(
+                web::scope("/api/v1")
+                    .wrap(from_fn(auth::require_token))
+                    .configure(datasources::configure)
+                    .configure(projects::configure)
+                    .default_service(web::to(|| async {
+                        Err::<HttpResponse, _>(ApiError::NotFound("no such API path".into()))
+                    })),
+            );
+    }
+}

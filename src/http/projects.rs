@@ -1,0 +1,211 @@
+//! `/projects`: create, drive through the lifecycle, show progress, delete.
+
+use super::datasources::mysql_config;
+use super::views::{validate_name, NewProject, PositionView, ProjectView, StartBody, TableView};
+use super::{ApiContext, ApiError};
+use crate::meta::{Action, Command, DataSourceKind, Partition, Project, ProjectSpec};
+use crate::model::{Position, TableName};
+use crate::pipeline::connector::now_ms;
+use crate::source::mysql;
+use crate::source::TableFilter;
+use actix_web::{web, HttpResponse};
+use std::sync::atomic::Ordering;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/projects")
+            .route("", web::post().to(create))
+            .route("", web::get().to(list))
+            .route("/{name}", web::get().to(show))
+            .route("/{name}", web::delete().to(delete))
+            .route("/{name}/{action}", web::post().to(act)),
+    );
+}
+
+async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    validate_name("name", &body.name)?;
+    if body.objects.is_empty() {
+        return Err(ApiError::bad_request("objects: give at least one {\"database\": ...} entry"));
+    }
+    for (i, rule) in body.objects.iter().enumerate() {
+        if rule.database.is_empty() {
+            return Err(ApiError::bad_request(format!("objects[{i}].database must not be empty")));
+        }
+    }
+    let filter = TableFilter::new(&body.objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
+    let start = match body.start {
+        None => Default::default(),
+        Some(value) => serde_json::from_value::<StartBody>(value)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "start: expected {\"from\":\"now\"}, {\"file\":..,\"pos\":..}, {\"gtid\":..} or {\"timestamp\":..}",
+                )
+            })?
+            .into_start()?,
+    };
+    if body.options.topic_partitions == 0 || body.options.topic_partitions > 10_000 {
+        return Err(ApiError::bad_request("options.topic_partitions must be between 1 and 10000"));
+    }
+    let source = ctx
+        .meta
+        .read(|s| s.data_sources.get(&body.source).cloned())
+        .ok_or_else(|| ApiError::NotFound(format!("source: data source {:?} does not exist", body.source)))?;
+    let destination_ok = ctx.meta.read(|s| {
+        s.data_sources.get(&body.destination).map(|d| matches!(d.kind, DataSourceKind::Kafka { .. }))
+    });
+    match destination_ok {
+        None => {
+            return Err(ApiError::NotFound(format!(
+                "destination: data source {:?} does not exist",
+                body.destination
+            )))
+        }
+        Some(false) => {
+            return Err(ApiError::Unprocessable {
+                code: "wrong_data_source_type",
+                message: format!("destination: data source {:?} is not a kafka data source", body.destination),
+            })
+        }
+        Some(true) => {}
+    }
+    let cfg = mysql_config(&ctx, &source)?;
+    if body.partition == Partition::Hash {
+        let tables = mysql::list_tables(&cfg, &filter).await?;
+        let without_pk: Vec<String> =
+            tables.iter().filter(|t| !t.has_primary_key).map(|t| t.name.to_string()).collect();
+        if !without_pk.is_empty() {
+            return Err(ApiError::Unprocessable {
+                code: "table_without_primary_key",
+                message: format!(
+                    "table(s) {} have no primary key, so the \"hash\" partition rule cannot keep their rows in order; add a primary key, exclude them, or use partition \"table\" or \"one\"",
+                    without_pk.join(", ")
+                ),
+            });
+        }
+    }
+    let spec = ProjectSpec {
+        name: body.name.clone(),
+        source: body.source,
+        destination: body.destination,
+        objects: body.objects,
+        format: body.format,
+        partition: body.partition,
+        start,
+        options: body.options,
+    };
+    ctx.meta.propose(Command::CreateProject { spec, now_ms: now_ms() }).await??;
+    let project = find(&ctx, &body.name)?;
+    Ok(HttpResponse::Created().json(view(&ctx, &project, None)))
+}
+
+fn find(ctx: &ApiContext, name: &str) -> Result<Project, ApiError> {
+    ctx.meta
+        .read(|s| s.projects.get(name).cloned())
+        .ok_or_else(|| ApiError::NotFound(format!("project {name:?} does not exist")))
+}
+
+async fn list(ctx: web::Data<ApiContext>) -> HttpResponse {
+    let projects: Vec<Project> = ctx.meta.read(|s| s.projects.values().cloned().collect());
+    let views: Vec<ProjectView> = projects.iter().map(|p| view(&ctx, p, None)).collect();
+    HttpResponse::Ok().json(views)
+}
+
+async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let project = find(&ctx, &name)?;
+    // The source's end of binlog, to say how far behind we are; a source that does not answer
+    // quickly leaves it out rather than slowing the API.
+    let source = ctx.meta.read(|s| s.data_sources.get(&project.spec.source).cloned());
+    let mut source_position = None;
+    if let Some(cfg) = source.as_ref().and_then(|ds| mysql_config(&ctx, ds).ok()) {
+        let ask = mysql::current_position(&cfg);
+        if let Ok(Ok(p)) = tokio::time::timeout(std::time::Duration::from_secs(2), ask).await {
+            source_position = Some(p);
+        }
+    }
+    Ok(HttpResponse::Ok().json(view(&ctx, &project, source_position.as_ref())))
+}
+
+async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    ctx.meta.propose(Command::DeleteProject { name: name.into_inner() }).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn act(ctx: web::Data<ApiContext>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (name, action) = path.into_inner();
+    let action = match action.as_str() {
+        "start" => Action::Start,
+        "pause" => Action::Pause,
+        "resume" => Action::Resume,
+        "stop" => Action::Stop,
+        "release" => Action::Release,
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "no action {other:?}; actions are start, pause, resume, stop, release"
+            )))
+        }
+    };
+    ctx.meta.propose(Command::Transition { name: name.clone(), action, now_ms: now_ms() }).await??;
+    Ok(HttpResponse::Ok().json(view(&ctx, &find(&ctx, &name)?, None)))
+}
+
+fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>) -> ProjectView {
+    let spec = &project.spec;
+    let live = ctx.live.get(&spec.name);
+    let checkpoint = project.checkpoint.as_ref();
+    let store_position = live.as_ref().and_then(|l| l.store_position());
+    let delivered_all_read = match (checkpoint, &store_position) {
+        (Some(cp), Some(store)) => cp.position == *store,
+        _ => false,
+    };
+    let at_source_end = source_position.is_none_or(|src| store_position.as_ref().is_some_and(|s| s.file == src.file && s.pos >= src.pos));
+    let latency_ms = checkpoint.filter(|cp| cp.commit_ts > 0).map(|cp| {
+        if delivered_all_read && at_source_end {
+            0
+        } else {
+            now_ms().saturating_sub(u64::from(cp.commit_ts) * 1000)
+        }
+    });
+    let behind_bytes = match (checkpoint, source_position) {
+        (Some(cp), Some(src)) if cp.position.file == src.file => Some(src.pos.saturating_sub(cp.position.pos)),
+        _ => None,
+    };
+    let filter = TableFilter::new(&spec.objects).ok();
+    let tables = checkpoint
+        .map(|cp| {
+            cp.tables
+                .iter()
+                .map(|(name, rows)| {
+                    let (database, table) = name.split_once('.').unwrap_or((name, ""));
+                    let topic = filter.as_ref().and_then(|f| f.topic(&TableName::new(database, table)));
+                    TableView { database: database.into(), table: table.into(), topic, rows: *rows }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ProjectView {
+        name: spec.name.clone(),
+        state: project.state.as_str(),
+        error: project.error.clone(),
+        source: spec.source.clone(),
+        destination: spec.destination.clone(),
+        objects: spec.objects.clone(),
+        format: spec.format,
+        partition: spec.partition,
+        start: StartBody::from_start(&spec.start),
+        options: spec.options.clone(),
+        created_at_ms: project.created_at_ms,
+        updated_at_ms: project.updated_at_ms,
+        sync_timestamp: checkpoint.map(|cp| cp.commit_ts).filter(|ts| *ts > 0),
+        latency_ms,
+        position: checkpoint.filter(|cp| cp.seq > 0).map(|cp| PositionView::from(&cp.position)),
+        store_position: store_position.as_ref().map(PositionView::from),
+        source_position: source_position.map(PositionView::from),
+        behind_bytes,
+        rows: checkpoint.map_or(0, |cp| cp.rows),
+        bytes: checkpoint.map_or(0, |cp| cp.bytes),
+        rows_read: live.as_ref().map(|l| l.store_rows.load(Ordering::Relaxed)),
+        last_error: live.as_ref().and_then(|l| l.last_error()),
+        tables,
+    }
+}

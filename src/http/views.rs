@@ -1,0 +1,186 @@
+//! Request and response bodies of the API.
+
+use super::ApiError;
+use crate::codec::Format;
+use crate::meta::{DataSource, DataSourceKind, Partition, ProjectOptions};
+use crate::source::{filter::ObjectRule, StartPoint};
+use serde::{Deserialize, Serialize};
+
+/// A name of a data source or project: 1-64 of `A-Z a-z 0-9 _ - .`, starting alphanumeric.
+pub fn validate_name(field: &str, name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{field}: {name:?} is not a valid name (1-64 characters of A-Z a-z 0-9 _ - ., starting with a letter or digit)"
+        )))
+    }
+}
+
+/// `POST /datasources`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum NewDataSource {
+    Mysql { name: String, host: String, port: u16, user: String, password: String },
+    Kafka { name: String, bootstrap_servers: String },
+}
+
+impl NewDataSource {
+    pub fn name(&self) -> &str {
+        match self {
+            NewDataSource::Mysql { name, .. } | NewDataSource::Kafka { name, .. } => name,
+        }
+    }
+}
+
+/// A data source as the API shows it: never the password.
+#[derive(Debug, Serialize)]
+pub struct DataSourceView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootstrap_servers: Option<String>,
+}
+
+impl From<&DataSource> for DataSourceView {
+    fn from(ds: &DataSource) -> Self {
+        let mut view = DataSourceView {
+            name: ds.name.clone(),
+            kind: ds.kind.type_name(),
+            host: None,
+            port: None,
+            user: None,
+            bootstrap_servers: None,
+        };
+        match &ds.kind {
+            DataSourceKind::Mysql { host, port, user, .. } => {
+                view.host = Some(host.clone());
+                view.port = Some(*port);
+                view.user = Some(user.clone());
+            }
+            DataSourceKind::Kafka { bootstrap_servers } => {
+                view.bootstrap_servers = Some(bootstrap_servers.clone())
+            }
+        }
+        view
+    }
+}
+
+/// The forms of `start` the API accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StartBody {
+    From { from: String },
+    FilePos { file: String, pos: u64 },
+    Gtid { gtid: String },
+    Timestamp { timestamp: u64 },
+}
+
+impl StartBody {
+    pub fn into_start(self) -> Result<StartPoint, ApiError> {
+        match self {
+            StartBody::From { from } if from == "now" => Ok(StartPoint::Now),
+            StartBody::From { from } => Err(ApiError::bad_request(format!(
+                "start.from: {from:?} is not supported (use \"now\", or give file+pos, gtid or timestamp)"
+            ))),
+            StartBody::FilePos { file, pos } if !file.is_empty() && pos >= 4 => Ok(StartPoint::FilePos { file, pos }),
+            StartBody::FilePos { .. } => Err(ApiError::bad_request("start: file must be non-empty and pos >= 4")),
+            StartBody::Gtid { gtid } => Ok(StartPoint::Gtid { gtid }),
+            StartBody::Timestamp { timestamp } => Ok(StartPoint::Timestamp { timestamp }),
+        }
+    }
+
+    pub fn from_start(start: &StartPoint) -> Self {
+        match start {
+            StartPoint::Now => StartBody::From { from: "now".into() },
+            StartPoint::FilePos { file, pos } => StartBody::FilePos { file: file.clone(), pos: *pos },
+            StartPoint::Gtid { gtid } => StartBody::Gtid { gtid: gtid.clone() },
+            StartPoint::Timestamp { timestamp } => StartBody::Timestamp { timestamp: *timestamp },
+        }
+    }
+}
+
+/// `POST /projects`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProject {
+    pub name: String,
+    pub source: String,
+    pub destination: String,
+    pub objects: Vec<ObjectRule>,
+    #[serde(default)]
+    pub format: Format,
+    #[serde(default)]
+    pub partition: Partition,
+    pub start: Option<serde_json::Value>,
+    #[serde(default)]
+    pub options: ProjectOptions,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PositionView {
+    pub file: String,
+    pub pos: u64,
+    pub gtid: Option<String>,
+}
+
+impl From<&crate::model::Position> for PositionView {
+    fn from(p: &crate::model::Position) -> Self {
+        PositionView { file: p.file.clone(), pos: p.pos, gtid: p.gtid.clone() }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TableView {
+    pub database: String,
+    pub table: String,
+    pub topic: Option<String>,
+    /// Row changes delivered.
+    pub rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProjectView {
+    pub name: String,
+    pub state: &'static str,
+    pub error: Option<String>,
+    pub source: String,
+    pub destination: String,
+    pub objects: Vec<ObjectRule>,
+    pub format: Format,
+    pub partition: Partition,
+    pub start: StartBody,
+    pub options: ProjectOptions,
+    pub created_at_ms: u64,
+    pub updated_at_ms: u64,
+    /// Commit time (unix seconds) of the last change the destination acknowledged.
+    pub sync_timestamp: Option<u32>,
+    /// Now minus the sync timestamp; 0 when everything read from the source is delivered.
+    pub latency_ms: Option<u64>,
+    /// The checkpoint: where a restart resumes.
+    pub position: Option<PositionView>,
+    /// How far the store has read.
+    pub store_position: Option<PositionView>,
+    /// The source's current end of binlog (only on `GET /projects/{name}`).
+    pub source_position: Option<PositionView>,
+    /// Bytes of binlog between the checkpoint and the source's end (same file only).
+    pub behind_bytes: Option<u64>,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Rows read from the source by the store (this run).
+    pub rows_read: Option<u64>,
+    /// The last transient error (retried), if any.
+    pub last_error: Option<String>,
+    pub tables: Vec<TableView>,
+}

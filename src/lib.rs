@@ -1,0 +1,15 @@
+//! Ferry: real-time sync of MySQL/MariaDB binlog changes into Kafka and databases.
+//! `docs/ARCHITECTURE.md` explains how the modules fit together.
+
+pub mod app;
+pub mod codec;
+pub mod http;
+pub mod meta;
+pub mod model;
+pub mod pipeline;
+pub mod runtime;
+pub mod secrets;
+pub mod sink;
+pub mod source;
+pub mod store;
+pub mod tail;

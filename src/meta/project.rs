@@ -1,0 +1,117 @@
+//! Data sources and projects as stored in the metadata.
+
+use crate::codec::Format;
+use crate::model::Checkpoint;
+use crate::source::{filter::ObjectRule, StartPoint};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    pub name: String,
+    pub kind: DataSourceKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DataSourceKind {
+    /// `password_sealed` is the password encrypted with the node's key (see `secrets`).
+    Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+    Kafka { bootstrap_servers: String },
+}
+
+impl DataSourceKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            DataSourceKind::Mysql { .. } => "mysql",
+            DataSourceKind::Kafka { .. } => "kafka",
+        }
+    }
+}
+
+/// How messages are spread over a topic's partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Partition {
+    /// By primary key: every key stays in order.
+    #[default]
+    Hash,
+    /// By database and table: every table stays in order.
+    Table,
+    /// Everything to partition 0: whole transactions in commit order.
+    One,
+}
+
+/// Tuning a project may set; every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProjectOptions {
+    /// Partitions of topics Ferry creates.
+    pub topic_partitions: u32,
+    /// Write an UPDATE that changes the primary key as DELETE + INSERT.
+    pub split_key_updates: bool,
+    /// Debezium format: a tombstone after each delete.
+    pub tombstones: bool,
+    /// How often the connector saves its checkpoint, in milliseconds.
+    pub checkpoint_interval_ms: u64,
+}
+
+impl Default for ProjectOptions {
+    fn default() -> Self {
+        Self {
+            topic_partitions: 4,
+            split_key_updates: true,
+            tombstones: true,
+            checkpoint_interval_ms: 500,
+        }
+    }
+}
+
+/// What the user asked for when creating the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectSpec {
+    pub name: String,
+    pub source: String,
+    pub destination: String,
+    pub objects: Vec<ObjectRule>,
+    pub format: Format,
+    pub partition: Partition,
+    pub start: StartPoint,
+    pub options: ProjectOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectState {
+    Created,
+    Running,
+    Paused,
+    Stopped,
+    Failed,
+    Released,
+}
+
+impl ProjectState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectState::Created => "created",
+            ProjectState::Running => "running",
+            ProjectState::Paused => "paused",
+            ProjectState::Stopped => "stopped",
+            ProjectState::Failed => "failed",
+            ProjectState::Released => "released",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub spec: ProjectSpec,
+    pub state: ProjectState,
+    /// Why the project failed (set with `Failed`, cleared on resume).
+    pub error: Option<String>,
+    /// Raised on every start/resume; checkpoints from an older epoch are refused, which fences
+    /// out a worker that kept running after it was replaced.
+    pub epoch: u64,
+    pub checkpoint: Option<Checkpoint>,
+    pub created_at_ms: u64,
+    pub updated_at_ms: u64,
+}

@@ -1,0 +1,52 @@
+//! Records of the change log: row batches (one per binlog rows event) and transaction ends.
+//! A transaction is the rows records between two [`TxEnd`]s; only a `TxEnd` is a resume point.
+
+use super::Value;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+/// One row change: `before` for UPDATE/DELETE, `after` for INSERT/UPDATE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowImage {
+    pub before: Option<Vec<Value>>,
+    pub after: Option<Vec<Value>>,
+}
+
+/// The rows of one binlog rows event, all of one table and one operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowsBatch {
+    /// Id of the table schema in the change log's schema registry.
+    pub schema_id: u64,
+    pub op: Op,
+    pub rows: Vec<RowImage>,
+    /// Binlog file and start offset of the rows event.
+    pub file: String,
+    pub pos: u64,
+    /// Event time, unix seconds.
+    pub ts: u32,
+    pub server_id: u32,
+    /// The transaction's GTID (`domain-server-seq`) when the server has one.
+    pub gtid: Option<String>,
+    /// Sequence of the first row in this batch, counted over all rows of the store.
+    pub first_row_seq: u64,
+}
+
+/// The end of a transaction (XID or COMMIT): the next resume point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TxEnd {
+    pub position: super::Position,
+    /// Commit time, unix seconds.
+    pub ts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    Rows(RowsBatch),
+    TxEnd(TxEnd),
+}

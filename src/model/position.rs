@@ -1,0 +1,39 @@
+//! Where a change came from in the source, and how far a destination has acknowledged.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A resume point in the source binlog: the end of a committed transaction (or a DDL).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Position {
+    pub file: String,
+    pub pos: u64,
+    /// MariaDB GTID state after this transaction (`domain-server-seq[,...]`), when known.
+    pub gtid: Option<String>,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.pos)?;
+        if let Some(g) = &self.gtid {
+            write!(f, " (gtid {g})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a connector has delivered, acknowledged by the destination, in order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Sequence number, in the project's change log, of the last acknowledged transaction end.
+    pub seq: u64,
+    /// The source position of that transaction end: where a new store would resume.
+    pub position: Position,
+    /// Commit time (unix seconds) of that transaction: the project's sync timestamp.
+    pub commit_ts: u32,
+    /// Row changes and message bytes delivered since the project started.
+    pub rows: u64,
+    pub bytes: u64,
+    /// Row changes delivered per table (`db.table`).
+    pub tables: std::collections::BTreeMap<String, u64>,
+}

@@ -1,0 +1,173 @@
+//! The connector's loop: read the change log from the checkpoint, encode, send, and save a
+//! checkpoint for what the destination acknowledged in order.
+//!
+//! Invariant: a checkpoint names a transaction end whose every message, and every message
+//! before it, the destination acknowledged. After a crash the connector resends from there, so
+//! a consumer sees duplicates only after the last checkpoint, never a gap.
+
+use super::ack::AckTracker;
+use super::status::PipelineStatus;
+use crate::codec::{split_row, Encoder, Message};
+use crate::meta::{Command, Meta, MetaError};
+use crate::model::{Checkpoint, Record, TableSchema};
+use crate::sink::{Route, Sink, SinkError};
+use crate::source::TableFilter;
+use crate::store::{ChangeLog, StoreError};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("saving the checkpoint: {0}")]
+    Checkpoint(String),
+    /// Another run of this project took over (its epoch is newer): stop without writing.
+    #[error("fenced out: {0}")]
+    Fenced(MetaError),
+}
+
+const READ_BATCH: usize = 4096;
+
+pub struct ConnectorTask<S> {
+    pub project: String,
+    pub epoch: u64,
+    pub meta: Meta,
+    pub log: Arc<dyn ChangeLog>,
+    pub appended: watch::Receiver<u64>,
+    pub sink: S,
+    pub encoder: Box<dyn Encoder>,
+    pub filter: Arc<TableFilter>,
+    pub acks: Arc<AckTracker>,
+    pub split_key_updates: bool,
+    pub checkpoint_interval: Duration,
+    pub status: Arc<PipelineStatus>,
+}
+
+/// A table's schema and route, resolved once per schema id.
+struct Target {
+    schema: Arc<TableSchema>,
+    /// `None` when the project does not sync this table.
+    route: Option<Route>,
+    table: String,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl<S: Sink> ConnectorTask<S> {
+    /// Runs until `stop` turns true (then drains and saves a last checkpoint) or an error.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ConnectorError> {
+        let mut saved = self.acks.checkpoint();
+        let mut next = saved.seq + 1;
+        let mut targets: HashMap<u64, Target> = HashMap::new();
+        let mut out: Vec<Message> = Vec::new();
+        let mut last_save = Instant::now();
+        loop {
+            let records = self.log.read_from(next, READ_BATCH)?;
+            if records.is_empty() {
+                let wait = self.checkpoint_interval.saturating_sub(last_save.elapsed());
+                let stopping = tokio::select! {
+                    _ = self.appended.wait_for(|&last| last >= next) => false,
+                    _ = tokio::time::sleep(wait) => false,
+                    _ = stop.wait_for(|s| *s) => true,
+                };
+                if stopping {
+                    return self.finish(&mut saved).await;
+                }
+            }
+            for (seq, record) in records {
+                next = seq + 1;
+                match record {
+                    Record::Rows(batch) => {
+                        if !targets.contains_key(&batch.schema_id) {
+                            let t = self.resolve(batch.schema_id).await?;
+                            targets.insert(batch.schema_id, t);
+                        }
+                        let target = &targets[&batch.schema_id];
+                        let Some(route) = &target.route else {
+                            self.acks.register(seq, 0, 0, 0, None);
+                            continue;
+                        };
+                        out.clear();
+                        let now = now_ms();
+                        for (i, row) in batch.rows.iter().enumerate() {
+                            split_row(&target.schema, &batch, i, row, self.split_key_updates, |c| {
+                                self.encoder.encode(&c, now, &mut out)
+                            });
+                        }
+                        let bytes: usize = out
+                            .iter()
+                            .map(|m| m.value.as_ref().map_or(0, Vec::len) + m.key.as_ref().map_or(0, Vec::len))
+                            .sum();
+                        self.acks.register(
+                            seq,
+                            out.len() as u32,
+                            batch.rows.len() as u32,
+                            bytes as u64,
+                            Some(&target.table),
+                        );
+                        for message in &out {
+                            self.sink.send(route, message, seq).await?;
+                        }
+                        self.status.messages_sent.fetch_add(out.len() as u64, Ordering::Relaxed);
+                    }
+                    Record::TxEnd(end) => self.acks.register_tx_end(seq, end.position, end.ts),
+                }
+            }
+            if let Some(error) = self.acks.error() {
+                return Err(SinkError::Unavailable(error).into());
+            }
+            if last_save.elapsed() >= self.checkpoint_interval {
+                self.save(&mut saved).await?;
+                last_save = Instant::now();
+            }
+            if *stop.borrow() {
+                return self.finish(&mut saved).await;
+            }
+        }
+    }
+
+    async fn resolve(&mut self, schema_id: u64) -> Result<Target, ConnectorError> {
+        let schema = self.log.schema(schema_id)?;
+        let route = match self.filter.topic(&schema.name) {
+            Some(topic) => Some(self.sink.route(&schema, &topic).await?),
+            None => None,
+        };
+        Ok(Target { table: schema.name.to_string(), schema, route })
+    }
+
+    /// Saves the acknowledged checkpoint if it moved, then lets the store drop what it covers.
+    async fn save(&self, saved: &mut Checkpoint) -> Result<(), ConnectorError> {
+        let checkpoint = self.acks.checkpoint();
+        if checkpoint == *saved {
+            return Ok(());
+        }
+        let command = Command::SaveCheckpoint {
+            name: self.project.clone(),
+            epoch: self.epoch,
+            checkpoint: checkpoint.clone(),
+        };
+        match self.meta.propose(command).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(ConnectorError::Fenced(e)),
+            Err(e) => return Err(ConnectorError::Checkpoint(e.to_string())),
+        }
+        self.log.truncate_before(checkpoint.seq)?;
+        *saved = checkpoint;
+        Ok(())
+    }
+
+    /// Waits (bounded) for outstanding acknowledgements and saves the last checkpoint.
+    async fn finish(&mut self, saved: &mut Checkpoint) -> Result<(), ConnectorError> {
+        let flushed = self.sink.flush(Duration::from_secs(10));
+        self.save(saved).await?;
+        flushed.map_err(Into::into)
+    }
+}

@@ -1,0 +1,36 @@
+//! Live figures of a running project, written by its store and connector, read by the API.
+
+use crate::model::Position;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct PipelineStatus {
+    /// Rows the store appended to the change log.
+    pub store_rows: AtomicU64,
+    /// Commit time of the last transaction the store appended (unix seconds).
+    pub store_ts: AtomicU32,
+    pub store_position: Mutex<Option<Position>>,
+    /// The last error of the store or connector (transient ones too), for the API.
+    pub last_error: Mutex<Option<String>>,
+    /// Messages handed to the destination.
+    pub messages_sent: AtomicU64,
+}
+
+impl PipelineStatus {
+    pub fn set_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn store_position(&self) -> Option<Position> {
+        self.store_position.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn store_ts(&self) -> u32 {
+        self.store_ts.load(Ordering::Relaxed)
+    }
+}

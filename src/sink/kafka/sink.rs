@@ -1,0 +1,172 @@
+use super::KafkaSinkConfig;
+use crate::codec::Message;
+use crate::meta::Partition;
+use crate::model::TableSchema;
+use crate::sink::{stable_hash, AckTracker, Route, Sink, SinkError};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Reports deliveries to the tracker. Runs on the producer's polling thread.
+pub struct DeliveryContext {
+    acks: Arc<AckTracker>,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        match result {
+            Ok(_) => self.acks.ack(seq as u64),
+            Err((e, _)) => self.acks.fail(format!("kafka delivery failed: {e}")),
+        }
+    }
+}
+
+pub struct KafkaSink {
+    config: KafkaSinkConfig,
+    producer: ThreadedProducer<DeliveryContext>,
+    admin: AdminClient<DefaultClientContext>,
+}
+
+fn client_config(servers: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", servers).set("socket.timeout.ms", "10000");
+    c
+}
+
+fn unavailable(e: KafkaError) -> SinkError {
+    SinkError::Unavailable(e.to_string())
+}
+
+impl KafkaSink {
+    pub fn new(config: KafkaSinkConfig, acks: Arc<AckTracker>) -> Result<Self, SinkError> {
+        let producer = client_config(&config.bootstrap_servers)
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .set("batch.num.messages", "10000")
+            .set("batch.size", "1048576")
+            .set("queue.buffering.max.messages", "200000")
+            .set("queue.buffering.max.kbytes", "524288")
+            .set("message.timeout.ms", "300000")
+            .create_with_context(DeliveryContext { acks })
+            .map_err(unavailable)?;
+        let admin = client_config(&config.bootstrap_servers).create().map_err(unavailable)?;
+        Ok(Self { config, producer, admin })
+    }
+
+    fn partition_count(&self, topic: &str) -> Result<Option<u32>, SinkError> {
+        let md = self
+            .producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(unavailable)?;
+        Ok(md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none())
+            .map(|t| t.partitions().len() as u32)
+            .filter(|n| *n > 0))
+    }
+
+    async fn create_topic(&self, topic: &str) -> Result<(), SinkError> {
+        let new = NewTopic::new(
+            topic,
+            self.config.topic_partitions as i32,
+            TopicReplication::Fixed(self.config.replication_factor),
+        );
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = self.admin.create_topics([&new], &opts).await.map_err(unavailable)?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(SinkError::Refused(format!("cannot create topic {name}: {code}")))
+                }
+            }
+        }
+        tracing::info!(topic, partitions = self.config.topic_partitions, "created topic");
+        Ok(())
+    }
+
+    fn partition_of(&self, route: &Route, message: &Message) -> i32 {
+        let p = match self.config.partition {
+            Partition::One => 0,
+            Partition::Table => route.table_partition,
+            Partition::Hash => (stable_hash(message.key_text.as_bytes()) % u64::from(route.partitions)) as u32,
+        };
+        p as i32
+    }
+}
+
+impl Sink for KafkaSink {
+    async fn route(&mut self, schema: &TableSchema, target: &str) -> Result<Route, SinkError> {
+        let partitions = match self.partition_count(target)? {
+            Some(n) => n,
+            None => {
+                self.create_topic(target).await?;
+                let mut found = None;
+                for _ in 0..50 {
+                    found = self.partition_count(target)?;
+                    if found.is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                found.ok_or_else(|| {
+                    SinkError::Unavailable(format!("topic {target} created but has no metadata"))
+                })?
+            }
+        };
+        let table_key = format!("{}.{}", schema.name.database, schema.name.table);
+        Ok(Route {
+            topic: target.to_string(),
+            partitions,
+            table_partition: (stable_hash(table_key.as_bytes()) % u64::from(partitions)) as u32,
+        })
+    }
+
+    async fn send(&mut self, route: &Route, message: &Message, seq: u64) -> Result<(), SinkError> {
+        let mut headers = OwnedHeaders::new_with_capacity(message.headers.len());
+        for (name, value) in &message.headers {
+            headers = headers.insert(Header { key: name, value: Some(value.as_slice()) });
+        }
+        let mut record = BaseRecord::with_opaque_to(&route.topic, seq as usize)
+            .partition(self.partition_of(route, message))
+            .headers(headers);
+        if let Some(key) = &message.key {
+            record = record.key(key.as_slice());
+        }
+        if let Some(value) = &message.value {
+            record = record.payload(value.as_slice());
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                    return Err(SinkError::Refused(format!(
+                        "a message for topic {} is larger than the broker accepts",
+                        route.topic
+                    )))
+                }
+                Err((e, _)) => return Err(unavailable(e)),
+            }
+        }
+    }
+
+    fn flush(&mut self, timeout: Duration) -> Result<(), SinkError> {
+        self.producer.flush(timeout).map_err(unavailable)
+    }
+}

@@ -1,0 +1,125 @@
+//! Which tables a project syncs: include patterns per database, minus excludes.
+
+use crate::model::TableName;
+use globset::{Glob, GlobMatcher};
+use serde::{Deserialize, Serialize};
+
+/// One entry of a project's `objects` list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectRule {
+    /// Database name (a glob: `shop_*` allowed).
+    pub database: String,
+    /// Table name globs; empty means every table.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// Table name globs to leave out.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Destination topic pattern; `{database}` and `{table}` are replaced.
+    #[serde(default = "default_topic")]
+    pub topic: String,
+}
+
+fn default_topic() -> String {
+    "{database}.{table}".to_string()
+}
+
+struct CompiledRule {
+    database: GlobMatcher,
+    tables: Vec<GlobMatcher>,
+    exclude: Vec<GlobMatcher>,
+    topic: String,
+}
+
+/// Compiled object rules: answers "is this table synced, and to which topic".
+pub struct TableFilter {
+    rules: Vec<CompiledRule>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid pattern {pattern:?}: {reason}")]
+pub struct PatternError {
+    pub pattern: String,
+    pub reason: String,
+}
+
+fn glob(pattern: &str) -> Result<GlobMatcher, PatternError> {
+    Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| PatternError { pattern: pattern.to_string(), reason: e.kind().to_string() })
+}
+
+impl TableFilter {
+    pub fn new(rules: &[ObjectRule]) -> Result<Self, PatternError> {
+        let rules = rules
+            .iter()
+            .map(|r| {
+                Ok(CompiledRule {
+                    database: glob(&r.database)?,
+                    tables: r.tables.iter().map(|t| glob(t)).collect::<Result<_, _>>()?,
+                    exclude: r.exclude.iter().map(|t| glob(t)).collect::<Result<_, _>>()?,
+                    topic: r.topic.clone(),
+                })
+            })
+            .collect::<Result<_, PatternError>>()?;
+        Ok(Self { rules })
+    }
+
+    fn rule(&self, database: &str, table: &str) -> Option<&CompiledRule> {
+        self.rules.iter().find(|r| {
+            r.database.is_match(database)
+                && (r.tables.is_empty() || r.tables.iter().any(|m| m.is_match(table)))
+                && !r.exclude.iter().any(|m| m.is_match(table))
+        })
+    }
+
+    pub fn matches(&self, database: &str, table: &str) -> bool {
+        self.rule(database, table).is_some()
+    }
+
+    /// The destination topic of a synced table, `None` when the table is not synced.
+    pub fn topic(&self, name: &TableName) -> Option<String> {
+        self.rule(&name.database, &name.table).map(|r| {
+            r.topic.replace("{database}", &name.database).replace("{table}", &name.table)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(db: &str, tables: &[&str], exclude: &[&str]) -> ObjectRule {
+        ObjectRule {
+            database: db.into(),
+            tables: tables.iter().map(|s| s.to_string()).collect(),
+            exclude: exclude.iter().map(|s| s.to_string()).collect(),
+            topic: "{database}.{table}".into(),
+        }
+    }
+
+    #[test]
+    fn includes_globs_and_excludes() {
+        let f = TableFilter::new(&[rule("shop", &["orders", "user_*"], &["user_tmp*"])]).unwrap();
+        assert!(f.matches("shop", "orders"));
+        assert!(f.matches("shop", "user_1"));
+        assert!(!f.matches("shop", "user_tmp1"));
+        assert!(!f.matches("shop", "items"));
+        assert!(!f.matches("other", "orders"));
+        assert_eq!(f.topic(&TableName::new("shop", "orders")).as_deref(), Some("shop.orders"));
+    }
+
+    #[test]
+    fn empty_table_list_means_every_table() {
+        let f = TableFilter::new(&[rule("shop", &[], &["tmp_*"])]).unwrap();
+        assert!(f.matches("shop", "anything"));
+        assert!(!f.matches("shop", "tmp_x"));
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named() {
+        let err = TableFilter::new(&[rule("shop", &["a[b"], &[])]).err().unwrap();
+        assert_eq!(err.pattern, "a[b");
+    }
+}

@@ -1,0 +1,50 @@
+//! Change sources. A source streams [`SourceEvent`]s from a start point until it is stopped or
+//! fails; the store appends them to the project's change log. `mysql` reads MySQL/MariaDB binlog.
+//!
+//! Invariant: events arrive in binlog order; a [`TxEnd`] follows the last rows of every
+//! transaction and is the only resume point.
+
+pub mod filter;
+pub mod mysql;
+
+use crate::model::{Position, RowsBatch, TableSchema, TxEnd};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub use filter::TableFilter;
+
+/// Where a project's first read starts. (The HTTP API accepts `{"from":"now"}`,
+/// `{"file","pos"}`, `{"gtid"}` or `{"timestamp"}` and turns them into this.)
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub enum StartPoint {
+    /// The source's current end of binlog.
+    #[default]
+    Now,
+    FilePos { file: String, pos: u64 },
+    /// After this MariaDB GTID state (`domain-server-seq[,...]`).
+    Gtid { gtid: String },
+    /// The first binlog file with events at or after this unix time (seconds).
+    Timestamp { timestamp: u64 },
+}
+
+/// One decoded event, with the schema it was decoded against.
+#[derive(Debug, Clone)]
+pub enum SourceEvent {
+    /// `batch.schema_id` is left 0: the store assigns ids from its schema registry.
+    Rows { schema: Arc<TableSchema>, batch: RowsBatch },
+    TxEnd(TxEnd),
+    /// The source is alive at `position` (no data for filtered tables, heartbeats).
+    Progress { position: Position, ts: u32 },
+}
+
+/// A problem a check found, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable identifier, e.g. `binlog_format`.
+    pub check: String,
+    pub ok: bool,
+    /// What was found.
+    pub message: String,
+    /// How to fix it (empty when ok).
+    pub fix: String,
+}

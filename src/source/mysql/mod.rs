@@ -1,0 +1,41 @@
+//! MySQL / MariaDB source: prechecks, catalog queries and the binlog reader.
+//!
+//! Layout: `conn.rs` (connecting, typed connection errors), `precheck.rs`, `catalog.rs`
+//! (tables, primary keys, information_schema schemas, positions), `reader.rs` (the replication
+//! loop, one handler per event kind), `decode.rs` (binlog values -> [`crate::model::Value`]),
+//! `schema.rs` (TABLE_MAP -> [`crate::model::TableSchema`], cached per table id).
+
+mod catalog;
+mod conn;
+mod decode;
+mod error;
+mod precheck;
+mod reader;
+mod schema;
+
+pub use catalog::{current_position, list_tables, server_info, table_schema, ServerInfo, TableInfo};
+pub use error::SourceError;
+pub use precheck::precheck;
+pub use reader::{BinlogReader, ResumeFrom};
+
+use serde::{Deserialize, Serialize};
+
+/// How to reach a MySQL-compatible server.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct MysqlConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for MysqlConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MysqlConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}

@@ -1,0 +1,43 @@
+//! The project's change log: decoded changes the store appends and connectors read.
+//!
+//! Invariants kept by [`RocksChangeLog`]:
+//! - sequence numbers are dense and increase by one per record;
+//! - the resume position is saved in the same write batch as the records up to it, so a crash
+//!   never leaves a position ahead of the records (nor records of a later transaction counted as
+//!   committed); a tail after the last `TxEnd` is dropped at open, since the source re-reads it;
+//! - a schema is stored before the first record that refers to it.
+
+mod rocks;
+
+pub use rocks::{RocksChangeLog, StoreState};
+
+use crate::model::{Position, Record, TableSchema};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("change log storage: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("change log record {seq} is corrupt: {reason}")]
+    Corrupt { seq: u64, reason: String },
+    #[error("change log has no schema {0}")]
+    MissingSchema(u64),
+    #[error("change log io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a store writes and a connector reads. One writer (the store), many readers.
+pub trait ChangeLog: Send + Sync {
+    /// The id of `schema`, registering it if it is new.
+    fn schema_id(&self, schema: &Arc<TableSchema>) -> Result<u64, StoreError>;
+    fn schema(&self, id: u64) -> Result<Arc<TableSchema>, StoreError>;
+    /// Appends `records` (seqs assigned in order) and, when given, the new resume position.
+    /// Returns the last sequence number written.
+    fn append(&self, records: &[Record], position: Option<&Position>) -> Result<u64, StoreError>;
+    /// Up to `max` records with sequence >= `from`, in order.
+    fn read_from(&self, from: u64, max: usize) -> Result<Vec<(u64, Record)>, StoreError>;
+    /// Drops records with sequence < `seq` (the destination has them).
+    fn truncate_before(&self, seq: u64) -> Result<(), StoreError>;
+    /// Last sequence written (0 when empty).
+    fn last_seq(&self) -> u64;
+}

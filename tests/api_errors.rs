@@ -1,0 +1,165 @@
+//! Proves: bad input gets a JSON `{code, message}` naming the problem, never a panic, and
+//! loses nothing: auth, malformed bodies, unknown names, wrong password, unreachable host,
+//! tables without a primary key, illegal transitions, a start position the server does not have.
+
+mod common;
+
+use common::{Node, Services, Sql};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn assert_error(resp: (u16, Value), status: u16, code: &str, mentions: &[&str]) {
+    let (got, body) = resp;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    let message = body["message"].as_str().unwrap_or_else(|| panic!("message in {body}"));
+    for m in mentions {
+        assert!(message.contains(m), "{message:?} should mention {m:?}");
+    }
+}
+
+#[test]
+fn every_call_needs_the_bearer_token() {
+    let node = Node::start("auth");
+    let client = reqwest::blocking::Client::new();
+    let none = client.get(node.url("/projects")).send().unwrap();
+    assert_eq!(none.status(), 401);
+    let body: Value = none.json().unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    let wrong = client.get(node.url("/projects")).bearer_auth("nope").send().unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(node.get("/projects"), (200, json!([])));
+    let health = client.get(format!("http://127.0.0.1:{}/healthz", node.port)).send().unwrap();
+    assert_eq!(health.status(), 200, "health needs no token");
+}
+
+#[test]
+fn data_source_errors_name_the_problem_and_passwords_never_leak() {
+    let services = Services::from_env();
+    let node = Node::start("ds-errors");
+
+    assert_error(node.post_raw("/datasources", "{\"name\": "), 400, "invalid_request", &["body"]);
+    assert_error(node.post_raw("/datasources", "[1,2]"), 400, "invalid_request", &[]);
+    let mut unknown = services.kafka_destination("k");
+    unknown["colour"] = json!("blue");
+    assert_error(node.post("/datasources", unknown), 400, "invalid_request", &["colour"]);
+    assert_error(node.post("/datasources", json!({"name": "x", "type": "oracle"})), 400, "invalid_request", &["oracle"]);
+    assert_error(node.post("/datasources", json!({"name": "x", "type": "mysql", "host": "h"})), 400, "invalid_request", &["port"]);
+    assert_error(node.post("/datasources", services.kafka_destination("bad name!")), 400, "invalid_request", &["bad name!"]);
+
+    let mut wrong = services.mysql_source("wrong");
+    wrong["password"] = json!("not-the-password");
+    assert_error(node.post("/datasources", wrong), 502, "access_denied", &[&services.user]);
+    let mut unreachable = services.mysql_source("down");
+    unreachable["port"] = json!(1);
+    assert_error(node.post("/datasources", unreachable), 502, "source_unreachable", &["127.0.0.1:1"]);
+
+    // A source that is down can still be registered on purpose; its check says what is wrong.
+    let mut later = services.mysql_source("later");
+    later["port"] = json!(1);
+    let (status, _) = node.post("/datasources?verify=false", later);
+    assert_eq!(status, 201);
+    let check = node.ok("/datasources/later/check", json!({}), 200);
+    assert_eq!(check["ok"], false);
+    assert_eq!(check["findings"][0]["check"], "connect");
+
+    let secret = services.password.clone();
+    let created = node.ok("/datasources", services.mysql_source("maria"), 201);
+    assert!(created.get("password").is_none());
+    assert_error(node.post("/datasources", services.mysql_source("maria")), 409, "conflict", &["maria"]);
+    let (status, shown) = node.get("/datasources/maria");
+    assert_eq!(status, 200);
+    assert!(shown.get("password").is_none(), "{shown}");
+    assert_eq!(shown["user"], services.user.as_str());
+    let (_, all) = node.get("/datasources");
+    assert!(all.as_array().unwrap().iter().all(|d| d.get("password").is_none()), "{all}");
+    assert_error(node.get("/datasources/nope"), 404, "not_found", &["nope"]);
+    assert_error(node.delete("/datasources/nope"), 404, "not_found", &["nope"]);
+
+    let check = node.ok("/datasources/maria/check", json!({}), 200);
+    assert_eq!(check["ok"], true, "{check}");
+    let checks: Vec<&str> = check["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    for c in ["log_bin", "binlog_format", "binlog_row_image"] {
+        assert!(checks.contains(&c), "check {c} in {checks:?}");
+    }
+
+    // The password is stored sealed: no file of the data dir, and not the log, holds it.
+    let needle = format!("password\":\"{secret}");
+    for entry in walk(&node.data_dir) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "{entry:?} holds the password");
+    }
+    assert!(!node.log_text().contains(&needle));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn project_errors_name_the_field_table_or_state() {
+    let services = Services::from_env();
+    let node = Node::start("project-errors");
+    let mut sql = Sql::connect(&services);
+    let db = common::unique("apierr");
+    sql.exec(&format!("CREATE DATABASE {db}"));
+    sql.exec(&format!("CREATE TABLE {db}.keyed (id INT PRIMARY KEY)"));
+    sql.exec(&format!("CREATE TABLE {db}.loose (a INT)"));
+    node.ok("/datasources", services.mysql_source("maria"), 201);
+    node.ok("/datasources", services.kafka_destination("kafka"), 201);
+    let project = |name: &str, partition: &str, start: Value| {
+        json!({"name": name, "source": "maria", "destination": "kafka",
+               "objects": [{"database": db, "topic": format!("{db}.{{table}}")}],
+               "format": "default", "partition": partition, "start": start})
+    };
+
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["source"] = json!("ghost");
+    assert_error(node.post("/projects", p), 404, "not_found", &["ghost"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["destination"] = json!("maria");
+    assert_error(node.post("/projects", p), 422, "wrong_data_source_type", &["maria"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["format"] = json!("avro");
+    assert_error(node.post("/projects", p), 400, "invalid_request", &["avro"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["objects"][0]["tables"] = json!(["a[b"]);
+    assert_error(node.post("/projects", p), 400, "invalid_request", &["a[b"]);
+    assert_error(node.post("/projects", project("p", "table", json!({"from": "yesterday"}))), 400, "invalid_request", &["yesterday"]);
+    assert_error(
+        node.post("/projects", project("p", "hash", json!({"from": "now"}))),
+        422,
+        "table_without_primary_key",
+        &[&format!("{db}.loose")],
+    );
+
+    node.ok("/projects", project("p", "table", json!({"from": "now"})), 201);
+    assert_error(node.post("/projects", project("p", "table", json!({"from": "now"}))), 409, "conflict", &["p"]);
+    assert_error(node.post("/projects/p/pause", json!({})), 409, "conflict", &["created", "pause"]);
+    assert_error(node.post("/projects/p/explode", json!({})), 404, "not_found", &["explode"]);
+    assert_error(node.post("/projects/ghost/start", json!({})), 404, "not_found", &["ghost"]);
+    node.ok("/projects/p/start", json!({}), 200);
+    assert_error(node.delete("/projects/p"), 409, "conflict", &["running"]);
+    assert_error(node.delete("/datasources/maria"), 409, "conflict", &["p"]);
+    assert_error(node.post("/projects/p/release", json!({})), 409, "conflict", &["running", "release"]);
+    node.ok("/projects/p/stop", json!({}), 200);
+    node.ok("/projects/p/release", json!({}), 200);
+    assert_eq!(node.delete("/projects/p").0, 204);
+    assert_error(node.get("/projects/p"), 404, "not_found", &["p"]);
+
+    // A position the server does not have: the project fails, naming it and the oldest one.
+    let oldest: String = sql.rows("SHOW BINARY LOGS").first().unwrap().get(0).unwrap();
+    let stem = oldest.rsplit_once('.').unwrap().0.to_string();
+    let gone = format!("{stem}.000000");
+    node.ok("/projects", project("purged", "table", json!({"file": gone, "pos": 4})), 201);
+    node.ok("/projects/purged/start", json!({}), 200);
+    let failed = node.wait_project("purged", Duration::from_secs(30), |p| p["state"] == "failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains(&gone) && error.contains(&oldest), "{error}");
+    sql.exec(&format!("DROP DATABASE {db}"));
+}

@@ -1,0 +1,325 @@
+//! Test support: the real services from scripts/services.sh (addresses from the environment),
+//! a real `ferry node` process per test, its API, SQL as the admin user, and a Kafka reader.
+#![allow(dead_code)]
+
+use mysql_async::prelude::Queryable;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_string())
+}
+
+/// The services scripts/services.sh started.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub mysql_port: u16,
+    pub kafka: String,
+    pub user: String,
+    pub password: String,
+    pub admin_user: String,
+    pub admin_password: String,
+}
+
+impl Services {
+    pub fn from_env() -> Self {
+        let kafka_port = env_or("FERRY_KAFKA_PORT", "19092");
+        Services {
+            mysql_port: env_or("FERRY_MYSQL_PORT", "33061").parse().expect("FERRY_MYSQL_PORT"),
+            kafka: format!("127.0.0.1:{kafka_port}"),
+            user: env_or("FERRY_MYSQL_USER", "ferry"),
+            password: env_or("FERRY_MYSQL_PASSWORD", "ferry"),
+            admin_user: env_or("FERRY_MYSQL_ADMIN_USER", "ferry_admin"),
+            admin_password: env_or("FERRY_MYSQL_ADMIN_PASSWORD", "ferry_admin"),
+        }
+    }
+
+    /// The body registering the source MariaDB as the replication user.
+    pub fn mysql_source(&self, name: &str) -> Value {
+        json!({"name": name, "type": "mysql", "host": "127.0.0.1", "port": self.mysql_port,
+               "user": self.user, "password": self.password})
+    }
+
+    pub fn kafka_destination(&self, name: &str) -> Value {
+        json!({"name": name, "type": "kafka", "bootstrap_servers": self.kafka})
+    }
+}
+
+/// A name unique to this test run: `<prefix>_<pid>_<n>`.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 10_000)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `f` until it returns Some, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running `ferry node` process with its own data dir and port.
+pub struct Node {
+    child: Option<Child>,
+    pub port: u16,
+    pub token: String,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+    http: reqwest::blocking::Client,
+}
+
+impl Node {
+    pub fn start(name: &str) -> Node {
+        let data_dir = std::env::temp_dir().join(unique(&format!("ferry-{name}")));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        Node::start_in(data_dir, free_port())
+    }
+
+    /// Starts a node on an existing data dir (a restart).
+    pub fn start_in(data_dir: PathBuf, port: u16) -> Node {
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let log = data_dir.with_extension("log");
+        let mut node = Node {
+            child: None,
+            port,
+            token: "test-token".into(),
+            data_dir,
+            log,
+            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        };
+        node.spawn();
+        node
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(["node", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["--http", &format!("127.0.0.1:{}", self.port), "--admin-token", &self.token])
+            .env("RUST_LOG", "info,ferry=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start ferry node");
+        self.child = Some(child);
+        let url = format!("http://127.0.0.1:{}/healthz", self.port);
+        wait_for("the node's /healthz", Duration::from_secs(30), || {
+            self.http.get(&url).send().ok().filter(|r| r.status().is_success())
+        });
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/api/v1{path}", self.port)
+    }
+
+    fn call(&self, req: reqwest::blocking::RequestBuilder) -> (u16, Value) {
+        let resp = req.bearer_auth(&self.token).send().expect("API call");
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.call(self.http.get(self.url(path)))
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(self.http.post(self.url(path)).json(&body))
+    }
+
+    pub fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        self.call(self.http.post(self.url(path)).header("content-type", "application/json").body(body.to_string()))
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        self.call(self.http.delete(self.url(path)))
+    }
+
+    /// POSTs and asserts the status, returning the body.
+    pub fn ok(&self, path: &str, body: Value, status: u16) -> Value {
+        let (got, resp) = self.post(path, body);
+        assert_eq!(got, status, "POST {path}: {resp}");
+        resp
+    }
+
+    /// Waits until `GET /projects/{name}` satisfies `pred`; panics naming the last answer.
+    pub fn wait_project(&self, name: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let (status, p) = self.get(&format!("/projects/{name}"));
+            if status == 200 && pred(&p) {
+                return p;
+            }
+            assert!(start.elapsed() < timeout, "project {name} did not reach the condition in {timeout:?}; last: {p}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// SIGKILL: no shutdown at all.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "node did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the node first");
+        self.spawn();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// SQL as the admin user, on a runtime of its own.
+pub struct Sql {
+    rt: tokio::runtime::Runtime,
+    conn: Option<mysql_async::Conn>,
+}
+
+impl Sql {
+    pub fn connect(s: &Services) -> Sql {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(s.mysql_port)
+            .user(Some(s.admin_user.clone()))
+            .pass(Some(s.admin_password.clone()));
+        let conn = rt.block_on(mysql_async::Conn::new(opts)).expect("connect as admin");
+        let mut sql = Sql { rt, conn: Some(conn) };
+        sql.exec("SET NAMES utf8mb4");
+        sql
+    }
+
+    pub fn exec(&mut self, q: &str) {
+        let conn = self.conn.as_mut().unwrap();
+        self.rt.block_on(conn.query_drop(q)).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+
+    pub fn rows(&mut self, q: &str) -> Vec<mysql_async::Row> {
+        let conn = self.conn.as_mut().unwrap();
+        self.rt.block_on(conn.query(q)).unwrap_or_else(|e| panic!("{q}: {e}"))
+    }
+
+    /// The server's current binlog file and position.
+    pub fn position(&mut self) -> (String, u64) {
+        let row = self.rows("SHOW MASTER STATUS").pop().expect("binlog on");
+        (row.get(0).unwrap(), row.get(1).unwrap())
+    }
+}
+
+impl Drop for Sql {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = self.rt.block_on(conn.disconnect());
+        }
+    }
+}
+
+/// A message read back from Kafka.
+#[derive(Debug, Clone)]
+pub struct Msg {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Value>,
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Msg {
+    pub fn key_text(&self) -> Option<String> {
+        self.key.as_ref().map(|k| String::from_utf8_lossy(k).into_owned())
+    }
+
+    /// `(file, pos, row)` from the `ferry.position` header.
+    pub fn position(&self) -> (String, u64, u64) {
+        let h = self.headers.get("ferry.position").expect("ferry.position header");
+        let mut parts = h.rsplitn(3, ':');
+        let row = parts.next().unwrap().parse().unwrap();
+        let pos = parts.next().unwrap().parse().unwrap();
+        (parts.next().unwrap().to_string(), pos, row)
+    }
+}
+
+/// Reads every partition of `topic` from the start until `done(messages)` or `timeout`.
+/// Uses `assign`, not a consumer group: an independent reader of what landed.
+pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Msg]) -> bool) -> Vec<Msg> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "ferry-tests")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let start = Instant::now();
+    let partitions = wait_for(&format!("topic {topic}"), timeout, || {
+        let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).ok()?;
+        let t = md.topics().iter().find(|t| t.name() == topic && t.error().is_none())?;
+        (!t.partitions().is_empty()).then(|| t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>())
+    });
+    let mut tpl = TopicPartitionList::new();
+    for p in partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    while !done(&out) && start.elapsed() < timeout {
+        let Some(m) = consumer.poll(Duration::from_millis(100)) else { continue };
+        let m = m.unwrap();
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(Msg {
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(|p| serde_json::from_slice(p).expect("JSON payload")),
+            headers,
+        });
+    }
+    out
+}
