@@ -42,7 +42,7 @@ sql() { mariadb --no-defaults -h127.0.0.1 -P"$FERRY_MYSQL_PORT" -u"$FERRY_MYSQL_
   -p"$FERRY_MYSQL_ADMIN_PASSWORD" --default-character-set=utf8mb4 "$@"; }
 
 say "creating database shop"
-sql -e "DROP DATABASE IF EXISTS shop; CREATE DATABASE shop;
+sql -e "DROP DATABASE IF EXISTS shop; CREATE DATABASE shop CHARACTER SET utf8mb4;
   CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(64), city VARCHAR(64));
   CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, customer_id INT, amount DECIMAL(10,2),
     status ENUM('new','paid','shipped'), note VARCHAR(100), created_at DATETIME(3));"
@@ -103,9 +103,13 @@ for i in $(seq 1 120); do
     "$(jq -r '(.position.file // "-") + ":" + ((.position.pos // 0) | tostring)' <<<"$p")"
   prev=$rows
   if [ "$(jq -r .state <<<"$p")" = failed ]; then jq . <<<"$p"; exit 1; fi
-  if ! kill -0 $WRITER 2>/dev/null && [ "$rows" -ge "$EXPECTED" ]; then break; fi
+  if [ "$WRITER" != 0 ] && ! kill -0 $WRITER 2>/dev/null; then
+    wait $WRITER || { echo "the workload failed (see above)"; exit 1; }
+    WRITER=0
+  fi
+  if [ "$WRITER" = 0 ] && [ "$rows" -ge "$EXPECTED" ]; then break; fi
 done
-wait $WRITER
+[ "$rows" -ge "$EXPECTED" ] || { echo "only $rows of $EXPECTED changes arrived"; exit 1; }
 
 say "per-table counts"
 api GET /projects/shop-to-kafka | jq -c '.tables[]'

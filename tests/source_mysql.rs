@@ -55,10 +55,8 @@ async fn admin() -> mysql_async::Conn {
 fn unique_db(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!(
         "ferry_src_{prefix}_{}_{}_{}",
         std::process::id(),
@@ -122,7 +120,11 @@ impl Running {
     }
 
     /// Events (Progress left out) up to and including the first for which `done` holds.
-    async fn until(&mut self, what: &str, mut done: impl FnMut(&SourceEvent) -> bool) -> Vec<SourceEvent> {
+    async fn until(
+        &mut self,
+        what: &str,
+        mut done: impl FnMut(&SourceEvent) -> bool,
+    ) -> Vec<SourceEvent> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut got = Vec::new();
         loop {
@@ -190,6 +192,21 @@ fn rows(events: &[SourceEvent]) -> Vec<(Arc<TableSchema>, Op, RowImage)> {
         .collect()
 }
 
+/// Where each event came from: (file, pos, ts, server id, gtid) of rows, the TxEnd positions.
+fn same_source(events: &[SourceEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            SourceEvent::Rows { batch, .. } => format!(
+                "rows {}:{} ts {} server {} gtid {:?}",
+                batch.file, batch.pos, batch.ts, batch.server_id, batch.gtid
+            ),
+            SourceEvent::TxEnd(t) => format!("end {} ts {}", t.position, t.ts),
+            SourceEvent::Progress { position, .. } => format!("progress {position}"),
+        })
+        .collect()
+}
+
 fn col(schema: &TableSchema, name: &str) -> usize {
     schema.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
 }
@@ -206,9 +223,9 @@ const ALL_TYPES: &str = "CREATE TABLE all_types (
     dt DATE, tm TIME, tm1 TIME(1), tm3 TIME(3), tm6 TIME(6),
     dtt DATETIME, dtt3 DATETIME(3), dtt6 DATETIME(6),
     ts TIMESTAMP NULL, ts2 TIMESTAMP(2) NULL, ts6 TIMESTAMP(6) NULL,
-    y YEAR,
+    y YEAR, after_year TINYINT UNSIGNED,
     c CHAR(10) CHARACTER SET utf8mb4, vc VARCHAR(20) CHARACTER SET utf8mb4,
-    tx TEXT CHARACTER SET utf8mb4,
+    tx TEXT CHARACTER SET utf8mb4, g POINT,
     cl CHAR(5) CHARACTER SET latin1, vcl VARCHAR(10) CHARACTER SET latin1,
     txl TEXT CHARACTER SET latin1,
     bn BINARY(4), vb VARBINARY(10), bl BLOB,
@@ -224,8 +241,8 @@ const ALL_TYPES_ROWS: &str = "INSERT INTO all_types VALUES
   '2026-11-23', '-838:59:59', '-00:00:01.5', '12:34:56.12', '-01:02:03.000004',
   '2026-11-23 12:34:56', '2026-11-23 12:34:56.12', '2026-11-23 12:34:56.123456',
   FROM_UNIXTIME(1700000000), FROM_UNIXTIME(1700000000.12), FROM_UNIXTIME(1700000000.123456),
-  2026,
-  'héllo😀', 'wörld😀  ', 'text 😀 4-byte',
+  2026, 200,
+  'héllo😀', 'wörld😀  ', 'text 😀 4-byte', ST_GeomFromText('POINT(1 2)'),
   '€Œ', 'a€', '€ text',
   x'0102', x'00ff00', x'deadbeef',
   'b', 'z,x', 1, b'1000000001', '{\"a\": [1, 2.5, \"x\"]}'),
@@ -234,14 +251,14 @@ const ALL_TYPES_ROWS: &str = "INSERT INTO all_types VALUES
   '0000-00-00', '00:00:00', '-00:00:00.1', '838:59:59.999', '-00:00:00.000001',
   '0000-00-00 00:00:00', '2026-00-00 00:00:00.000', '9999-12-31 23:59:59.999999',
   '0000-00-00 00:00:00', NULL, FROM_UNIXTIME(1.000001),
-  0,
-  '', '', '',
+  0, 0,
+  '', '', '', NULL,
   'x  ', 'x  ', '',
   x'01', x'', x'',
   'a', '', 0, b'1111111111', '[]'),
  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)";
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)";
 
 fn time(negative: bool, hours: u16, minutes: u8, seconds: u8, micros: u32) -> Value {
     Value::Time { negative, hours, minutes, seconds, micros }
@@ -292,6 +309,7 @@ fn expected_all_types() -> Vec<Vec<(&'static str, Value)>> {
             ("ts2", Timestamp { secs: 1_700_000_000, micros: 120_000 }),
             ("ts6", Timestamp { secs: 1_700_000_000, micros: 123_456 }),
             ("y", Year(2026)),
+            ("after_year", UInt(200)),
             ("c", text("héllo😀")),
             ("vc", text("wörld😀  ")),
             ("tx", text("text 😀 4-byte")),
@@ -329,6 +347,8 @@ fn expected_all_types() -> Vec<Vec<(&'static str, Value)>> {
             ("ts2", Null),
             ("ts6", Timestamp { secs: 1, micros: 1 }),
             ("y", Year(0)),
+            ("after_year", UInt(0)),
+            ("g", Null),
             ("c", text("")),
             ("vc", text("")),
             ("tx", text("")),
@@ -367,6 +387,8 @@ fn expected_kinds() -> Vec<(&'static str, ColumnKind, bool)> {
         ("dtt3", DateTime { fsp: 3 }, false),
         ("ts2", Timestamp { fsp: 2 }, false),
         ("y", Year, false),
+        ("after_year", TinyInt, true),
+        ("g", Other { name: "point".into() }, false),
         ("c", Char { len: 10 }, false),
         ("vc", VarChar { len: 20 }, false),
         ("tx", Text, false),
@@ -403,6 +425,10 @@ async fn check_all_types(c: &mut mysql_async::Conn, db: &str, mode: &str) -> Arc
             assert_eq!(after[col(&schema, name)], value, "{mode}: row {} column {name}", i + 1);
         }
     }
+    match &got[0].2.after.as_ref().unwrap()[col(&schema, "g")] {
+        Value::Bytes(b) => assert_eq!(b.len(), 25, "{mode}: SRID + WKB point"),
+        other => panic!("{mode}: geometry as {other:?}"),
+    }
     let nulls = got[2].2.after.as_ref().unwrap();
     assert!(nulls[1..].iter().all(Value::is_null), "{mode}: {nulls:?}");
     for (name, kind, unsigned) in expected_kinds() {
@@ -414,6 +440,49 @@ async fn check_all_types(c: &mut mysql_async::Conn, db: &str, mode: &str) -> Arc
     assert_eq!(schema.name, TableName::new(db, "all_types"));
     r.stop().await;
     schema
+}
+
+/// Under NO_LOG, DDL refreshes the schema read from information_schema; and an event that no
+/// longer matches information_schema is refused (a definite error), never decoded wrong.
+async fn check_no_log_ddl(c: &mut mysql_async::Conn, db: &str) {
+    c.query_drop(format!("CREATE TABLE `{db}`.d (id INT PRIMARY KEY)")).await.unwrap();
+    let from = position().await;
+    let mut r = start(filter(db, &["d"]), ResumeFrom::Position(from));
+    c.query_drop(format!("INSERT INTO `{db}`.d VALUES (1)")).await.unwrap();
+    let first = r.transactions(1).await;
+    assert_eq!(rows(&first)[0].2.after.clone().unwrap(), vec![Value::Int(1)]);
+    c.query_drop(format!("ALTER TABLE `{db}`.d ADD COLUMN v VARCHAR(5)")).await.unwrap();
+    r.transactions(1).await; // the DDL
+    c.query_drop(format!("INSERT INTO `{db}`.d VALUES (2, 'y')")).await.unwrap();
+    let second = r.transactions(1).await;
+    let got = rows(&second);
+    assert_eq!(got[0].0.columns.len(), 2, "NO_LOG: the schema follows the DDL");
+    assert_eq!(got[0].2.after.clone().unwrap(), vec![Value::Int(2), text("y")]);
+    r.stop().await;
+
+    // Events written before a DDL, read after it: information_schema describes another table.
+    let before_drop = position().await;
+    c.query_drop(format!("INSERT INTO `{db}`.d VALUES (3, 'z')")).await.unwrap();
+    c.query_drop(format!("ALTER TABLE `{db}`.d DROP COLUMN v")).await.unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let reader = BinlogReader::new(cfg(), replica_id(), filter(db, &["d"]));
+    let task = tokio::spawn(reader.run(ResumeFrom::Position(before_drop), tx));
+    let drain = tokio::spawn(async move {
+        let mut n = 0;
+        while let Some(batch) = rx.recv().await {
+            n += batch.iter().filter(|e| matches!(e, SourceEvent::Rows { .. })).count();
+        }
+        n
+    });
+    let result = tokio::time::timeout(Duration::from_secs(30), task).await.unwrap().unwrap();
+    match result {
+        Err(e @ SourceError::Table { .. }) => {
+            assert!(!e.is_transient());
+            assert!(e.to_string().contains("binlog_row_metadata=FULL"), "{e}");
+        }
+        other => panic!("expected a Table error, got {other:?}"),
+    }
+    assert_eq!(drain.await.unwrap(), 0, "no rows decoded against the wrong schema");
 }
 
 /// Every column type decodes to the values of docs/FORMATS.md, the same with
@@ -440,6 +509,7 @@ async fn every_column_type_decodes_the_same_with_and_without_row_metadata() {
         c.query_drop("SET GLOBAL binlog_row_metadata = 'NO_LOG'").await.unwrap();
         c.query_drop("FLUSH BINARY LOGS").await.unwrap();
         let no_log = check_all_types(&mut c, &db, "NO_LOG").await;
+        check_no_log_ddl(&mut c, &db).await;
         (full, no_log)
     })
     .catch_unwind()
@@ -467,7 +537,9 @@ async fn a_transaction_is_its_rows_then_one_tx_end_at_a_resume_point() {
     let _mode = ROW_METADATA.read().await;
     let mut c = admin().await;
     let db = fresh_db(&mut c, "tx").await;
-    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))")).await.unwrap();
+    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))"))
+        .await
+        .unwrap();
     let from = position().await;
     let mut r = start(filter(&db, &[]), ResumeFrom::Position(from.clone()));
 
@@ -508,13 +580,15 @@ async fn a_transaction_is_its_rows_then_one_tx_end_at_a_resume_point() {
     let mut again = start(filter(&db, &[]), ResumeFrom::Position(end.position.clone()));
     let replay = again.transactions(1).await;
     assert_eq!(rows(&replay), got, "resuming at a TxEnd replays exactly what followed it");
+    assert_eq!(same_source(&replay), same_source(&second));
     again.stop().await;
 
-    // And by GTID alone.
+    // And by GTID alone (the file name then comes from the server's first ROTATE).
     let gtid = end.position.gtid.clone().unwrap();
     let mut by_gtid = start(filter(&db, &[]), ResumeFrom::Start(StartPoint::Gtid { gtid }));
     let replay = by_gtid.transactions(1).await;
     assert_eq!(rows(&replay), got, "resuming at the GTID replays exactly what followed it");
+    assert_eq!(same_source(&replay), same_source(&second));
     by_gtid.stop().await;
     c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
 }
@@ -526,7 +600,9 @@ async fn updates_carry_before_and_after_images_including_key_changes() {
     let _mode = ROW_METADATA.read().await;
     let mut c = admin().await;
     let db = fresh_db(&mut c, "upd").await;
-    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))")).await.unwrap();
+    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))"))
+        .await
+        .unwrap();
     c.query_drop(format!("CREATE TABLE `{db}`.nokey (a INT, b INT)")).await.unwrap();
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1, 'old')")).await.unwrap();
     let from = position().await;
@@ -622,7 +698,9 @@ async fn ddl_is_a_resume_point_and_refreshes_the_schema() {
     let from = position().await;
     let mut r = start(filter(&db, &[]), ResumeFrom::Position(from));
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1)")).await.unwrap();
-    c.query_drop(format!("ALTER TABLE `{db}`.t ADD COLUMN v VARCHAR(5) DEFAULT 'x'")).await.unwrap();
+    c.query_drop(format!("ALTER TABLE `{db}`.t ADD COLUMN v VARCHAR(5) DEFAULT 'x'"))
+        .await
+        .unwrap();
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (2, 'y')")).await.unwrap();
     let events = r.transactions(3).await;
     let kinds: Vec<&str> = events
@@ -665,7 +743,8 @@ async fn a_timestamp_start_skips_earlier_events() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (2)")).await.unwrap();
-    let mut r = start(filter(&db, &[]), ResumeFrom::Start(StartPoint::Timestamp { timestamp: after }));
+    let mut r =
+        start(filter(&db, &[]), ResumeFrom::Start(StartPoint::Timestamp { timestamp: after }));
     let events = r.transactions(1).await;
     let got = rows(&events);
     assert_eq!(got.len(), 1, "{events:#?}");
@@ -746,6 +825,74 @@ async fn a_wrong_password_is_access_denied_and_a_closed_port_unreachable() {
     }
 }
 
+/// A reader whose tables see no changes still reports where it is (heartbeats).
+#[tokio::test]
+async fn an_idle_reader_reports_progress() {
+    let _mode = ROW_METADATA.read().await;
+    let from = position().await;
+    let mut r = start(filter("ferry_no_such_database", &[]), ResumeFrom::Position(from.clone()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    match r.next(deadline).await {
+        Some(SourceEvent::Progress { position, ts }) => {
+            assert!(!position.file.is_empty());
+            assert!(position.file >= from.file);
+            assert!(ts > 0);
+        }
+        other => panic!("expected a Progress, got {other:?}"),
+    }
+    r.stop().await;
+}
+
+/// The server dropping the dump connection is a transient error (reconnect and resume).
+#[tokio::test]
+async fn a_dropped_dump_connection_is_transient() {
+    let _mode = ROW_METADATA.read().await;
+    let mut c = admin().await;
+    // A replication user of its own, so that only this test's dump is killed.
+    let user = unique_db("kill").replace("ferry_src_", "fk_");
+    c.query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")).await.unwrap();
+    c.query_drop(format!(
+        "GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '{user}'@'%'"
+    ))
+    .await
+    .unwrap();
+    let mine = MysqlConfig { user: user.clone(), password: "pw".into(), ..cfg() };
+    let from = position().await;
+    let (tx, mut rx) = mpsc::channel(16);
+    let reader = BinlogReader::new(mine, replica_id(), filter("ferry_no_such_database", &[]));
+    let mut task = tokio::spawn(reader.run(ResumeFrom::Position(from), tx));
+    // The dump is running once the first Progress (a heartbeat) arrives.
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+    assert!(matches!(first, Ok(Some(_))), "{first:?}");
+    let ids: Vec<u64> = c
+        .exec(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND = 'Binlog Dump'",
+            (&user,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1, "one dump connection of {user}");
+    c.query_drop(format!("KILL CONNECTION {}", ids[0])).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            tokio::select! {
+                r = &mut task => return r.unwrap(),
+                _ = rx.recv() => {}
+            }
+        }
+    })
+    .await
+    .expect("the reader notices the dropped connection");
+    c.query_drop(format!("DROP USER '{user}'@'%'")).await.unwrap();
+    match result {
+        Err(e) => {
+            eprintln!("dropped dump connection: {e}");
+            assert!(e.is_transient(), "{e:?}")
+        }
+        Ok(()) => panic!("the reader must fail, not stop"),
+    }
+}
+
 /// The test server is set up right, and the checks say so.
 #[tokio::test]
 async fn precheck_passes_on_the_test_server() {
@@ -822,9 +969,7 @@ async fn decoding_keeps_up_with_bulk_inserts() {
                 )
             })
             .collect();
-        c.query_drop(format!("INSERT INTO `{db}`.t VALUES {}", values.join(",")))
-            .await
-            .unwrap();
+        c.query_drop(format!("INSERT INTO `{db}`.t VALUES {}", values.join(","))).await.unwrap();
     }
     let total = (batches * per) as usize;
     let started = Instant::now();

@@ -7,7 +7,7 @@ use crate::meta::{Action, Command, DataSourceKind, Partition, Project, ProjectSp
 use crate::model::{Position, TableName};
 use crate::pipeline::connector::now_ms;
 use crate::source::mysql;
-use crate::source::TableFilter;
+use crate::source::{StartPoint, TableFilter};
 use actix_web::{web, HttpResponse};
 use std::sync::atomic::Ordering;
 
@@ -145,7 +145,19 @@ async fn act(ctx: web::Data<ApiContext>, path: web::Path<(String, String)>) -> R
             )))
         }
     };
-    ctx.meta.propose(Command::Transition { name: name.clone(), action, now_ms: now_ms() }).await??;
+    let project = find(&ctx, &name)?;
+    // "From now" means from when the user pressed start: pin it to the source's position.
+    let start_at = match (action, &project.spec.start) {
+        (Action::Start, StartPoint::Now) => {
+            let source = ctx.meta.read(|s| s.data_sources.get(&project.spec.source).cloned());
+            let source = source.ok_or_else(|| ApiError::NotFound(format!("source {:?} is gone", project.spec.source)))?;
+            let p = mysql::current_position(&mysql_config(&ctx, &source)?).await?;
+            Some(StartPoint::FilePos { file: p.file, pos: p.pos })
+        }
+        _ => None,
+    };
+    let command = Command::Transition { name: name.clone(), action, now_ms: now_ms(), start_at };
+    ctx.meta.propose(command).await??;
     Ok(HttpResponse::Ok().json(view(&ctx, &find(&ctx, &name)?, None)))
 }
 

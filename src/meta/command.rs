@@ -1,5 +1,6 @@
 use super::project::{DataSource, ProjectSpec};
 use crate::model::Checkpoint;
+use crate::source::StartPoint;
 use serde::{Deserialize, Serialize};
 
 /// A project lifecycle action.
@@ -32,7 +33,9 @@ pub enum Command {
     DeleteDataSource { name: String },
     CreateProject { spec: ProjectSpec, now_ms: u64 },
     DeleteProject { name: String },
-    Transition { name: String, action: Action, now_ms: u64 },
+    /// `start_at`: on `Start`, the source position "now" resolved to when the user started the
+    /// project (so every change committed after the API answered is synced).
+    Transition { name: String, action: Action, now_ms: u64, start_at: Option<StartPoint> },
     /// A running project's store or connector hit a definite error.
     Fail { name: String, epoch: u64, error: String, now_ms: u64 },
     SaveCheckpoint { name: String, epoch: u64, checkpoint: Checkpoint },

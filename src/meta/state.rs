@@ -120,7 +120,7 @@ impl MetaState {
                 }
                 self.projects.remove(&name);
             }
-            Command::Transition { name, action, now_ms } => {
+            Command::Transition { name, action, now_ms, start_at } => {
                 let project = self.project_mut(&name)?;
                 let next = next_state(project.state, action).ok_or_else(|| {
                     MetaError::IllegalTransition {
@@ -132,6 +132,9 @@ impl MetaState {
                 if next == ProjectState::Running {
                     project.epoch += 1;
                     project.error = None;
+                }
+                if let (Action::Start, Some(start)) = (action, start_at) {
+                    project.spec.start = start;
                 }
                 project.state = next;
                 project.updated_at_ms = now_ms;
@@ -216,7 +219,7 @@ mod tests {
     }
 
     fn act(s: &mut MetaState, action: Action) -> Result<(), MetaError> {
-        s.apply(9, Command::Transition { name: "p".into(), action, now_ms: 5 })
+        s.apply(9, Command::Transition { name: "p".into(), action, now_ms: 5, start_at: None })
     }
 
     #[test]

@@ -131,10 +131,8 @@ pub(crate) async fn gtid_at(
     file: &str,
     pos: u64,
 ) -> Result<Option<String>, SourceError> {
-    let g: Option<Row> = c
-        .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (file, pos))
-        .await
-        .map_err(query_error)?;
+    let g: Option<Row> =
+        c.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (file, pos)).await.map_err(query_error)?;
     Ok(g.and_then(|r| text(&r, 0)).filter(|g| !g.is_empty()))
 }
 
@@ -420,7 +418,9 @@ impl CatalogColumn {
 
 /// The labels of an `enum('a','b')` / `set(...)` column type, unescaped (`''` and `\x`).
 pub(crate) fn parse_labels(column_type: &str) -> Vec<String> {
-    let Some(open) = column_type.find('(') else { return Vec::new() };
+    let Some(open) = column_type.find('(') else {
+        return Vec::new();
+    };
     let mut labels = Vec::new();
     let mut chars = column_type[open + 1..].chars().peekable();
     loop {
@@ -553,10 +553,7 @@ mod tests {
     #[test]
     fn json_valid_columns_are_found() {
         assert_eq!(json_valid_columns("json_valid(`j`)"), vec!["j"]);
-        assert_eq!(
-            json_valid_columns("json_valid(`a`) and JSON_VALID(`b``c`)"),
-            vec!["a", "b`c"]
-        );
+        assert_eq!(json_valid_columns("json_valid(`a`) and JSON_VALID(`b``c`)"), vec!["a", "b`c"]);
         assert!(json_valid_columns("`x` > 0").is_empty());
     }
 

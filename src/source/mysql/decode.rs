@@ -118,22 +118,31 @@ pub(crate) fn decode_text(enc: TextEncoding, bytes: Vec<u8>) -> String {
 pub(crate) enum Conv {
     /// TINYINT..BIGINT; `bits` is the column width, to reinterpret an unsigned value the
     /// driver decoded as signed.
-    Int { bits: u8, unsigned: bool },
+    Int {
+        bits: u8,
+        unsigned: bool,
+    },
     Float,
     Double,
-    Decimal { scale: u8 },
+    Decimal {
+        scale: u8,
+    },
     Date,
     DateTime,
     Timestamp,
     /// TIME2: decoded from bytes by [`read_time2`], never through the driver.
-    Time2 { fsp: u8 },
+    Time2 {
+        fsp: u8,
+    },
     /// Old-format TIME (no fraction), decoded by the driver.
     Time,
     Year,
     Text(TextEncoding),
     Bytes,
     /// BINARY(n): re-pad to n bytes.
-    Binary { len: u32 },
+    Binary {
+        len: u32,
+    },
     Enum,
     Set,
     Bit,
@@ -195,13 +204,9 @@ pub(crate) fn convert(conv: &Conv, v: BinlogValue<'_>) -> Result<Value, String> 
         }
         (Conv::Timestamp, MyValue::Bytes(b)) => parse_timestamp(&b)?,
         (Conv::Timestamp, MyValue::Int(secs)) => Value::Timestamp { secs, micros: 0 },
-        (Conv::Time, MyValue::Time(negative, days, h, minutes, seconds, micros)) => Value::Time {
-            negative,
-            hours: (days * 24 + h as u32) as u16,
-            minutes,
-            seconds,
-            micros,
-        },
+        (Conv::Time, MyValue::Time(negative, days, h, minutes, seconds, micros)) => {
+            Value::Time { negative, hours: (days * 24 + h as u32) as u16, minutes, seconds, micros }
+        }
         (Conv::Year, MyValue::Bytes(b)) => {
             // The driver writes 1900 + the stored byte; the byte 0 is the year 0000.
             let y: u16 = std::str::from_utf8(&b)
@@ -249,16 +254,14 @@ fn is_canonical_decimal(b: &[u8], scale: usize) -> bool {
         Some(p) => (&digits[..p], Some(&digits[p + 1..])),
         None => (digits, None),
     };
-    let int_ok = !int.is_empty()
-        && int.iter().all(u8::is_ascii_digit)
-        && (int.len() == 1 || int[0] != b'0');
+    let int_ok =
+        !int.is_empty() && int.iter().all(u8::is_ascii_digit) && (int.len() == 1 || int[0] != b'0');
     let frac_ok = match frac {
         None => scale == 0,
         Some(f) => f.len() == scale && scale > 0 && f.iter().all(u8::is_ascii_digit),
     };
     // "-0" or "-0.00" is a negative zero: not canonical.
-    let neg_zero = b.first() == Some(&b'-')
-        && digits.iter().all(|&c| c == b'0' || c == b'.');
+    let neg_zero = b.first() == Some(&b'-') && digits.iter().all(|&c| c == b'0' || c == b'.');
     int_ok && frac_ok && !neg_zero
 }
 
@@ -393,16 +396,10 @@ pub(crate) fn read_time2(b: &[u8], fsp: u8) -> Option<Value> {
 
 /// Decodes every row of a rows event against its table. With `binlog_row_image=FULL` every
 /// image holds every column; anything else is refused rather than guessed.
-pub(crate) fn decode_rows(
-    def: &TableDef,
-    ev: &RowsEventData<'_>,
-) -> Result<Vec<RowImage>, String> {
+pub(crate) fn decode_rows(def: &TableDef, ev: &RowsEventData<'_>) -> Result<Vec<RowImage>, String> {
     let n = def.cols.len();
     if ev.num_columns() as usize != n {
-        return Err(format!(
-            "the rows event has {} columns, the table map {n}",
-            ev.num_columns()
-        ));
+        return Err(format!("the rows event has {} columns, the table map {n}", ev.num_columns()));
     }
     let before = ev.columns_before_image().is_some();
     let after = ev.columns_after_image().is_some();

@@ -42,7 +42,11 @@ fn finding(check: &str, ok: bool, message: String, fix: String) -> Finding {
 }
 
 /// The checks, from the server's variables and the reader's grants.
-pub(crate) fn findings(vars: &HashMap<String, String>, user: &str, grants: &[String]) -> Vec<Finding> {
+pub(crate) fn findings(
+    vars: &HashMap<String, String>,
+    user: &str,
+    grants: &[String],
+) -> Vec<Finding> {
     let var = |n: &str| vars.get(n).map(String::as_str);
     let is = |n: &str, want: &str| var(n).is_some_and(|v| v.eq_ignore_ascii_case(want));
     let version = var("version").unwrap_or("unknown");
@@ -105,8 +109,7 @@ pub(crate) fn findings(vars: &HashMap<String, String>, user: &str, grants: &[Str
         "binlog_row_metadata",
         true,
         if full {
-            "binlog_row_metadata is FULL: column names, types and keys travel in the binlog"
-                .into()
+            "binlog_row_metadata is FULL: column names, types and keys travel in the binlog".into()
         } else {
             format!(
                 "binlog_row_metadata is {}: column names, ENUM/SET labels and primary keys \
@@ -131,9 +134,7 @@ pub(crate) fn findings(vars: &HashMap<String, String>, user: &str, grants: &[Str
         },
         grant("REPLICATION SLAVE"),
     ));
-    let client = g.global("REPLICATION CLIENT")
-        || g.global("BINLOG MONITOR")
-        || g.global("SUPER");
+    let client = g.global("REPLICATION CLIENT") || g.global("BINLOG MONITOR") || g.global("SUPER");
     out.push(finding(
         "privilege_replication_client",
         client,
@@ -168,7 +169,8 @@ pub(crate) fn findings(vars: &HashMap<String, String>, user: &str, grants: &[Str
 }
 
 fn version_supported(flavor: SourceFlavor, version: &str) -> (bool, &'static str) {
-    let mut nums = version.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
+    let mut nums =
+        version.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
     let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
     match flavor {
         SourceFlavor::MariaDb if (major, minor) >= (10, 3) => (true, "a supported MariaDB"),
@@ -196,8 +198,12 @@ impl Grants {
         let mut out = Vec::new();
         for line in lines {
             let upper = line.to_ascii_uppercase();
-            let Some(rest) = upper.strip_prefix("GRANT ") else { continue };
-            let Some(on) = rest.find(" ON ") else { continue }; // role grants have no ON
+            let Some(rest) = upper.strip_prefix("GRANT ") else {
+                continue;
+            };
+            let Some(on) = rest.find(" ON ") else {
+                continue;
+            }; // role grants have no ON
             let privs = strip_parens(&rest[..on]);
             let after = &line["GRANT ".len() + on + 4..];
             let object = after.split(" TO ").next().unwrap_or("").trim().to_string();
@@ -209,7 +215,8 @@ impl Grants {
 
     fn global(&self, privilege: &str) -> bool {
         self.0.iter().any(|(obj, privs)| {
-            obj == "*.*" && privs.iter().any(|p| p == privilege || p == "ALL PRIVILEGES" || p == "ALL")
+            obj == "*.*"
+                && privs.iter().any(|p| p == privilege || p == "ALL PRIVILEGES" || p == "ALL")
         })
     }
 

@@ -224,7 +224,10 @@ impl BinlogReader {
                         logs,
                         &p.file,
                         p.pos,
-                        format!("binlog file {} is not on the server (purged, or never there)", p.file),
+                        format!(
+                            "binlog file {} is not on the server (purged, or never there)",
+                            p.file
+                        ),
                     ))
                 }
             }
@@ -233,10 +236,14 @@ impl BinlogReader {
 
     /// The newest binlog file that starts at or before `ts` (the one holding the first events
     /// at or after it), or the oldest file when all start later.
-    async fn file_for_timestamp(&self, logs: &[BinlogFile], ts: u32) -> Result<String, SourceError> {
-        let oldest = logs.first().ok_or_else(|| {
-            SourceError::Misconfigured("the server has no binary logs".into())
-        })?;
+    async fn file_for_timestamp(
+        &self,
+        logs: &[BinlogFile],
+        ts: u32,
+    ) -> Result<String, SourceError> {
+        let oldest = logs
+            .first()
+            .ok_or_else(|| SourceError::Misconfigured("the server has no binary logs".into()))?;
         for f in logs.iter().rev() {
             if self.file_start_time(&f.name).await? <= ts {
                 return Ok(f.name.clone());
@@ -345,7 +352,8 @@ impl Gtids {
         for part in s.unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let bad = || SourceError::Misconfigured(format!("invalid MariaDB GTID {part:?}"));
             let mut it = part.split('-');
-            let (Some(d), Some(srv), Some(seq), None) = (it.next(), it.next(), it.next(), it.next())
+            let (Some(d), Some(srv), Some(seq), None) =
+                (it.next(), it.next(), it.next(), it.next())
             else {
                 return Err(bad());
             };
@@ -394,6 +402,9 @@ const PARTIAL_UPDATE_ROWS: u8 = 39;
 const MARIADB_GTID: u8 = 162;
 /// MariaDB compressed QUERY / rows events (log_bin_compress=ON).
 const MARIADB_COMPRESSED: std::ops::RangeInclusive<u8> = 165..=171;
+/// Server errors on the dump connection that a reconnect may cure: shutdown in progress,
+/// connection killed, query interrupted, network read/write timeouts.
+const TRANSIENT_SERVER_ERRORS: [u16; 6] = [1053, 1927, 1317, 1158, 1159, 1161];
 /// MariaDB GTID flag: the group is a single statement with no XID/COMMIT (DDL...).
 const FL_STANDALONE: u8 = 1;
 
@@ -498,6 +509,10 @@ impl Replication {
                     oldest: self.oldest.clone(),
                     reason: se.message,
                 }
+            }
+            // The server went away or killed the dump: reconnect.
+            mysql_async::Error::Server(se) if TRANSIENT_SERVER_ERRORS.contains(&se.code) => {
+                SourceError::ConnectionLost(format!("server error {}: {}", se.code, se.message))
             }
             e => query_error(e),
         }
@@ -611,7 +626,10 @@ impl Replication {
         };
         if head("BEGIN") || head("XA START") || head("XA BEGIN") {
             self.group.in_tx = true;
-        } else if head("COMMIT") || head("XA PREPARE") || head("XA COMMIT") || head("XA ROLLBACK")
+        } else if head("COMMIT")
+            || head("XA PREPARE")
+            || head("XA COMMIT")
+            || head("XA ROLLBACK")
             || (head("ROLLBACK") && !sql.to_ascii_uppercase().contains(" TO "))
         {
             // COMMIT ends groups on non-transactional tables; a logged ROLLBACK carries changes
@@ -706,7 +724,8 @@ impl Replication {
         let fake = ev.header().log_pos() == 0;
         if !fake && name != self.file {
             // A real rotate: the next file's start is a resume point.
-            self.resume = Position { file: name.clone(), pos: r.position(), gtid: self.gtids.text() };
+            self.resume =
+                Position { file: name.clone(), pos: r.position(), gtid: self.gtids.text() };
             self.resume_reported = false;
         }
         if fake && self.resume.file.is_empty() {
@@ -732,7 +751,8 @@ impl Replication {
         let emit = self.group.has_rows || (force_tx_end && self.not_before.is_none());
         self.group = Group::default();
         self.groups_ended += 1;
-        self.resume = Position { file: self.file.clone(), pos: h.log_pos() as u64, gtid: self.gtids.text() };
+        self.resume =
+            Position { file: self.file.clone(), pos: h.log_pos() as u64, gtid: self.gtids.text() };
         if emit {
             self.pending.push(SourceEvent::TxEnd(TxEnd {
                 position: self.resume.clone(),

@@ -134,7 +134,9 @@ impl SchemaCache {
 
     /// Whether any table of `database` was synced since the last invalidation.
     pub fn syncs_database(&self, database: &str) -> bool {
-        self.by_id.values().any(|e| e.def.as_ref().is_some_and(|d| d.schema.name.database == database))
+        self.by_id
+            .values()
+            .any(|e| e.def.as_ref().is_some_and(|d| d.schema.name.database == database))
     }
 
     /// Forgets every table of `database`.
@@ -256,7 +258,16 @@ impl SchemaCache {
                 None
             };
             let is_json = json.contains(&col_name);
-            let spec = ColumnSpec { ty, meta, unsigned, charset: charset_name, maxlen, labels, is_json, geometry_name };
+            let spec = ColumnSpec {
+                ty,
+                meta,
+                unsigned,
+                charset: charset_name,
+                maxlen,
+                labels,
+                is_json,
+                geometry_name,
+            };
             let (column, col) = spec.build(col_name);
             columns.push(column);
             cols.push(col);
@@ -408,9 +419,10 @@ impl ColumnSpec<'_> {
             MYSQL_TYPE_INT24 => (ColumnKind::MediumInt, int(24)),
             MYSQL_TYPE_LONG => (ColumnKind::Int, int(32)),
             MYSQL_TYPE_LONGLONG => (ColumnKind::BigInt, int(64)),
-            MYSQL_TYPE_NEWDECIMAL => {
-                (ColumnKind::Decimal { precision: m(0), scale: m(1) }, Conv::Decimal { scale: m(1) })
-            }
+            MYSQL_TYPE_NEWDECIMAL => (
+                ColumnKind::Decimal { precision: m(0), scale: m(1) },
+                Conv::Decimal { scale: m(1) },
+            ),
             MYSQL_TYPE_FLOAT => (ColumnKind::Float, Conv::Float),
             MYSQL_TYPE_DOUBLE => (ColumnKind::Double, Conv::Double),
             MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATE => (ColumnKind::Date, Conv::Date),
@@ -435,7 +447,9 @@ impl ColumnSpec<'_> {
                     Some(e) => (ColumnKind::VarChar { len: chars(bytes) }, Conv::Text(e)),
                 }
             }
-            MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB
+            MYSQL_TYPE_BLOB
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
             | MYSQL_TYPE_LONG_BLOB => match enc {
                 None => (ColumnKind::Blob, Conv::Bytes),
                 Some(_) if self.is_json => (ColumnKind::Json, Conv::Json),
@@ -444,16 +458,16 @@ impl ColumnSpec<'_> {
             MYSQL_TYPE_ENUM => {
                 (ColumnKind::Enum { labels: self.labels.unwrap_or_default() }, Conv::Enum)
             }
-            MYSQL_TYPE_SET => (ColumnKind::Set { labels: self.labels.unwrap_or_default() }, Conv::Set),
+            MYSQL_TYPE_SET => {
+                (ColumnKind::Set { labels: self.labels.unwrap_or_default() }, Conv::Set)
+            }
             MYSQL_TYPE_BIT => {
                 let bits = (m(1) as u32 * 8 + m(0) as u32).min(64) as u8;
                 (ColumnKind::Bit { bits }, Conv::Bit)
             }
             MYSQL_TYPE_JSON => (ColumnKind::Json, Conv::Json),
             MYSQL_TYPE_GEOMETRY => (
-                ColumnKind::Other {
-                    name: self.geometry_name.unwrap_or_else(|| "geometry".into()),
-                },
+                ColumnKind::Other { name: self.geometry_name.unwrap_or_else(|| "geometry".into()) },
                 Conv::Bytes,
             ),
             other => (ColumnKind::Other { name: format!("{other:?}") }, text_or_bytes(None)),
@@ -470,7 +484,8 @@ impl ColumnSpec<'_> {
 
 /// CHAR/BINARY length in bytes from STRING metadata (with the high bits folded into byte 0).
 fn string_len(meta: &[u8]) -> u32 {
-    let (b0, b1) = (meta.first().copied().unwrap_or(0) as u32, meta.get(1).copied().unwrap_or(0) as u32);
+    let (b0, b1) =
+        (meta.first().copied().unwrap_or(0) as u32, meta.get(1).copied().unwrap_or(0) as u32);
     if b0 & 0x30 != 0x30 {
         b1 | (((b0 & 0x30) ^ 0x30) << 4)
     } else {
@@ -625,7 +640,9 @@ impl OptionalMeta {
                     let mut names = Vec::with_capacity(types.len());
                     while !v.0.is_empty() {
                         let l = v.lenenc().ok_or("column name")? as usize;
-                        names.push(String::from_utf8_lossy(v.take(l).ok_or("column name")?).into_owned());
+                        names.push(
+                            String::from_utf8_lossy(v.take(l).ok_or("column name")?).into_owned(),
+                        );
                     }
                     out.names = Some(names);
                 }
@@ -727,7 +744,9 @@ pub(crate) enum Ddl {
 /// Classifies a QUERY event's statement. `default_db` is the event's current database.
 pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
     let mut t = Tokens::new(query);
-    let Some(first) = t.keyword() else { return Ddl::None };
+    let Some(first) = t.keyword() else {
+        return Ddl::None;
+    };
     let name = |t: &mut Tokens| t.table_name(default_db);
     match first.as_str() {
         "CREATE" | "ALTER" | "DROP" => {
@@ -794,9 +813,9 @@ pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
             if t.keyword().as_deref() != Some("TABLE") {
                 return Ddl::None; // RENAME USER
             }
+            // RENAME TABLE a TO b [, c TO d ...]
             let mut out = Vec::new();
-            loop {
-                let Some(a) = name(&mut t) else { break };
+            while let Some(a) = name(&mut t) {
                 out.push(a);
                 if t.keyword().as_deref() != Some("TO") {
                     break;
@@ -911,12 +930,10 @@ impl<'a> Tokens<'a> {
     fn skip_if_exists(&mut self) {
         let mut probe = self.clone();
         if probe.keyword().as_deref() == Some("IF") {
-            let _not = {
-                let mut p2 = probe.clone();
-                if p2.keyword().as_deref() == Some("NOT") {
-                    probe = p2;
-                }
-            };
+            let mut not = probe.clone();
+            if not.keyword().as_deref() == Some("NOT") {
+                probe = not;
+            }
             if probe.keyword().as_deref() == Some("EXISTS") {
                 *self = probe;
             }
