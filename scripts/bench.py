@@ -59,7 +59,7 @@ def load(conn, first, count, batch=1000):
             end = min(start + batch - 1, first + count - 1)
             c.execute(f"INSERT INTO {DB}.sbtest SELECT seq, seq % 100000, "
                       f"CONCAT('c-', seq, '-', REPEAT('x', 100)), CONCAT('pad-', seq, REPEAT('y', 40)) "
-                      f"FROM seq_{start}_to_{end}")
+                      f"FROM {DB}.seq_{start}_to_{end}")
 
 
 class Reader:
@@ -161,7 +161,7 @@ def main():
                 if due > time.time():
                     time.sleep(due - time.time())
                 hi = lo + per_stmt - 1
-                c.execute(f"INSERT INTO {DB}.sbtest SELECT seq, seq % 100000, 'steady', 'pad' FROM seq_{lo}_to_{hi}")
+                c.execute(f"INSERT INTO {DB}.sbtest SELECT seq, seq % 100000, 'steady', 'pad' FROM {DB}.seq_{lo}_to_{hi}")
                 now_ms = time.time() * 1000
                 for k in range(lo, hi + 1):
                     acked[k] = now_ms

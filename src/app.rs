@@ -66,13 +66,32 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
     let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))
         .workers(2)
         .shutdown_timeout(5)
+        // Signals are ours: actix-server would stop the whole System on SIGTERM, taking the
+        // components' arbiters down before their connectors could drain and checkpoint.
+        .disable_signals()
         .bind(opts.http)
         .with_context(|| format!("binding the API to {}", opts.http))?
         .run();
+    let api = server.handle();
+    let serving = actix_web::rt::spawn(server);
     tracing::info!(http = %opts.http, data_dir = %opts.data_dir.display(), "ferry node up");
-    server.await?;
+    let signal = termination().await?;
+    tracing::info!(signal, "stopping: the API first");
+    api.stop(true).await;
+    let _ = serving.await;
     tracing::info!("API stopped; stopping projects");
     supervisor.send(Shutdown).await.ok();
     tracing::info!("ferry node stopped");
     Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT; returns its name.
+async fn termination() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
 }

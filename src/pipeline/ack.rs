@@ -19,6 +19,10 @@ struct Pending {
 struct Inner {
     pending: VecDeque<Pending>,
     acked: Checkpoint,
+    /// Counts of acknowledged records of the transaction not yet ended: they join `acked` with
+    /// its end, so a checkpoint's counts always match its position (a restart resends, and
+    /// would count twice, whatever lies after the position).
+    open: Checkpoint,
     error: Option<String>,
 }
 
@@ -31,7 +35,12 @@ pub struct AckTracker {
 impl AckTracker {
     pub fn new(start: Checkpoint) -> Self {
         Self {
-            inner: Mutex::new(Inner { pending: VecDeque::new(), acked: start, error: None }),
+            inner: Mutex::new(Inner {
+                pending: VecDeque::new(),
+                acked: start,
+                open: Checkpoint::default(),
+                error: None,
+            }),
         }
     }
 
@@ -107,12 +116,18 @@ impl Inner {
     fn advance(&mut self) {
         while self.pending.front().is_some_and(|p| p.outstanding == 0) {
             let p = self.pending.pop_front().expect("front exists");
-            self.acked.rows += u64::from(p.rows);
-            self.acked.bytes += p.bytes;
+            self.open.rows += u64::from(p.rows);
+            self.open.bytes += p.bytes;
             if let Some(table) = p.table {
-                *self.acked.tables.entry(table).or_default() += u64::from(p.rows);
+                *self.open.tables.entry(table).or_default() += u64::from(p.rows);
             }
             if let Some((position, ts)) = p.tx_end {
+                let open = std::mem::take(&mut self.open);
+                self.acked.rows += open.rows;
+                self.acked.bytes += open.bytes;
+                for (table, rows) in open.tables {
+                    *self.acked.tables.entry(table).or_default() += rows;
+                }
                 self.acked.seq = p.seq;
                 self.acked.position = position;
                 self.acked.commit_ts = ts;
@@ -147,6 +162,18 @@ mod tests {
         assert_eq!((cp.rows, cp.bytes), (4, 20));
         assert_eq!(cp.tables["shop.a"], 3);
         assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn counts_move_with_the_position_not_before() {
+        let t = AckTracker::new(Checkpoint::default());
+        t.register(1, 1, 3, 30, Some("shop.a"));
+        t.ack(1);
+        // The transaction has not ended: a restart from here would resend those rows.
+        assert_eq!(t.checkpoint(), Checkpoint::default());
+        t.register_tx_end(2, pos(20), 5);
+        let cp = t.checkpoint();
+        assert_eq!((cp.seq, cp.rows, cp.bytes, cp.tables["shop.a"]), (2, 3, 30, 3));
     }
 
     #[test]

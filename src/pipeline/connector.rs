@@ -13,6 +13,7 @@ use crate::model::{Checkpoint, Record, TableSchema};
 use crate::sink::{Route, Sink, SinkError};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, StoreError};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -86,9 +87,8 @@ impl<S: Sink> ConnectorTask<S> {
                 next = seq + 1;
                 match record {
                     Record::Rows(batch) => {
-                        if !targets.contains_key(&batch.schema_id) {
-                            let t = self.resolve(batch.schema_id).await?;
-                            targets.insert(batch.schema_id, t);
+                        if let Entry::Vacant(slot) = targets.entry(batch.schema_id) {
+                            slot.insert(self.resolve(batch.schema_id).await?);
                         }
                         let target = &targets[&batch.schema_id];
                         let Some(route) = &target.route else {

@@ -63,6 +63,11 @@ struct Running {
 pub struct Supervisor {
     config: SupervisorConfig,
     running: BTreeMap<String, Running>,
+    /// A reconcile pass is stopping components; `again` asks for one more pass after it.
+    reconciling: bool,
+    again: bool,
+    /// The node is stopping: start nothing more.
+    shutting_down: bool,
 }
 
 /// What a component needs to know about its project, resolved from the metadata.
@@ -75,7 +80,13 @@ struct Plan {
 
 impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Self {
-        Self { config, running: BTreeMap::new() }
+        Self {
+            config,
+            running: BTreeMap::new(),
+            reconciling: false,
+            again: false,
+            shutting_down: false,
+        }
     }
 
     fn stores_dir(&self) -> PathBuf {
@@ -301,9 +312,13 @@ impl Actor for Supervisor {
 async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus) {
     for (name, running) in stops {
         if let Some(connector) = &running.connector {
-            let _ = connector.send(StopComponent).await;
+            if let Err(e) = connector.send(StopComponent).await {
+                tracing::warn!(project = %name, error = %e, "connector was already gone");
+            }
         }
-        let _ = running.store.send(StopComponent).await;
+        if let Err(e) = running.store.send(StopComponent).await {
+            tracing::warn!(project = %name, error = %e, "store was already gone");
+        }
         running.store_arbiter.stop();
         running.connector_arbiter.stop();
         live.set(&name, None);
@@ -311,28 +326,45 @@ async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus) {
     }
 }
 
-impl Handler<MetaChanged> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, _: MetaChanged, ctx: &mut Context<Self>) {
+impl Supervisor {
+    fn steps(&self) -> Vec<Step> {
         let running: BTreeMap<String, u64> =
             self.running.iter().map(|(n, r)| (n.clone(), r.epoch)).collect();
         let stored = self.stored_projects();
-        let steps = self.config.meta.read(|s| reconcile(s, &running, &stored));
-        if steps.is_empty() {
+        self.config.meta.read(|s| reconcile(s, &running, &stored))
+    }
+}
+
+impl Handler<MetaChanged> for Supervisor {
+    type Result = ();
+
+    /// One pass at a time: stop what must stop (awaiting each connector's last checkpoint),
+    /// then plan again from the state as it is by then and start or purge the rest. A change
+    /// that arrives during a pass triggers another pass after it.
+    fn handle(&mut self, _: MetaChanged, ctx: &mut Context<Self>) {
+        if self.shutting_down {
+            return;
+        }
+        if self.reconciling {
+            self.again = true;
             return;
         }
         let mut stops = BTreeMap::new();
-        for step in &steps {
+        for step in self.steps() {
             if let Step::Stop { project } = step {
-                if let Some(r) = self.running.remove(project) {
-                    stops.insert(project.clone(), r);
+                if let Some(r) = self.running.remove(&project) {
+                    stops.insert(project, r);
                 }
             }
         }
+        self.reconciling = true;
         let live = self.config.live.clone();
-        ctx.wait(stop_all(stops, live).into_actor(self).map(move |_, act, ctx| {
-            for step in steps {
+        ctx.spawn(stop_all(stops, live).into_actor(self).map(|_, act, ctx| {
+            act.reconciling = false;
+            if act.shutting_down {
+                return;
+            }
+            for step in act.steps() {
                 match step {
                     Step::Start { project, epoch } => act.start(&project, epoch, ctx),
                     Step::Purge { project } => {
@@ -342,8 +374,11 @@ impl Handler<MetaChanged> for Supervisor {
                             Err(e) => tracing::warn!(project, error = %e, "cannot remove the store"),
                         }
                     }
-                    Step::Stop { .. } => {}
+                    Step::Stop { .. } => act.again = true,
                 }
+            }
+            if std::mem::take(&mut act.again) {
+                ctx.notify(MetaChanged);
             }
         }));
     }
@@ -387,6 +422,7 @@ impl Handler<Shutdown> for Supervisor {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> Self::Result {
+        self.shutting_down = true;
         let stops = std::mem::take(&mut self.running);
         Box::pin(stop_all(stops, self.config.live.clone()).into_actor(self).map(|_, _, ctx| ctx.stop()))
     }

@@ -640,12 +640,13 @@ impl Replication {
         } else {
             let db = q.schema();
             let ddl = parse_ddl(sql, &db);
-            let filter = self.schemas.filter();
             let relevant = match &ddl {
                 Ddl::None => false,
                 Ddl::Unknown => true,
                 Ddl::Database(d) => self.schemas.syncs_database(d),
-                Ddl::Tables(names) => names.iter().any(|n| filter.matches(&n.database, &n.table)),
+                Ddl::Tables(names) => {
+                    names.iter().any(|n| self.schemas.synced(&n.database, &n.table))
+                }
             };
             match &ddl {
                 Ddl::None => {}

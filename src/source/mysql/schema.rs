@@ -93,8 +93,9 @@ impl SchemaCache {
         }
     }
 
-    pub fn filter(&self) -> &TableFilter {
-        &self.filter
+    /// Whether the project syncs `database.table` (never the server's system schemas).
+    pub fn synced(&self, database: &str, table: &str) -> bool {
+        !catalog::SYSTEM_SCHEMAS.contains(&database) && self.filter.matches(database, table)
     }
 
     pub fn get(&self, table_id: u64) -> Mapped<'_> {
@@ -121,7 +122,7 @@ impl SchemaCache {
             String::from_utf8_lossy(head.database),
             String::from_utf8_lossy(head.table),
         );
-        let def = if self.filter.matches(&name.database, &name.table) {
+        let def = if self.synced(&name.database, &name.table) {
             let tme: TableMapEvent<'_> =
                 ev.read_event().map_err(|e| decode_err(ev, &format!("TABLE_MAP: {e}")))?;
             Some(Arc::new(self.build(name, &tme, head.optional).await?))
@@ -185,8 +186,13 @@ impl SchemaCache {
             .map_err(|e| table_err(&name, format!("table map metadata: {e}")))?;
         if self.charsets.is_none() {
             let c = self.conn().await?;
-            let cs = Charsets::load(c).await?;
-            self.charsets = Some(cs);
+            match Charsets::load(c).await {
+                Ok(cs) => self.charsets = Some(cs),
+                Err(e) => {
+                    self.conn = None;
+                    return Err(e);
+                }
+            }
         }
         if opt.names.is_some() {
             self.build_full(name, &types, opt).await
