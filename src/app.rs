@@ -53,7 +53,8 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
     let key_file = opts.key_file.clone().unwrap_or_else(|| default_key_file(&opts.data_dir));
     let keyring = Arc::new(Keyring::load_or_create(&key_file)?);
     let token = admin_token(&opts.data_dir, opts.admin_token)?;
-    let meta = cluster::Node::open(cluster::NodeConfig::new(opts.data_dir.join("meta")), MetaState::default())?;
+    let meta =
+        cluster::Node::open(cluster::NodeConfig::new(opts.data_dir.join("meta")), MetaState::default())?;
     let live = LiveStatus::default();
     let supervisor = Supervisor::new(SupervisorConfig {
         data_dir: opts.data_dir.clone(),

@@ -55,8 +55,14 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Cmd::Node { data_dir, http, admin_token, key_file } => actix_web::rt::System::new()
-            .block_on(ferry::app::run_node(ferry::app::NodeOptions { data_dir, http, admin_token, key_file })),
+        Cmd::Node { data_dir, http, admin_token, key_file } => {
+            actix_web::rt::System::new().block_on(ferry::app::run_node(ferry::app::NodeOptions {
+                data_dir,
+                http,
+                admin_token,
+                key_file,
+            }))
+        }
         Cmd::Tail { brokers, topic, from_beginning, max, idle_secs } => {
             let n = ferry::tail::run(ferry::tail::TailOptions {
                 brokers,

@@ -61,8 +61,7 @@ impl Keyring {
             return Err(SecretError::Decrypt);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let plain =
-            self.cipher.decrypt(Nonce::from_slice(nonce), body).map_err(|_| SecretError::Decrypt)?;
+        let plain = self.cipher.decrypt(Nonce::from_slice(nonce), body).map_err(|_| SecretError::Decrypt)?;
         String::from_utf8(plain).map_err(|_| SecretError::Decrypt)
     }
 }

@@ -43,9 +43,24 @@ fn data_source_errors_name_the_problem_and_passwords_never_leak() {
     let mut unknown = services.kafka_destination("k");
     unknown["colour"] = json!("blue");
     assert_error(node.post("/datasources", unknown), 400, "invalid_request", &["colour"]);
-    assert_error(node.post("/datasources", json!({"name": "x", "type": "oracle"})), 400, "invalid_request", &["oracle"]);
-    assert_error(node.post("/datasources", json!({"name": "x", "type": "mysql", "host": "h"})), 400, "invalid_request", &["port"]);
-    assert_error(node.post("/datasources", services.kafka_destination("bad name!")), 400, "invalid_request", &["bad name!"]);
+    assert_error(
+        node.post("/datasources", json!({"name": "x", "type": "oracle"})),
+        400,
+        "invalid_request",
+        &["oracle"],
+    );
+    assert_error(
+        node.post("/datasources", json!({"name": "x", "type": "mysql", "host": "h"})),
+        400,
+        "invalid_request",
+        &["port"],
+    );
+    assert_error(
+        node.post("/datasources", services.kafka_destination("bad name!")),
+        400,
+        "invalid_request",
+        &["bad name!"],
+    );
 
     let mut wrong = services.mysql_source("wrong");
     wrong["password"] = json!("not-the-password");
@@ -78,7 +93,8 @@ fn data_source_errors_name_the_problem_and_passwords_never_leak() {
 
     let check = node.ok("/datasources/maria/check", json!({}), 200);
     assert_eq!(check["ok"], true, "{check}");
-    let checks: Vec<&str> = check["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    let checks: Vec<&str> =
+        check["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
     for c in ["log_bin", "binlog_format", "binlog_row_image"] {
         assert!(checks.contains(&c), "check {c} in {checks:?}");
     }
@@ -96,7 +112,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
     }
     out
 }
@@ -130,7 +150,12 @@ fn project_errors_name_the_field_table_or_state() {
     let mut p = project("p", "table", json!({"from": "now"}));
     p["objects"][0]["tables"] = json!(["a[b"]);
     assert_error(node.post("/projects", p), 400, "invalid_request", &["a[b"]);
-    assert_error(node.post("/projects", project("p", "table", json!({"from": "yesterday"}))), 400, "invalid_request", &["yesterday"]);
+    assert_error(
+        node.post("/projects", project("p", "table", json!({"from": "yesterday"}))),
+        400,
+        "invalid_request",
+        &["yesterday"],
+    );
     assert_error(
         node.post("/projects", project("p", "hash", json!({"from": "now"}))),
         422,
@@ -139,7 +164,12 @@ fn project_errors_name_the_field_table_or_state() {
     );
 
     node.ok("/projects", project("p", "table", json!({"from": "now"})), 201);
-    assert_error(node.post("/projects", project("p", "table", json!({"from": "now"}))), 409, "conflict", &["p"]);
+    assert_error(
+        node.post("/projects", project("p", "table", json!({"from": "now"}))),
+        409,
+        "conflict",
+        &["p"],
+    );
     assert_error(node.post("/projects/p/pause", json!({})), 409, "conflict", &["created", "pause"]);
     assert_error(node.post("/projects/p/explode", json!({})), 404, "not_found", &["explode"]);
     assert_error(node.post("/projects/ghost/start", json!({})), 404, "not_found", &["ghost"]);

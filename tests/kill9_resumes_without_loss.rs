@@ -27,13 +27,17 @@ fn kill9_mid_load_loses_nothing_and_keeps_key_order() {
     node.ok("/datasources", services.mysql_source("maria"), 201);
     node.ok("/datasources", services.kafka_destination("kafka"), 201);
     let topic = format!("{db}.load");
-    node.ok("/projects", json!({
-        "name": "load", "source": "maria", "destination": "kafka",
-        "objects": [{"database": db, "topic": "{database}.{table}"}],
-        "format": "default", "partition": "hash",
-        "start": {"file": start.0, "pos": start.1},
-        "options": {"topic_partitions": 4}
-    }), 201);
+    node.ok(
+        "/projects",
+        json!({
+            "name": "load", "source": "maria", "destination": "kafka",
+            "objects": [{"database": db, "topic": "{database}.{table}"}],
+            "format": "default", "partition": "hash",
+            "start": {"file": start.0, "pos": start.1},
+            "options": {"topic_partitions": 4}
+        }),
+        201,
+    );
     node.ok("/projects/load/start", json!({}), 200);
 
     // The load runs on its own connection while the node is killed and restarted.

@@ -45,9 +45,7 @@ async fn admin() -> mysql_async::Conn {
         .pass(Some(env_or("FERRY_MYSQL_ADMIN_PASSWORD", "ferry_admin")))
         .prefer_socket(false);
     let mut conn = mysql_async::Conn::new(opts).await.expect("admin connection");
-    conn.query_drop("SET SESSION sql_mode = '', time_zone = '+00:00', NAMES utf8mb4")
-        .await
-        .unwrap();
+    conn.query_drop("SET SESSION sql_mode = '', time_zone = '+00:00', NAMES utf8mb4").await.unwrap();
     conn
 }
 
@@ -55,8 +53,7 @@ async fn admin() -> mysql_async::Conn {
 fn unique_db(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!(
         "ferry_src_{prefix}_{}_{}_{}",
         std::process::id(),
@@ -120,11 +117,7 @@ impl Running {
     }
 
     /// Events (Progress left out) up to and including the first for which `done` holds.
-    async fn until(
-        &mut self,
-        what: &str,
-        mut done: impl FnMut(&SourceEvent) -> bool,
-    ) -> Vec<SourceEvent> {
+    async fn until(&mut self, what: &str, mut done: impl FnMut(&SourceEvent) -> bool) -> Vec<SourceEvent> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut got = Vec::new();
         loop {
@@ -179,13 +172,9 @@ fn rows(events: &[SourceEvent]) -> Vec<(Arc<TableSchema>, Op, RowImage)> {
     events
         .iter()
         .filter_map(|e| match e {
-            SourceEvent::Rows { schema, batch } => Some(
-                batch
-                    .rows
-                    .iter()
-                    .map(|r| (schema.clone(), batch.op, r.clone()))
-                    .collect::<Vec<_>>(),
-            ),
+            SourceEvent::Rows { schema, batch } => {
+                Some(batch.rows.iter().map(|r| (schema.clone(), batch.op, r.clone())).collect::<Vec<_>>())
+            }
             _ => None,
         })
         .flatten()
@@ -409,9 +398,7 @@ fn expected_kinds() -> Vec<(&'static str, ColumnKind, bool)> {
 async fn check_all_types(c: &mut mysql_async::Conn, db: &str, mode: &str) -> Arc<TableSchema> {
     let from = position().await;
     let mut r = start(filter(db, &[]), ResumeFrom::Position(from));
-    c.query_drop(format!("INSERT INTO `{db}`.all_types SELECT * FROM `{db}`.all_types_src"))
-        .await
-        .unwrap();
+    c.query_drop(format!("INSERT INTO `{db}`.all_types SELECT * FROM `{db}`.all_types_src")).await.unwrap();
     let events = r.transactions(1).await;
     let got = rows(&events);
     assert_eq!(got.len(), 3, "{mode}: {events:#?}");
@@ -496,9 +483,7 @@ async fn every_column_type_decodes_the_same_with_and_without_row_metadata() {
     c.query_drop(format!("USE `{db}`")).await.unwrap();
     c.query_drop(ALL_TYPES).await.unwrap();
     c.query_drop("CREATE TABLE all_types_src LIKE all_types").await.unwrap();
-    c.query_drop(ALL_TYPES_ROWS.replace("INSERT INTO all_types", "INSERT INTO all_types_src"))
-        .await
-        .unwrap();
+    c.query_drop(ALL_TYPES_ROWS.replace("INSERT INTO all_types", "INSERT INTO all_types_src")).await.unwrap();
 
     let result = std::panic::AssertUnwindSafe(async {
         c.query_drop("SET GLOBAL binlog_row_metadata = 'FULL'").await.unwrap();
@@ -537,9 +522,7 @@ async fn a_transaction_is_its_rows_then_one_tx_end_at_a_resume_point() {
     let _mode = ROW_METADATA.read().await;
     let mut c = admin().await;
     let db = fresh_db(&mut c, "tx").await;
-    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))"))
-        .await
-        .unwrap();
+    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))")).await.unwrap();
     let from = position().await;
     let mut r = start(filter(&db, &[]), ResumeFrom::Position(from.clone()));
 
@@ -600,9 +583,7 @@ async fn updates_carry_before_and_after_images_including_key_changes() {
     let _mode = ROW_METADATA.read().await;
     let mut c = admin().await;
     let db = fresh_db(&mut c, "upd").await;
-    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))"))
-        .await
-        .unwrap();
+    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10))")).await.unwrap();
     c.query_drop(format!("CREATE TABLE `{db}`.nokey (a INT, b INT)")).await.unwrap();
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1, 'old')")).await.unwrap();
     let from = position().await;
@@ -698,9 +679,7 @@ async fn ddl_is_a_resume_point_and_refreshes_the_schema() {
     let from = position().await;
     let mut r = start(filter(&db, &[]), ResumeFrom::Position(from));
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1)")).await.unwrap();
-    c.query_drop(format!("ALTER TABLE `{db}`.t ADD COLUMN v VARCHAR(5) DEFAULT 'x'"))
-        .await
-        .unwrap();
+    c.query_drop(format!("ALTER TABLE `{db}`.t ADD COLUMN v VARCHAR(5) DEFAULT 'x'")).await.unwrap();
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (2, 'y')")).await.unwrap();
     let events = r.transactions(3).await;
     let kinds: Vec<&str> = events
@@ -743,8 +722,7 @@ async fn a_timestamp_start_skips_earlier_events() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (2)")).await.unwrap();
-    let mut r =
-        start(filter(&db, &[]), ResumeFrom::Start(StartPoint::Timestamp { timestamp: after }));
+    let mut r = start(filter(&db, &[]), ResumeFrom::Start(StartPoint::Timestamp { timestamp: after }));
     let events = r.transactions(1).await;
     let got = rows(&events);
     assert_eq!(got.len(), 1, "{events:#?}");
@@ -786,10 +764,7 @@ async fn a_missing_position_names_the_oldest_binlog() {
         other => panic!("{other:?}"),
     }
     let start = StartPoint::FilePos { file: logs[0].0.clone(), pos: logs[0].1 + 1_000_000 };
-    assert!(matches!(
-        start_error(ResumeFrom::Start(start)).await,
-        SourceError::PositionPurged { .. }
-    ));
+    assert!(matches!(start_error(ResumeFrom::Start(start)).await, SourceError::PositionPurged { .. }));
     let never = StartPoint::Gtid { gtid: "0-1-4000000000".into() };
     match start_error(ResumeFrom::Start(never)).await {
         SourceError::PositionPurged { oldest: o, reason, .. } => {
@@ -851,11 +826,9 @@ async fn a_dropped_dump_connection_is_transient() {
     // A replication user of its own, so that only this test's dump is killed.
     let user = unique_db("kill").replace("ferry_src_", "fk_");
     c.query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")).await.unwrap();
-    c.query_drop(format!(
-        "GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '{user}'@'%'"
-    ))
-    .await
-    .unwrap();
+    c.query_drop(format!("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '{user}'@'%'"))
+        .await
+        .unwrap();
     let mine = MysqlConfig { user: user.clone(), password: "pw".into(), ..cfg() };
     let from = position().await;
     let (tx, mut rx) = mpsc::channel(16);
@@ -936,8 +909,7 @@ async fn list_tables_follows_the_filter_and_sees_keys() {
     }])
     .unwrap();
     let tables = mysql::list_tables(&cfg(), &f).await.unwrap();
-    let got: Vec<(String, bool)> =
-        tables.iter().map(|t| (t.name.table.clone(), t.has_primary_key)).collect();
+    let got: Vec<(String, bool)> = tables.iter().map(|t| (t.name.table.clone(), t.has_primary_key)).collect();
     assert_eq!(got, vec![("a".to_string(), true), ("b".to_string(), false)]);
     c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
 }

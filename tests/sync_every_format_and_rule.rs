@@ -103,8 +103,10 @@ fn alltypes_default_row() -> Value {
 }
 
 fn workload(sql: &mut Sql, db: &str) {
-    sql.exec(&format!("INSERT INTO {db}.items VALUES {}",
-        (1..=20).map(|i| format!("({i}, 'item {i}', {i})")).collect::<Vec<_>>().join(",")));
+    sql.exec(&format!(
+        "INSERT INTO {db}.items VALUES {}",
+        (1..=20).map(|i| format!("({i}, 'item {i}', {i})")).collect::<Vec<_>>().join(",")
+    ));
     sql.exec(&format!(
         "BEGIN; UPDATE {db}.items SET qty = qty + 1 WHERE id <= 5; DELETE FROM {db}.items WHERE id = 20;
          INSERT INTO {db}.items VALUES (21, 'item 21', 21); COMMIT"
@@ -156,13 +158,17 @@ fn every_change_arrives_in_every_format_and_partition_rule() {
             let topic = format!("{name}.{{table}}");
             // The hash rule needs primary keys: leave the key-less table out there.
             let exclude: Vec<&str> = if rule == "hash" { vec!["nopk"] } else { vec![] };
-            node.ok("/projects", json!({
-                "name": name, "source": "maria", "destination": "kafka",
-                "objects": [{"database": db, "exclude": exclude, "topic": topic}],
-                "format": format, "partition": rule,
-                "start": {"file": start.0, "pos": start.1},
-                "options": {"topic_partitions": 3}
-            }), 201);
+            node.ok(
+                "/projects",
+                json!({
+                    "name": name, "source": "maria", "destination": "kafka",
+                    "objects": [{"database": db, "exclude": exclude, "topic": topic}],
+                    "format": format, "partition": rule,
+                    "start": {"file": start.0, "pos": start.1},
+                    "options": {"topic_partitions": 3}
+                }),
+                201,
+            );
             node.ok(&format!("/projects/{name}/start"), json!({}), 200);
             projects.push((name, format, rule));
         }
@@ -218,7 +224,9 @@ fn every_change_arrives_in_every_format_and_partition_rule() {
         }
 
         // Every column type, in this format.
-        let at = read_topic(&services.kafka, &format!("{name}.alltypes"), Duration::from_secs(30), |m| !m.is_empty());
+        let at = read_topic(&services.kafka, &format!("{name}.alltypes"), Duration::from_secs(30), |m| {
+            !m.is_empty()
+        });
         let v = at[0].value.as_ref().unwrap();
         match *format {
             "default" => {
@@ -255,13 +263,18 @@ fn every_change_arrives_in_every_format_and_partition_rule() {
                 assert_eq!(v["source"]["connector"], "mariadb");
                 assert_eq!(v["source"]["db"], db.as_str());
                 assert_eq!(v["source"]["table"], "alltypes");
-                assert_eq!(at[0].key.as_deref().map(|k| serde_json::from_slice::<Value>(k).unwrap()), Some(json!({"id": 1})));
+                assert_eq!(
+                    at[0].key.as_deref().map(|k| serde_json::from_slice::<Value>(k).unwrap()),
+                    Some(json!({"id": 1}))
+                );
             }
             _ => unreachable!(),
         }
 
         if *rule != "hash" {
-            let nopk = read_topic(&services.kafka, &format!("{name}.nopk"), Duration::from_secs(30), |m| m.len() >= 2);
+            let nopk = read_topic(&services.kafka, &format!("{name}.nopk"), Duration::from_secs(30), |m| {
+                m.len() >= 2
+            });
             assert_eq!(nopk.len(), 2, "{name}: rows of a table without a primary key");
             assert!(nopk.iter().all(|m| m.key.is_none()), "{name}: no primary key, no message key");
         }
@@ -272,6 +285,10 @@ fn every_change_arrives_in_every_format_and_partition_rule() {
     assert_eq!(p["state"], "running");
     assert!(p["sync_timestamp"].as_u64().unwrap() > 1_700_000_000);
     let items = p["tables"].as_array().unwrap().iter().find(|t| t["table"] == "items").unwrap();
-    assert_eq!(items["rows"].as_u64().unwrap() as usize, item_changes - 1, "row changes (the key move is one)");
+    assert_eq!(
+        items["rows"].as_u64().unwrap() as usize,
+        item_changes - 1,
+        "row changes (the key move is one)"
+    );
     sql.exec(&format!("DROP DATABASE {db}"));
 }

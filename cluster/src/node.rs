@@ -38,10 +38,7 @@ struct Shared<S> {
 pub struct Node;
 
 impl Node {
-    pub fn open<S: StateMachine>(
-        config: NodeConfig,
-        mut state: S,
-    ) -> Result<RaftHandle<S>, ClusterError> {
+    pub fn open<S: StateMachine>(config: NodeConfig, mut state: S) -> Result<RaftHandle<S>, ClusterError> {
         std::fs::create_dir_all(&config.dir).map_err(|e| ClusterError::Snapshot(e.to_string()))?;
         let storage = LogStorage::open(&config.dir)?;
         let mut applied = 0;

@@ -43,8 +43,9 @@ impl LogStorage {
         let Some(idx) = self.db.get_cf(state, KEY_SNAPSHOT_INDEX)? else {
             return Ok(None);
         };
-        let index = u64::from_be_bytes(idx.as_slice().try_into().map_err(|_| {
-            ClusterError::Corrupt { index: 0, reason: "snapshot index is not 8 bytes".into() }
+        let index = u64::from_be_bytes(idx.as_slice().try_into().map_err(|_| ClusterError::Corrupt {
+            index: 0,
+            reason: "snapshot index is not 8 bytes".into(),
         })?);
         let data = self.db.get_cf(state, KEY_SNAPSHOT)?.unwrap_or_default();
         Ok(Some((index, data)))
@@ -53,16 +54,17 @@ impl LogStorage {
     /// Entries after `from` (exclusive), in order.
     pub fn entries_after(&self, from: u64) -> Result<Vec<(u64, Vec<u8>)>, ClusterError> {
         let start = (from + 1).to_be_bytes();
-        let iter = self.db.iterator_cf(
-            self.cf(CF_LOG),
-            rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward),
-        );
+        let iter = self
+            .db
+            .iterator_cf(self.cf(CF_LOG), rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward));
         let mut out = Vec::new();
         for item in iter {
             let (k, v) = item?;
-            let index = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
-                ClusterError::Corrupt { index: 0, reason: "log key is not 8 bytes".into() }
-            })?);
+            let index =
+                u64::from_be_bytes(k.as_ref().try_into().map_err(|_| ClusterError::Corrupt {
+                    index: 0,
+                    reason: "log key is not 8 bytes".into(),
+                })?);
             out.push((index, v.to_vec()));
         }
         Ok(out)

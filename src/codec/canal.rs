@@ -45,12 +45,7 @@ impl TypeMaps {
         }
         mysql_type.push(b'}');
         sql_type.push(b'}');
-        Self {
-            table: schema.name.clone(),
-            columns: schema.columns.len(),
-            mysql_type,
-            sql_type,
-        }
+        Self { table: schema.name.clone(), columns: schema.columns.len(), mysql_type, sql_type }
     }
 
     fn fits(&self, schema: &TableSchema) -> bool {
@@ -60,11 +55,7 @@ impl TypeMaps {
 
 impl CanalEncoder {
     pub fn new(ctx: CodecContext) -> Self {
-        Self {
-            ctx,
-            types: HashMap::new(),
-            size_hint: 512,
-        }
+        Self { ctx, types: HashMap::new(), size_hint: 512 }
     }
 
     fn type_maps(&mut self, schema_id: u64, schema: &TableSchema) -> &TypeMaps {
@@ -142,9 +133,7 @@ impl Encoder for CanalEncoder {
         self.size_hint = buf.len() + 64;
 
         out.push(Message {
-            key: schema
-                .has_primary_key()
-                .then(|| key_text.as_bytes().to_vec()),
+            key: schema.has_primary_key().then(|| key_text.as_bytes().to_vec()),
             value: Some(buf),
             headers: source_headers(change),
             key_text,

@@ -6,9 +6,7 @@
 //! table has a key to compact on; the halves of a split primary-key change carry
 //! `__debezium.newkey` (delete and its tombstone) and `__debezium.oldkey` (create).
 
-use super::{
-    json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor,
-};
+use super::{json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor};
 use crate::model::{Op, TableSchema, Value};
 
 pub struct DebeziumEncoder {
@@ -32,11 +30,7 @@ impl DebeziumEncoder {
         source_prefix.extend_from_slice(b",\"name\":");
         json::string(&mut source_prefix, &ctx.project);
         source_prefix.extend_from_slice(b",\"ts_ms\":");
-        Self {
-            ctx,
-            source_prefix,
-            size_hint: 512,
-        }
+        Self { ctx, source_prefix, size_hint: 512 }
     }
 
     fn envelope(&self, change: &RowChange<'_>, now_ms: u64) -> Vec<u8> {
@@ -110,19 +104,9 @@ impl Encoder for DebeziumEncoder {
                 headers: headers.clone(),
                 key_text: key_text.clone(),
             });
-            out.push(Message {
-                key,
-                value: None,
-                headers,
-                key_text,
-            });
+            out.push(Message { key, value: None, headers, key_text });
         } else {
-            out.push(Message {
-                key,
-                value: Some(value),
-                headers,
-                key_text,
-            });
+            out.push(Message { key, value: Some(value), headers, key_text });
         }
     }
 }

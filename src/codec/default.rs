@@ -5,9 +5,7 @@
 //! only for INSERT/UPDATE, whatever images the change carries; the message key is the
 //! `record_primary_value` text (none for a table without a primary key).
 
-use super::{
-    json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor,
-};
+use super::{json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor};
 use crate::model::{Op, TableSchema, Value};
 
 pub struct DefaultEncoder {
@@ -23,11 +21,7 @@ impl DefaultEncoder {
             SourceFlavor::OceanBase => "OB_MYSQL",
             SourceFlavor::MariaDb | SourceFlavor::MySql => "MYSQL",
         };
-        Self {
-            ctx,
-            db_type,
-            size_hint: 512,
-        }
+        Self { ctx, db_type, size_hint: 512 }
     }
 
     fn image(out: &mut Vec<u8>, schema: &TableSchema, image: Option<&[Value]>) {
@@ -93,9 +87,7 @@ impl Encoder for DefaultEncoder {
         self.size_hint = buf.len() + 64;
 
         out.push(Message {
-            key: schema
-                .has_primary_key()
-                .then(|| key_text.as_bytes().to_vec()),
+            key: schema.has_primary_key().then(|| key_text.as_bytes().to_vec()),
             value: Some(buf),
             headers: source_headers(change),
             key_text,

@@ -125,9 +125,8 @@ pub fn base64(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
     let len = base64::encoded_len(bytes.len(), true).unwrap_or(0);
     out.resize(start + len, 0);
-    let written = base64::engine::general_purpose::STANDARD
-        .encode_slice(bytes, &mut out[start..])
-        .unwrap_or(0);
+    let written =
+        base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
     out.truncate(start + written);
     out.push(b'"');
 }
@@ -163,10 +162,7 @@ mod tests {
     fn strings_escape_only_what_rfc_8259_requires() {
         let s = "a\"b\\c/d\u{0}\u{1f}\u{7f}\n\r\t\u{8}\u{c}é😀";
         let text = with(|o| string(o, s));
-        assert_eq!(
-            text,
-            "\"a\\\"b\\\\c/d\\u0000\\u001f\u{7f}\\n\\r\\t\\b\\fé😀\""
-        );
+        assert_eq!(text, "\"a\\\"b\\\\c/d\\u0000\\u001f\u{7f}\\n\\r\\t\\b\\fé😀\"");
         let back: String = serde_json::from_str(&text).unwrap();
         assert_eq!(back, s);
     }

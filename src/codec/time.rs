@@ -21,14 +21,7 @@ impl Civil {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400) as u32;
         let (year, month, day) = civil_from_days(days);
-        Self {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem / 60 % 60,
-            second: rem % 60,
-        }
+        Self { year, month, day, hour: rem / 3600, minute: rem / 60 % 60, second: rem % 60 }
     }
 
     pub fn to_unix(self) -> i64 {
@@ -126,15 +119,7 @@ pub fn fraction(out: &mut Vec<u8>, micros: u32, fsp: u8) {
 }
 
 /// A TIME value: `-838:59:59`, `-00:00:01.500000`, `12:34:56.120`.
-pub fn time(
-    out: &mut Vec<u8>,
-    negative: bool,
-    hours: u32,
-    minutes: u32,
-    seconds: u32,
-    micros: u32,
-    fsp: u8,
-) {
+pub fn time(out: &mut Vec<u8>, negative: bool, hours: u32, minutes: u32, seconds: u32, micros: u32, fsp: u8) {
     if negative {
         out.push(b'-');
     }
@@ -194,42 +179,12 @@ mod tests {
     #[test]
     fn unix_seconds_to_civil() {
         let c = Civil::from_unix(1_795_437_296);
-        assert_eq!(
-            c,
-            Civil {
-                year: 2026,
-                month: 11,
-                day: 23,
-                hour: 12,
-                minute: 34,
-                second: 56
-            }
-        );
+        assert_eq!(c, Civil { year: 2026, month: 11, day: 23, hour: 12, minute: 34, second: 56 });
         assert_eq!(c.to_unix(), 1_795_437_296);
         let c = Civil::from_unix(-1);
-        assert_eq!(
-            c,
-            Civil {
-                year: 1969,
-                month: 12,
-                day: 31,
-                hour: 23,
-                minute: 59,
-                second: 59
-            }
-        );
-        assert_eq!(
-            text(|o| datetime(o, &Civil::from_unix(0), 0, 0, b'T')),
-            "1970-01-01T00:00:00"
-        );
-        let end = Civil {
-            year: 9999,
-            month: 12,
-            day: 31,
-            hour: 23,
-            minute: 59,
-            second: 59,
-        };
+        assert_eq!(c, Civil { year: 1969, month: 12, day: 31, hour: 23, minute: 59, second: 59 });
+        assert_eq!(text(|o| datetime(o, &Civil::from_unix(0), 0, 0, b'T')), "1970-01-01T00:00:00");
+        let end = Civil { year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59 };
         assert_eq!(Civil::from_unix(end.to_unix()), end);
     }
 
@@ -250,18 +205,9 @@ mod tests {
     #[test]
     fn times_keep_sign_and_fraction() {
         assert_eq!(text(|o| time(o, true, 838, 59, 59, 0, 0)), "-838:59:59");
-        assert_eq!(
-            text(|o| time(o, true, 0, 0, 1, 500_000, 6)),
-            "-00:00:01.500000"
-        );
-        assert_eq!(
-            text(|o| time(o, true, 1, 2, 3, 450_000, 3)),
-            "-01:02:03.450"
-        );
-        assert_eq!(
-            text(|o| time(o, false, 12, 34, 56, 120_000, 3)),
-            "12:34:56.120"
-        );
+        assert_eq!(text(|o| time(o, true, 0, 0, 1, 500_000, 6)), "-00:00:01.500000");
+        assert_eq!(text(|o| time(o, true, 1, 2, 3, 450_000, 3)), "-01:02:03.450");
+        assert_eq!(text(|o| time(o, false, 12, 34, 56, 120_000, 3)), "12:34:56.120");
         assert_eq!(text(|o| time(o, false, 0, 0, 0, 0, 1)), "00:00:00.0");
     }
 

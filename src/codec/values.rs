@@ -67,28 +67,14 @@ pub fn write_default(out: &mut Vec<u8>, col: &Column, v: &Value) {
                 out.push(b'"');
             }
         }
-        &Value::Time {
-            negative,
-            hours,
-            minutes,
-            seconds,
-            micros,
-        } => {
+        &Value::Time { negative, hours, minutes, seconds, micros } => {
             out.push(b'"');
             let fsp = fsp_of(&col.kind, micros);
             let (h, m, s) = (u32::from(hours), u32::from(minutes), u32::from(seconds));
             time::time(out, negative, h, m, s, micros, fsp);
             out.push(b'"');
         }
-        &Value::DateTime {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            micros,
-        } => {
+        &Value::DateTime { year, month, day, hour, minute, second, micros } => {
             if time::is_zero_date(year, month, day) {
                 json::null(out);
             } else {
@@ -103,13 +89,7 @@ pub fn write_default(out: &mut Vec<u8>, col: &Column, v: &Value) {
                 json::null(out);
             } else {
                 out.push(b'"');
-                time::datetime(
-                    out,
-                    &Civil::from_unix(secs),
-                    micros,
-                    fsp_of(&col.kind, micros),
-                    b'T',
-                );
+                time::datetime(out, &Civil::from_unix(secs), micros, fsp_of(&col.kind, micros), b'T');
                 out.extend_from_slice(b"Z\"");
             }
         }
@@ -144,32 +124,15 @@ pub fn write_debezium(out: &mut Vec<u8>, col: &Column, v: &Value) {
             if time::is_zero_date(year, month, day) {
                 json::null(out);
             } else {
-                json::i64(
-                    out,
-                    time::days_from_civil(i64::from(year), u32::from(month), u32::from(day)),
-                );
+                json::i64(out, time::days_from_civil(i64::from(year), u32::from(month), u32::from(day)));
             }
         }
-        &Value::Time {
-            negative,
-            hours,
-            minutes,
-            seconds,
-            micros,
-        } => {
+        &Value::Time { negative, hours, minutes, seconds, micros } => {
             let secs = i64::from(hours) * 3600 + i64::from(minutes) * 60 + i64::from(seconds);
             let magnitude = secs * 1_000_000 + i64::from(micros);
             json::i64(out, if negative { -magnitude } else { magnitude });
         }
-        &Value::DateTime {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            micros,
-        } => {
+        &Value::DateTime { year, month, day, hour, minute, second, micros } => {
             if time::is_zero_date(year, month, day) {
                 json::null(out);
             } else {
@@ -212,9 +175,7 @@ fn canal_contents(out: &mut Vec<u8>, col: &Column, v: &Value, tz_offset_secs: i3
     match v {
         Value::Null => {}
         Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-        Value::UInt(u) | Value::Bit(u) => {
-            out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes())
-        }
+        Value::UInt(u) | Value::Bit(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
         &Value::Float(f) if f.is_finite() => {
             out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes())
         }
@@ -227,26 +188,12 @@ fn canal_contents(out: &mut Vec<u8>, col: &Column, v: &Value, tz_offset_secs: i3
         &Value::Date { year, month, day } => {
             time::date(out, i64::from(year), u32::from(month), u32::from(day));
         }
-        &Value::Time {
-            negative,
-            hours,
-            minutes,
-            seconds,
-            micros,
-        } => {
+        &Value::Time { negative, hours, minutes, seconds, micros } => {
             let fsp = fsp_of(&col.kind, micros);
             let (h, m, s) = (u32::from(hours), u32::from(minutes), u32::from(seconds));
             time::time(out, negative, h, m, s, micros, fsp);
         }
-        &Value::DateTime {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            micros,
-        } => {
+        &Value::DateTime { year, month, day, hour, minute, second, micros } => {
             let c = civil(year, month, day, hour, minute, second);
             time::datetime(out, &c, micros, fsp_of(&col.kind, micros), b' ');
         }
@@ -400,10 +347,7 @@ mod tests {
     }
 
     fn decimal(scale: u8) -> ColumnKind {
-        ColumnKind::Decimal {
-            precision: 20,
-            scale,
-        }
+        ColumnKind::Decimal { precision: 20, scale }
     }
 
     #[test]
@@ -420,127 +364,42 @@ mod tests {
 
     #[test]
     fn zero_dates_are_null_except_in_canal() {
-        let dt = |year, month, day| Value::DateTime {
-            year,
-            month,
-            day,
-            hour: 1,
-            minute: 2,
-            second: 3,
-            micros: 0,
-        };
+        let dt =
+            |year, month, day| Value::DateTime { year, month, day, hour: 1, minute: 2, second: 3, micros: 0 };
         for (y, m, d) in [(0, 0, 0), (0, 1, 1), (2026, 0, 0), (2026, 11, 0)] {
-            assert_eq!(
-                default(
-                    ColumnKind::Date,
-                    Value::Date {
-                        year: y,
-                        month: m,
-                        day: d
-                    }
-                ),
-                "null"
-            );
-            assert_eq!(
-                debezium(
-                    ColumnKind::Date,
-                    Value::Date {
-                        year: y,
-                        month: m,
-                        day: d
-                    }
-                ),
-                "null"
-            );
-            assert_eq!(
-                default(ColumnKind::DateTime { fsp: 2 }, dt(y, m, d)),
-                "null"
-            );
-            assert_eq!(
-                debezium(ColumnKind::DateTime { fsp: 2 }, dt(y, m, d)),
-                "null"
-            );
+            assert_eq!(default(ColumnKind::Date, Value::Date { year: y, month: m, day: d }), "null");
+            assert_eq!(debezium(ColumnKind::Date, Value::Date { year: y, month: m, day: d }), "null");
+            assert_eq!(default(ColumnKind::DateTime { fsp: 2 }, dt(y, m, d)), "null");
+            assert_eq!(debezium(ColumnKind::DateTime { fsp: 2 }, dt(y, m, d)), "null");
         }
         assert_eq!(
-            canal(
-                ColumnKind::Date,
-                Value::Date {
-                    year: 2026,
-                    month: 11,
-                    day: 0
-                },
-                0
-            ),
+            canal(ColumnKind::Date, Value::Date { year: 2026, month: 11, day: 0 }, 0),
             r#""2026-11-00""#
         );
-        assert_eq!(
-            canal(ColumnKind::DateTime { fsp: 2 }, dt(0, 0, 0), 0),
-            r#""0000-00-00 01:02:03.00""#
-        );
+        assert_eq!(canal(ColumnKind::DateTime { fsp: 2 }, dt(0, 0, 0), 0), r#""0000-00-00 01:02:03.00""#);
         let zero_ts = Value::Timestamp { secs: 0, micros: 0 };
-        assert_eq!(
-            default(ColumnKind::Timestamp { fsp: 6 }, zero_ts.clone()),
-            "null"
-        );
-        assert_eq!(
-            debezium(ColumnKind::Timestamp { fsp: 6 }, zero_ts.clone()),
-            "null"
-        );
-        assert_eq!(
-            canal(ColumnKind::Timestamp { fsp: 6 }, zero_ts, 3600),
-            r#""0000-00-00 00:00:00.000000""#
-        );
+        assert_eq!(default(ColumnKind::Timestamp { fsp: 6 }, zero_ts.clone()), "null");
+        assert_eq!(debezium(ColumnKind::Timestamp { fsp: 6 }, zero_ts.clone()), "null");
+        assert_eq!(canal(ColumnKind::Timestamp { fsp: 6 }, zero_ts, 3600), r#""0000-00-00 00:00:00.000000""#);
     }
 
     #[test]
     fn timestamps_are_utc_or_server_time() {
         let ts = Value::Timestamp { secs: 1, micros: 5 };
-        assert_eq!(
-            default(ColumnKind::Timestamp { fsp: 6 }, ts.clone()),
-            r#""1970-01-01T00:00:01.000005Z""#
-        );
-        assert_eq!(
-            debezium(ColumnKind::Timestamp { fsp: 0 }, ts.clone()),
-            r#""1970-01-01T00:00:01Z""#
-        );
-        assert_eq!(
-            canal(ColumnKind::Timestamp { fsp: 1 }, ts.clone(), -3600),
-            r#""1969-12-31 23:00:01.0""#
-        );
-        assert_eq!(
-            canal(ColumnKind::Timestamp { fsp: 0 }, ts, 5 * 3600 + 1800),
-            r#""1970-01-01 05:30:01""#
-        );
+        assert_eq!(default(ColumnKind::Timestamp { fsp: 6 }, ts.clone()), r#""1970-01-01T00:00:01.000005Z""#);
+        assert_eq!(debezium(ColumnKind::Timestamp { fsp: 0 }, ts.clone()), r#""1970-01-01T00:00:01Z""#);
+        assert_eq!(canal(ColumnKind::Timestamp { fsp: 1 }, ts.clone(), -3600), r#""1969-12-31 23:00:01.0""#);
+        assert_eq!(canal(ColumnKind::Timestamp { fsp: 0 }, ts, 5 * 3600 + 1800), r#""1970-01-01 05:30:01""#);
     }
 
     #[test]
     fn debezium_temporal_numbers() {
-        let t = |negative, seconds, micros| Value::Time {
-            negative,
-            hours: 0,
-            minutes: 0,
-            seconds,
-            micros,
-        };
-        assert_eq!(
-            debezium(ColumnKind::Time { fsp: 6 }, t(true, 1, 500_000)),
-            "-1500000"
-        );
-        assert_eq!(
-            default(ColumnKind::Time { fsp: 6 }, t(true, 1, 500_000)),
-            r#""-00:00:01.500000""#
-        );
+        let t = |negative, seconds, micros| Value::Time { negative, hours: 0, minutes: 0, seconds, micros };
+        assert_eq!(debezium(ColumnKind::Time { fsp: 6 }, t(true, 1, 500_000)), "-1500000");
+        assert_eq!(default(ColumnKind::Time { fsp: 6 }, t(true, 1, 500_000)), r#""-00:00:01.500000""#);
         assert_eq!(debezium(ColumnKind::Time { fsp: 0 }, t(false, 0, 0)), "0");
         let dt = |fsp, micros| {
-            let v = Value::DateTime {
-                year: 1970,
-                month: 1,
-                day: 1,
-                hour: 0,
-                minute: 0,
-                second: 1,
-                micros,
-            };
+            let v = Value::DateTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 1, micros };
             debezium(ColumnKind::DateTime { fsp }, v)
         };
         assert_eq!(dt(0, 0), "1000");
@@ -563,15 +422,10 @@ mod tests {
         assert_eq!(debezium(bit(10), Value::Bit(513)), r#""AQI=""#);
         assert_eq!(debezium(bit(64), Value::Bit(u64::MAX)), r#""//////////8=""#);
         assert_eq!(debezium(bit(8), Value::Bit(0xab)), r#""qw==""#);
-        assert_eq!(
-            default(bit(64), Value::Bit(u64::MAX)),
-            "18446744073709551615"
-        );
+        assert_eq!(default(bit(64), Value::Bit(u64::MAX)), "18446744073709551615");
 
         let labels = vec!["x".to_string(), "y\"".to_string()];
-        let e = ColumnKind::Enum {
-            labels: labels.clone(),
-        };
+        let e = ColumnKind::Enum { labels: labels.clone() };
         assert_eq!(default(e.clone(), Value::Enum(2)), r#""y\"""#);
         assert_eq!(default(e.clone(), Value::Enum(0)), r#""""#);
         assert_eq!(default(e, Value::Enum(9)), r#""9""#);
@@ -587,15 +441,9 @@ mod tests {
             default(ColumnKind::Json, Value::Json(" [1, {\"a\":\"b\"}] ".into())),
             " [1, {\"a\":\"b\"}] "
         );
-        assert_eq!(
-            default(ColumnKind::Json, Value::Json("{\"a\":".into())),
-            r#""{\"a\":""#
-        );
+        assert_eq!(default(ColumnKind::Json, Value::Json("{\"a\":".into())), r#""{\"a\":""#);
         assert_eq!(default(ColumnKind::Json, Value::Json("".into())), r#""""#);
-        assert_eq!(
-            debezium(ColumnKind::Json, Value::Json("1".into())),
-            r#""1""#
-        );
+        assert_eq!(debezium(ColumnKind::Json, Value::Json("1".into())), r#""1""#);
     }
 
     #[test]
@@ -609,17 +457,7 @@ mod tests {
             ],
             primary_key: vec![2, 0, 1],
         };
-        let row = [
-            Value::Timestamp {
-                secs: 86_400,
-                micros: 0,
-            },
-            Value::Bytes(vec![0xe9]),
-            Value::Int(-1),
-        ];
-        assert_eq!(
-            key_text(&schema, &row, 3600),
-            "-1\u{1}1970-01-02 01:00:00\u{1}é"
-        );
+        let row = [Value::Timestamp { secs: 86_400, micros: 0 }, Value::Bytes(vec![0xe9]), Value::Int(-1)];
+        assert_eq!(key_text(&schema, &row, 3600), "-1\u{1}1970-01-02 01:00:00\u{1}é");
     }
 }

@@ -22,10 +22,9 @@ pub async fn require_token(
     match given {
         Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => next.call(req).await,
         Some(_) => Err(ApiError::Unauthorized("the bearer token is not valid".into()).into()),
-        None => Err(ApiError::Unauthorized(
-            "missing header Authorization: Bearer <admin token>".into(),
-        )
-        .into()),
+        None => {
+            Err(ApiError::Unauthorized("missing header Authorization: Bearer <admin token>".into()).into())
+        }
     }
 }
 

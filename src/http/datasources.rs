@@ -38,10 +38,13 @@ async fn create(
     let source = match body {
         NewDataSource::Mysql { name, host, port, user, password } => {
             if host.is_empty() || user.is_empty() || port == 0 {
-                return Err(ApiError::bad_request("host, port and user are required for a mysql data source"));
+                return Err(ApiError::bad_request(
+                    "host, port and user are required for a mysql data source",
+                ));
             }
             if verify {
-                let cfg = MysqlConfig { host: host.clone(), port, user: user.clone(), password: password.clone() };
+                let cfg =
+                    MysqlConfig { host: host.clone(), port, user: user.clone(), password: password.clone() };
                 mysql::server_info(&cfg).await?;
             }
             let password_sealed = ctx.keyring.seal(&password);
@@ -52,10 +55,9 @@ async fn create(
                 return Err(ApiError::bad_request("bootstrap_servers is required for a kafka data source"));
             }
             if verify {
-                kafka_reachable(&bootstrap_servers).await.map_err(|message| ApiError::Upstream {
-                    code: "destination_unreachable",
-                    message,
-                })?;
+                kafka_reachable(&bootstrap_servers)
+                    .await
+                    .map_err(|message| ApiError::Upstream { code: "destination_unreachable", message })?;
             }
             DataSource { name, kind: DataSourceKind::Kafka { bootstrap_servers } }
         }
@@ -113,7 +115,11 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
                 check: "connect".into(),
                 ok: result.is_ok(),
                 message: result.clone().err().unwrap_or_else(|| format!("reached {bootstrap_servers}")),
-                fix: if result.is_ok() { String::new() } else { "check bootstrap_servers and that the brokers are up".into() },
+                fix: if result.is_ok() {
+                    String::new()
+                } else {
+                    "check bootstrap_servers and that the brokers are up".into()
+                },
             }]
         }
     };

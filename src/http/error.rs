@@ -53,7 +53,9 @@ impl ApiError {
         use actix_web::error::JsonPayloadError as E;
         match err {
             E::Deserialize(e) => ApiError::BadRequest(format!("invalid request body: {e}")),
-            E::ContentType => ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into()),
+            E::ContentType => {
+                ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into())
+            }
             other => ApiError::BadRequest(format!("invalid request body: {other}")),
         }
     }
@@ -73,8 +75,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .json(Body { code: self.code(), message: self.to_string() })
+        HttpResponse::build(self.status_code()).json(Body { code: self.code(), message: self.to_string() })
     }
 }
 
@@ -83,7 +84,9 @@ impl From<MetaError> for ApiError {
         let message = e.to_string();
         match e {
             MetaError::UnknownDataSource(_) | MetaError::UnknownProject(_) => ApiError::NotFound(message),
-            MetaError::WrongDataSourceType { .. } => ApiError::Unprocessable { code: "wrong_data_source_type", message },
+            MetaError::WrongDataSourceType { .. } => {
+                ApiError::Unprocessable { code: "wrong_data_source_type", message }
+            }
             MetaError::DataSourceExists(_)
             | MetaError::ProjectExists(_)
             | MetaError::DataSourceInUse { .. }

@@ -30,7 +30,8 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
         let json = web::JsonConfig::default()
             .limit(1 << 20)
             .error_handler(|err, _| ApiError::from_json_error(&err).into());
-        let path = web::PathConfig::default().error_handler(|err, _| ApiError::bad_request(err.to_string()).into());
+        let path =
+            web::PathConfig::default().error_handler(|err, _| ApiError::bad_request(err.to_string()).into());
         cfg.app_data(json)
             .app_data(path)
             .app_data(web::Data::new(ctx.clone()))

@@ -33,7 +33,8 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             return Err(ApiError::bad_request(format!("objects[{i}].database must not be empty")));
         }
     }
-    let filter = TableFilter::new(&body.objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
+    let filter =
+        TableFilter::new(&body.objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
     let start = match body.start {
         None => Default::default(),
         Some(value) => serde_json::from_value::<StartBody>(value)
@@ -64,7 +65,10 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         Some(false) => {
             return Err(ApiError::Unprocessable {
                 code: "wrong_data_source_type",
-                message: format!("destination: data source {:?} is not a kafka data source", body.destination),
+                message: format!(
+                    "destination: data source {:?} is not a kafka data source",
+                    body.destination
+                ),
             })
         }
         Some(true) => {}
@@ -131,7 +135,10 @@ async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<H
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn act(ctx: web::Data<ApiContext>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+async fn act(
+    ctx: web::Data<ApiContext>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (name, action) = path.into_inner();
     let action = match action.as_str() {
         "start" => Action::Start,
@@ -150,7 +157,8 @@ async fn act(ctx: web::Data<ApiContext>, path: web::Path<(String, String)>) -> R
     let start_at = match (action, &project.spec.start) {
         (Action::Start, StartPoint::Now) => {
             let source = ctx.meta.read(|s| s.data_sources.get(&project.spec.source).cloned());
-            let source = source.ok_or_else(|| ApiError::NotFound(format!("source {:?} is gone", project.spec.source)))?;
+            let source = source
+                .ok_or_else(|| ApiError::NotFound(format!("source {:?} is gone", project.spec.source)))?;
             let p = mysql::current_position(&mysql_config(&ctx, &source)?).await?;
             Some(StartPoint::FilePos { file: p.file, pos: p.pos })
         }
@@ -170,7 +178,8 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         (Some(cp), Some(store)) => cp.position == *store,
         _ => false,
     };
-    let at_source_end = source_position.is_none_or(|src| store_position.as_ref().is_some_and(|s| s.file == src.file && s.pos >= src.pos));
+    let at_source_end = source_position
+        .is_none_or(|src| store_position.as_ref().is_some_and(|s| s.file == src.file && s.pos >= src.pos));
     let latency_ms = checkpoint.filter(|cp| cp.commit_ts > 0).map(|cp| {
         if delivered_all_read && at_source_end {
             0
@@ -179,7 +188,9 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         }
     });
     let behind_bytes = match (checkpoint, source_position) {
-        (Some(cp), Some(src)) if cp.position.file == src.file => Some(src.pos.saturating_sub(cp.position.pos)),
+        (Some(cp), Some(src)) if cp.position.file == src.file => {
+            Some(src.pos.saturating_sub(cp.position.pos))
+        }
         _ => None,
     };
     let filter = TableFilter::new(&spec.objects).ok();

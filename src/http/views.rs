@@ -94,8 +94,12 @@ impl StartBody {
             StartBody::From { from } => Err(ApiError::bad_request(format!(
                 "start.from: {from:?} is not supported (use \"now\", or give file+pos, gtid or timestamp)"
             ))),
-            StartBody::FilePos { file, pos } if !file.is_empty() && pos >= 4 => Ok(StartPoint::FilePos { file, pos }),
-            StartBody::FilePos { .. } => Err(ApiError::bad_request("start: file must be non-empty and pos >= 4")),
+            StartBody::FilePos { file, pos } if !file.is_empty() && pos >= 4 => {
+                Ok(StartPoint::FilePos { file, pos })
+            }
+            StartBody::FilePos { .. } => {
+                Err(ApiError::bad_request("start: file must be non-empty and pos >= 4"))
+            }
             StartBody::Gtid { gtid } => Ok(StartPoint::Gtid { gtid }),
             StartBody::Timestamp { timestamp } => Ok(StartPoint::Timestamp { timestamp }),
         }

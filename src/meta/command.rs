@@ -29,14 +29,37 @@ impl Action {
 /// Every change to the metadata. `now_ms` is the proposer's clock, so `apply` stays pure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Command {
-    CreateDataSource { source: DataSource },
-    DeleteDataSource { name: String },
-    CreateProject { spec: ProjectSpec, now_ms: u64 },
-    DeleteProject { name: String },
+    CreateDataSource {
+        source: DataSource,
+    },
+    DeleteDataSource {
+        name: String,
+    },
+    CreateProject {
+        spec: ProjectSpec,
+        now_ms: u64,
+    },
+    DeleteProject {
+        name: String,
+    },
     /// `start_at`: on `Start`, the source position "now" resolved to when the user started the
     /// project (so every change committed after the API answered is synced).
-    Transition { name: String, action: Action, now_ms: u64, start_at: Option<StartPoint> },
+    Transition {
+        name: String,
+        action: Action,
+        now_ms: u64,
+        start_at: Option<StartPoint>,
+    },
     /// A running project's store or connector hit a definite error.
-    Fail { name: String, epoch: u64, error: String, now_ms: u64 },
-    SaveCheckpoint { name: String, epoch: u64, checkpoint: Checkpoint },
+    Fail {
+        name: String,
+        epoch: u64,
+        error: String,
+        now_ms: u64,
+    },
+    SaveCheckpoint {
+        name: String,
+        epoch: u64,
+        checkpoint: Checkpoint,
+    },
 }

@@ -14,8 +14,15 @@ pub struct DataSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DataSourceKind {
     /// `password_sealed` is the password encrypted with the node's key (see `secrets`).
-    Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8> },
-    Kafka { bootstrap_servers: String },
+    Mysql {
+        host: String,
+        port: u16,
+        user: String,
+        password_sealed: Vec<u8>,
+    },
+    Kafka {
+        bootstrap_servers: String,
+    },
 }
 
 impl DataSourceKind {
@@ -56,12 +63,7 @@ pub struct ProjectOptions {
 
 impl Default for ProjectOptions {
     fn default() -> Self {
-        Self {
-            topic_partitions: 4,
-            split_key_updates: true,
-            tombstones: true,
-            checkpoint_interval_ms: 500,
-        }
+        Self { topic_partitions: 4, split_key_updates: true, tombstones: true, checkpoint_interval_ms: 500 }
     }
 }
 

@@ -55,10 +55,7 @@ impl MetaState {
     }
 
     fn require_source(&self, name: &str, expected: &str) -> Result<(), MetaError> {
-        let ds = self
-            .data_sources
-            .get(name)
-            .ok_or_else(|| MetaError::UnknownDataSource(name.to_string()))?;
+        let ds = self.data_sources.get(name).ok_or_else(|| MetaError::UnknownDataSource(name.to_string()))?;
         if ds.kind.type_name() != expected {
             return Err(MetaError::WrongDataSourceType {
                 name: name.to_string(),
@@ -122,12 +119,10 @@ impl MetaState {
             }
             Command::Transition { name, action, now_ms, start_at } => {
                 let project = self.project_mut(&name)?;
-                let next = next_state(project.state, action).ok_or_else(|| {
-                    MetaError::IllegalTransition {
-                        name: name.clone(),
-                        state: project.state.as_str().to_string(),
-                        action: action.as_str().to_string(),
-                    }
+                let next = next_state(project.state, action).ok_or_else(|| MetaError::IllegalTransition {
+                    name: name.clone(),
+                    state: project.state.as_str().to_string(),
+                    action: action.as_str().to_string(),
                 })?;
                 if next == ProjectState::Running {
                     project.epoch += 1;
@@ -170,8 +165,7 @@ impl cluster::StateMachine for MetaState {
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        bincode::serde::encode_to_vec(self, bincode::config::standard())
-            .expect("metadata serializes")
+        bincode::serde::encode_to_vec(self, bincode::config::standard()).expect("metadata serializes")
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
@@ -191,12 +185,8 @@ mod tests {
 
     fn state_with_sources() -> MetaState {
         let mut s = MetaState::default();
-        let mysql = DataSourceKind::Mysql {
-            host: "h".into(),
-            port: 1,
-            user: "u".into(),
-            password_sealed: vec![],
-        };
+        let mysql =
+            DataSourceKind::Mysql { host: "h".into(), port: 1, user: "u".into(), password_sealed: vec![] };
         let kafka = DataSourceKind::Kafka { bootstrap_servers: "k:1".into() };
         for (name, kind) in [("db", mysql), ("mq", kafka)] {
             let source = DataSource { name: name.into(), kind };

@@ -30,28 +30,53 @@ pub enum ColumnKind {
     MediumInt,
     Int,
     BigInt,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Float,
     Double,
     Date,
-    Time { fsp: u8 },
-    DateTime { fsp: u8 },
-    Timestamp { fsp: u8 },
+    Time {
+        fsp: u8,
+    },
+    DateTime {
+        fsp: u8,
+    },
+    Timestamp {
+        fsp: u8,
+    },
     Year,
     /// CHAR(n): `len` in characters.
-    Char { len: u32 },
-    VarChar { len: u32 },
+    Char {
+        len: u32,
+    },
+    VarChar {
+        len: u32,
+    },
     Text,
     /// BINARY(n): `len` in bytes; values are re-padded with zero bytes to it.
-    Binary { len: u32 },
-    VarBinary { len: u32 },
+    Binary {
+        len: u32,
+    },
+    VarBinary {
+        len: u32,
+    },
     Blob,
-    Enum { labels: Vec<String> },
-    Set { labels: Vec<String> },
-    Bit { bits: u8 },
+    Enum {
+        labels: Vec<String>,
+    },
+    Set {
+        labels: Vec<String>,
+    },
+    Bit {
+        bits: u8,
+    },
     Json,
     /// A type Ferry passes through as bytes (GEOMETRY...).
-    Other { name: String },
+    Other {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,11 +138,7 @@ fn with_fsp(name: &str, fsp: u8) -> String {
 }
 
 fn quoted(labels: &[String]) -> String {
-    labels
-        .iter()
-        .map(|l| format!("'{}'", l.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(",")
+    labels.iter().map(|l| format!("'{}'", l.replace('\'', "''"))).collect::<Vec<_>>().join(",")
 }
 
 /// A table's columns in ordinal order and its primary key (indexes into `columns`, key order).

@@ -16,13 +16,34 @@ pub enum Value {
     /// DECIMAL as exact text with exactly `scale` decimals, e.g. `-12.3400`.
     Decimal(String),
     /// DATE; a zero part (`0000-00-00`, `2026-11-00`) is kept as stored.
-    Date { year: u16, month: u8, day: u8 },
+    Date {
+        year: u16,
+        month: u8,
+        day: u8,
+    },
     /// TIME: sign plus magnitude (hours may exceed 24, up to 838).
-    Time { negative: bool, hours: u16, minutes: u8, seconds: u8, micros: u32 },
+    Time {
+        negative: bool,
+        hours: u16,
+        minutes: u8,
+        seconds: u8,
+        micros: u32,
+    },
     /// DATETIME, no zone; zero parts kept as stored.
-    DateTime { year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8, micros: u32 },
+    DateTime {
+        year: u16,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        micros: u32,
+    },
     /// TIMESTAMP as seconds since the epoch (UTC). `secs == 0 && micros == 0` is the zero timestamp.
-    Timestamp { secs: i64, micros: u32 },
+    Timestamp {
+        secs: i64,
+        micros: u32,
+    },
     /// YEAR, 0 for 0000.
     Year(u16),
     /// Character data converted to UTF-8 (CHAR without its trailing pad).

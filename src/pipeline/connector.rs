@@ -104,7 +104,9 @@ impl<S: Sink> ConnectorTask<S> {
                         }
                         let bytes: usize = out
                             .iter()
-                            .map(|m| m.value.as_ref().map_or(0, Vec::len) + m.key.as_ref().map_or(0, Vec::len))
+                            .map(|m| {
+                                m.value.as_ref().map_or(0, Vec::len) + m.key.as_ref().map_or(0, Vec::len)
+                            })
                             .sum();
                         self.acks.register(
                             seq,

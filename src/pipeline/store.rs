@@ -53,8 +53,7 @@ impl StoreTask {
             };
             tracing::info!(project = %self.project, ?from, "store reading the source");
             let (tx, rx) = mpsc::channel(32);
-            let reader =
-                BinlogReader::new(self.source.clone(), self.replica_server_id, self.filter.clone());
+            let reader = BinlogReader::new(self.source.clone(), self.replica_server_id, self.filter.clone());
             let mut reader = AbortOnDrop(tokio::spawn(reader.run(from, tx)));
             let appended_any = tokio::select! {
                 result = self.append_all(rx) => result?,
@@ -128,7 +127,6 @@ impl StoreTask {
         if let Some(ts) = last_ts {
             self.status.store_ts.store(ts, Ordering::Relaxed);
         }
-        *self.status.store_position.lock().unwrap_or_else(|p| p.into_inner()) =
-            self.log.state().position;
+        *self.status.store_position.lock().unwrap_or_else(|p| p.into_inner()) = self.log.state().position;
     }
 }

@@ -5,24 +5,24 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    Start { project: String, epoch: u64 },
-    Stop { project: String },
+    Start {
+        project: String,
+        epoch: u64,
+    },
+    Stop {
+        project: String,
+    },
     /// Delete the project's local store (released or deleted projects).
-    Purge { project: String },
+    Purge {
+        project: String,
+    },
 }
 
 /// `running`: project -> epoch of what runs here. `stored`: projects with a local store.
-pub fn reconcile(
-    meta: &MetaState,
-    running: &BTreeMap<String, u64>,
-    stored: &[String],
-) -> Vec<Step> {
+pub fn reconcile(meta: &MetaState, running: &BTreeMap<String, u64>, stored: &[String]) -> Vec<Step> {
     let mut steps = Vec::new();
     for (name, &epoch) in running {
-        let wanted = meta
-            .projects
-            .get(name)
-            .filter(|p| p.state == ProjectState::Running && p.epoch == epoch);
+        let wanted = meta.projects.get(name).filter(|p| p.state == ProjectState::Running && p.epoch == epoch);
         if wanted.is_none() {
             steps.push(Step::Stop { project: name.clone() });
         }
@@ -84,11 +84,10 @@ mod tests {
             project("paused", ProjectState::Paused, 1),
             project("released", ProjectState::Released, 1),
         ]);
-        let running: BTreeMap<String, u64> =
-            [("same", 2), ("resumed", 3), ("paused", 1), ("gone", 1)]
-                .into_iter()
-                .map(|(n, e)| (n.to_string(), e))
-                .collect();
+        let running: BTreeMap<String, u64> = [("same", 2), ("resumed", 3), ("paused", 1), ("gone", 1)]
+            .into_iter()
+            .map(|(n, e)| (n.to_string(), e))
+            .collect();
         let stored = vec!["paused".to_string(), "released".to_string(), "gone".to_string()];
         let steps = reconcile(&m, &running, &stored);
         let s = |p: &str| p.to_string();

@@ -80,13 +80,7 @@ struct Plan {
 
 impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Self {
-        Self {
-            config,
-            running: BTreeMap::new(),
-            reconciling: false,
-            again: false,
-            shutting_down: false,
-        }
+        Self { config, running: BTreeMap::new(), reconciling: false, again: false, shutting_down: false }
     }
 
     fn stores_dir(&self) -> PathBuf {
@@ -95,11 +89,7 @@ impl Supervisor {
 
     fn stored_projects(&self) -> Vec<String> {
         std::fs::read_dir(self.stores_dir())
-            .map(|dir| {
-                dir.filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .collect()
-            })
+            .map(|dir| dir.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
             .unwrap_or_default()
     }
 
@@ -179,7 +169,12 @@ impl Supervisor {
         tracing::info!(project = name, epoch, "project started on this node");
     }
 
-    fn start_connector(&self, plan: &Plan, running: &Running, ctx: &mut Context<Self>) -> Addr<ComponentActor> {
+    fn start_connector(
+        &self,
+        plan: &Plan,
+        running: &Running,
+        ctx: &mut Context<Self>,
+    ) -> Addr<ComponentActor> {
         let spec = &plan.project.spec;
         let name = spec.name.clone();
         let epoch = running.epoch;
@@ -305,7 +300,6 @@ impl Actor for Supervisor {
         // Retry what failed to start and restart connectors after transient errors.
         ctx.run_interval(Duration::from_secs(5), |_, ctx| ctx.notify(MetaChanged));
     }
-
 }
 
 /// Stops each project's connector (which drains and saves a last checkpoint), then its store.
@@ -328,8 +322,7 @@ async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus) {
 
 impl Supervisor {
     fn steps(&self) -> Vec<Step> {
-        let running: BTreeMap<String, u64> =
-            self.running.iter().map(|(n, r)| (n.clone(), r.epoch)).collect();
+        let running: BTreeMap<String, u64> = self.running.iter().map(|(n, r)| (n.clone(), r.epoch)).collect();
         let stored = self.stored_projects();
         self.config.meta.read(|s| reconcile(s, &running, &stored))
     }

@@ -80,9 +80,8 @@ impl TableFilter {
 
     /// The destination topic of a synced table, `None` when the table is not synced.
     pub fn topic(&self, name: &TableName) -> Option<String> {
-        self.rule(&name.database, &name.table).map(|r| {
-            r.topic.replace("{database}", &name.database).replace("{table}", &name.table)
-        })
+        self.rule(&name.database, &name.table)
+            .map(|r| r.topic.replace("{database}", &name.database).replace("{table}", &name.table))
     }
 }
 

@@ -20,21 +20,34 @@ pub enum StartPoint {
     /// The source's current end of binlog.
     #[default]
     Now,
-    FilePos { file: String, pos: u64 },
+    FilePos {
+        file: String,
+        pos: u64,
+    },
     /// After this MariaDB GTID state (`domain-server-seq[,...]`).
-    Gtid { gtid: String },
+    Gtid {
+        gtid: String,
+    },
     /// The first binlog file with events at or after this unix time (seconds).
-    Timestamp { timestamp: u64 },
+    Timestamp {
+        timestamp: u64,
+    },
 }
 
 /// One decoded event, with the schema it was decoded against.
 #[derive(Debug, Clone)]
 pub enum SourceEvent {
     /// `batch.schema_id` is left 0: the store assigns ids from its schema registry.
-    Rows { schema: Arc<TableSchema>, batch: RowsBatch },
+    Rows {
+        schema: Arc<TableSchema>,
+        batch: RowsBatch,
+    },
     TxEnd(TxEnd),
     /// The source is alive at `position` (no data for filtered tables, heartbeats).
-    Progress { position: Position, ts: u32 },
+    Progress {
+        position: Position,
+        ts: u32,
+    },
 }
 
 /// A problem a check found, with what to do about it.

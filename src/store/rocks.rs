@@ -244,10 +244,7 @@ mod tests {
     }
 
     fn end(pos: u64) -> Record {
-        Record::TxEnd(TxEnd {
-            position: Position { file: "bin.000001".into(), pos, gtid: None },
-            ts: 7,
-        })
+        Record::TxEnd(TxEnd { position: Position { file: "bin.000001".into(), pos, gtid: None }, ts: 7 })
     }
 
     fn temp(name: &str) -> std::path::PathBuf {

@@ -146,7 +146,9 @@ impl Node {
     }
 
     pub fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
-        self.call(self.http.post(self.url(path)).header("content-type", "application/json").body(body.to_string()))
+        self.call(
+            self.http.post(self.url(path)).header("content-type", "application/json").body(body.to_string()),
+        )
     }
 
     pub fn delete(&self, path: &str) -> (u16, Value) {
@@ -168,7 +170,10 @@ impl Node {
             if status == 200 && pred(&p) {
                 return p;
             }
-            assert!(start.elapsed() < timeout, "project {name} did not reach the condition in {timeout:?}; last: {p}");
+            assert!(
+                start.elapsed() < timeout,
+                "project {name} did not reach the condition in {timeout:?}; last: {p}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -309,7 +314,9 @@ pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&
             .headers()
             .map(|h| {
                 h.iter()
-                    .map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                    .map(|h| {
+                        (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -110,10 +110,7 @@ fn insert() {
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 0);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(parse(ROW_A), J::Null, 1000, "INSERT"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), J::Null, 1000, "INSERT"));
     let text = std::str::from_utf8(msgs[0].value.as_deref().unwrap()).unwrap();
     assert_eq!(field_names(text), FIELD_ORDER);
     // Column order inside the maps is the table's.
@@ -130,16 +127,10 @@ fn update_has_only_the_changed_columns_in_old() {
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 0);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(row_b_json(), parse(OLD_A_B), 1000, "UPDATE"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(row_b_json(), parse(OLD_A_B), 1000, "UPDATE"));
     let text = std::str::from_utf8(msgs[0].value.as_deref().unwrap()).unwrap();
     let old = object_fields(text)[6].1;
-    assert_eq!(
-        field_names(&old[1..old.len() - 1]),
-        ["small", "ts3", "note", "flag", "missing"]
-    );
+    assert_eq!(field_names(&old[1..old.len() - 1]), ["small", "ts3", "note", "flag", "missing"]);
 }
 
 #[test]
@@ -147,10 +138,7 @@ fn update_changing_nothing_has_null_old() {
     let schema = schema();
     let batch = batch(1, Op::Update, vec![updated(row_a(), row_a())]);
     let msgs = encode(&mut encoder(), &schema, &batch, true);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(parse(ROW_A), J::Null, 1000, "UPDATE"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), J::Null, 1000, "UPDATE"));
 }
 
 #[test]
@@ -160,47 +148,27 @@ fn delete() {
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 0);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(row_b_json(), J::Null, 1000, "DELETE"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(row_b_json(), J::Null, 1000, "DELETE"));
 }
 
 #[test]
 fn primary_key_change_is_delete_then_insert() {
     let schema = schema();
-    let batch = batch(
-        1,
-        Op::Update,
-        vec![updated(row_a(), row_b()), updated(row_b(), row_c())],
-    );
+    let batch = batch(1, Op::Update, vec![updated(row_a(), row_b()), updated(row_b(), row_c())]);
     let mut enc = encoder();
     let msgs = encode(&mut enc, &schema, &batch, true);
     assert_eq!(msgs.len(), 3);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(row_b_json(), parse(OLD_A_B), 1000, "UPDATE"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(row_b_json(), parse(OLD_A_B), 1000, "UPDATE"));
     assert_envelope(&msgs[1], Some("42\u{1}eu"), "42\u{1}eu", 1);
-    assert_json(
-        &value_json(&msgs[1]),
-        &message(row_b_json(), J::Null, 1001, "DELETE"),
-    );
+    assert_json(&value_json(&msgs[1]), &message(row_b_json(), J::Null, 1001, "DELETE"));
     assert_envelope(&msgs[2], Some("43\u{1}eu"), "43\u{1}eu", 1);
-    assert_json(
-        &value_json(&msgs[2]),
-        &message(row_c_json(), J::Null, 1001, "INSERT"),
-    );
+    assert_json(&value_json(&msgs[2]), &message(row_c_json(), J::Null, 1001, "INSERT"));
 }
 
 #[test]
 fn table_without_primary_key_has_null_pk_names() {
     let schema = keyless_schema();
-    let batch = batch(
-        2,
-        Op::Insert,
-        vec![inserted(vec![Value::Text("x".into()), Value::Null])],
-    );
+    let batch = batch(2, Op::Insert, vec![inserted(vec![Value::Text("x".into()), Value::Null])]);
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs[0].key, None);
     assert_eq!(msgs[0].key_text, "");
@@ -218,17 +186,10 @@ fn type_maps_follow_a_schema_change_under_a_reused_id() {
     // Same schema id, another table: the cached maps must not be reused.
     let mut enc = encoder();
     let keyless = keyless_schema();
-    let b1 = batch(
-        5,
-        Op::Insert,
-        vec![inserted(vec![Value::Text("x".into()), Value::Int(1)])],
-    );
+    let b1 = batch(5, Op::Insert, vec![inserted(vec![Value::Text("x".into()), Value::Int(1)])]);
     encode(&mut enc, &keyless, &b1, true);
     let schema = schema();
     let b2 = batch(5, Op::Insert, vec![inserted(row_a())]);
     let msgs = encode(&mut enc, &schema, &b2, true);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(parse(ROW_A), J::Null, 1000, "INSERT"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), J::Null, 1000, "INSERT"));
 }

@@ -25,16 +25,8 @@ const B_CHANGES: [(&str, &str); 5] = [
     ("missing", r#""now set""#),
 ];
 
-const ENVELOPE_ORDER: [&str; 8] = [
-    "before",
-    "after",
-    "source",
-    "transaction",
-    "op",
-    "ts_ms",
-    "ts_us",
-    "ts_ns",
-];
+const ENVELOPE_ORDER: [&str; 8] =
+    ["before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns"];
 const SOURCE_ORDER: [&str; 17] = [
     "version",
     "connector",
@@ -126,10 +118,7 @@ fn insert() {
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
     assert_eq!(header_names(&msgs[0]), ["ferry.position", "ferry.gtid"]);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(J::Null, parse(ROW_A), "c", 0),
-    );
+    assert_json(&value_json(&msgs[0]), &message(J::Null, parse(ROW_A), "c", 0));
     assert_order(&msgs[0]);
     let text = std::str::from_utf8(msgs[0].value.as_deref().unwrap()).unwrap();
     assert!(text.contains(r#""big_u":18446744073709551615,"#), "{text}");
@@ -143,10 +132,7 @@ fn update() {
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(parse(ROW_A), row_b_json(), "u", 0),
-    );
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), row_b_json(), "u", 0));
     assert_order(&msgs[0]);
 }
 
@@ -157,10 +143,7 @@ fn delete_is_followed_by_a_tombstone() {
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 2);
     assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(row_b_json(), J::Null, "d", 0),
-    );
+    assert_json(&value_json(&msgs[0]), &message(row_b_json(), J::Null, "d", 0));
     assert_order(&msgs[0]);
     assert_tombstone(&msgs[1], KEY_42, "42\u{1}eu", 0);
 }
@@ -169,10 +152,7 @@ fn delete_is_followed_by_a_tombstone() {
 fn no_tombstone_when_the_project_turns_them_off() {
     let schema = schema();
     let batch = batch(1, Op::Delete, vec![deleted(row_b())]);
-    let mut enc = DebeziumEncoder::new(CodecContext {
-        tombstones: false,
-        ..ctx()
-    });
+    let mut enc = DebeziumEncoder::new(CodecContext { tombstones: false, ..ctx() });
     let msgs = encode(&mut enc, &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert!(msgs[0].value.is_some());
@@ -181,25 +161,15 @@ fn no_tombstone_when_the_project_turns_them_off() {
 #[test]
 fn primary_key_change_is_delete_tombstone_create_with_key_headers() {
     let schema = schema();
-    let batch = batch(
-        1,
-        Op::Update,
-        vec![updated(row_a(), row_b()), updated(row_b(), row_c())],
-    );
+    let batch = batch(1, Op::Update, vec![updated(row_a(), row_b()), updated(row_b(), row_c())]);
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 4);
 
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(parse(ROW_A), row_b_json(), "u", 0),
-    );
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), row_b_json(), "u", 0));
     assert_eq!(header_names(&msgs[0]), ["ferry.position", "ferry.gtid"]);
 
     assert_envelope(&msgs[1], Some(KEY_42), "42\u{1}eu", 1);
-    assert_json(
-        &value_json(&msgs[1]),
-        &message(row_b_json(), J::Null, "d", 1),
-    );
+    assert_json(&value_json(&msgs[1]), &message(row_b_json(), J::Null, "d", 1));
     assert_order(&msgs[1]);
     assert_eq!(header(&msgs[1], "__debezium.newkey"), Some(KEY_43));
     assert_eq!(header(&msgs[1], "__debezium.oldkey"), None);
@@ -208,10 +178,7 @@ fn primary_key_change_is_delete_tombstone_create_with_key_headers() {
     assert_eq!(header(&msgs[2], "__debezium.newkey"), Some(KEY_43));
 
     assert_envelope(&msgs[3], Some(KEY_43), "43\u{1}eu", 1);
-    assert_json(
-        &value_json(&msgs[3]),
-        &message(J::Null, row_c_json(), "c", 1),
-    );
+    assert_json(&value_json(&msgs[3]), &message(J::Null, row_c_json(), "c", 1));
     assert_eq!(header(&msgs[3], "__debezium.oldkey"), Some(KEY_42));
     assert_eq!(header(&msgs[3], "__debezium.newkey"), None);
 }
@@ -219,15 +186,8 @@ fn primary_key_change_is_delete_tombstone_create_with_key_headers() {
 #[test]
 fn table_without_primary_key_has_null_key_and_no_tombstone() {
     let schema = keyless_schema();
-    let batch = batch(
-        2,
-        Op::Delete,
-        vec![deleted(vec![Value::Text("x".into()), Value::Int(1)])],
-    );
-    let mut enc = DebeziumEncoder::new(CodecContext {
-        flavor: SourceFlavor::MySql,
-        ..ctx()
-    });
+    let batch = batch(2, Op::Delete, vec![deleted(vec![Value::Text("x".into()), Value::Int(1)])]);
+    let mut enc = DebeziumEncoder::new(CodecContext { flavor: SourceFlavor::MySql, ..ctx() });
     let msgs = encode(&mut enc, &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].key, None);

@@ -68,16 +68,10 @@ fn insert() {
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 0);
     assert_eq!(header_names(&msgs[0]), ["ferry.position", "ferry.gtid"]);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(J::Null, parse(ROW_A), "42\u{1}eu", 1000, "INSERT"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(J::Null, parse(ROW_A), "42\u{1}eu", 1000, "INSERT"));
 
     let text = std::str::from_utf8(msgs[0].value.as_deref().unwrap()).unwrap();
-    assert_eq!(
-        field_names(text),
-        ["prevStruct", "postStruct", "allMetaData", "recordType"]
-    );
+    assert_eq!(field_names(text), ["prevStruct", "postStruct", "allMetaData", "recordType"]);
     // Digits that a float or a signed 64-bit detour would lose.
     assert!(text.contains(r#""f":1.1,"#), "{text}");
     assert!(text.contains(r#""big_u":18446744073709551615,"#), "{text}");
@@ -107,10 +101,7 @@ fn update() {
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 0);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(parse(ROW_A), row_b_json(), "42\u{1}eu", 1000, "UPDATE"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), row_b_json(), "42\u{1}eu", 1000, "UPDATE"));
 }
 
 #[test]
@@ -120,36 +111,20 @@ fn delete() {
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 2, "no tombstones in this format");
     assert_envelope(&msgs[1], Some("42\u{1}eu"), "42\u{1}eu", 1);
-    assert_json(
-        &value_json(&msgs[1]),
-        &message(row_b_json(), J::Null, "42\u{1}eu", 1001, "DELETE"),
-    );
+    assert_json(&value_json(&msgs[1]), &message(row_b_json(), J::Null, "42\u{1}eu", 1001, "DELETE"));
 }
 
 #[test]
 fn primary_key_change_is_delete_then_insert() {
     let schema = schema();
-    let batch = batch(
-        1,
-        Op::Update,
-        vec![updated(row_a(), row_b()), updated(row_b(), row_c())],
-    );
+    let batch = batch(1, Op::Update, vec![updated(row_a(), row_b()), updated(row_b(), row_c())]);
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 3);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(parse(ROW_A), row_b_json(), "42\u{1}eu", 1000, "UPDATE"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), row_b_json(), "42\u{1}eu", 1000, "UPDATE"));
     assert_envelope(&msgs[1], Some("42\u{1}eu"), "42\u{1}eu", 1);
-    assert_json(
-        &value_json(&msgs[1]),
-        &message(row_b_json(), J::Null, "42\u{1}eu", 1001, "DELETE"),
-    );
+    assert_json(&value_json(&msgs[1]), &message(row_b_json(), J::Null, "42\u{1}eu", 1001, "DELETE"));
     assert_envelope(&msgs[2], Some("43\u{1}eu"), "43\u{1}eu", 1);
-    assert_json(
-        &value_json(&msgs[2]),
-        &message(J::Null, row_c_json(), "43\u{1}eu", 1001, "INSERT"),
-    );
+    assert_json(&value_json(&msgs[2]), &message(J::Null, row_c_json(), "43\u{1}eu", 1001, "INSERT"));
     // Only Debezium names the other key.
     assert_eq!(header_names(&msgs[1]), ["ferry.position", "ferry.gtid"]);
     assert_eq!(header_names(&msgs[2]), ["ferry.position", "ferry.gtid"]);
@@ -162,25 +137,15 @@ fn unsplit_primary_key_change_is_one_update_under_the_new_key() {
     let msgs = encode(&mut encoder(), &schema, &batch, false);
     assert_eq!(msgs.len(), 1);
     assert_envelope(&msgs[0], Some("43\u{1}eu"), "43\u{1}eu", 0);
-    assert_json(
-        &value_json(&msgs[0]),
-        &message(row_b_json(), row_c_json(), "43\u{1}eu", 1000, "UPDATE"),
-    );
+    assert_json(&value_json(&msgs[0]), &message(row_b_json(), row_c_json(), "43\u{1}eu", 1000, "UPDATE"));
 }
 
 #[test]
 fn table_without_primary_key_has_no_key() {
     let schema = keyless_schema();
-    let mut batch = batch(
-        2,
-        Op::Insert,
-        vec![inserted(vec![Value::Text("x".into()), Value::Int(1)])],
-    );
+    let mut batch = batch(2, Op::Insert, vec![inserted(vec![Value::Text("x".into()), Value::Int(1)])]);
     batch.gtid = None;
-    let mut enc = DefaultEncoder::new(CodecContext {
-        flavor: SourceFlavor::OceanBase,
-        ..ctx()
-    });
+    let mut enc = DefaultEncoder::new(CodecContext { flavor: SourceFlavor::OceanBase, ..ctx() });
     let msgs = encode(&mut enc, &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].key, None);

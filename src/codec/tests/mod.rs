@@ -10,9 +10,7 @@ mod debezium;
 mod default;
 
 use super::{split_row, CodecContext, Encoder, Message, SourceFlavor};
-use crate::model::{
-    Column, ColumnKind as K, Op, RowImage, RowsBatch, TableName, TableSchema, Value,
-};
+use crate::model::{Column, ColumnKind as K, Op, RowImage, RowsBatch, TableName, TableSchema, Value};
 use serde_json::Value as J;
 
 /// Build time the tests pass as `now_ms`.
@@ -47,27 +45,9 @@ fn schema() -> TableSchema {
         Column::new("medium", K::MediumInt),
         Column::new("big", K::BigInt),
         Column::new("big_u", K::BigInt).unsigned(),
-        Column::new(
-            "dec",
-            K::Decimal {
-                precision: 10,
-                scale: 4,
-            },
-        ),
-        Column::new(
-            "dec_zero",
-            K::Decimal {
-                precision: 5,
-                scale: 2,
-            },
-        ),
-        Column::new(
-            "dec_short",
-            K::Decimal {
-                precision: 8,
-                scale: 3,
-            },
-        ),
+        Column::new("dec", K::Decimal { precision: 10, scale: 4 }),
+        Column::new("dec_zero", K::Decimal { precision: 5, scale: 2 }),
+        Column::new("dec_short", K::Decimal { precision: 8, scale: 3 }),
         Column::new("f", K::Float),
         Column::new("d", K::Double),
         Column::new("day", K::Date),
@@ -85,19 +65,9 @@ fn schema() -> TableSchema {
         Column::new("bin", K::Binary { len: 4 }),
         Column::new("vbin", K::VarBinary { len: 16 }),
         Column::new("blob", K::Blob),
-        Column::new(
-            "size",
-            K::Enum {
-                labels: sizes.clone(),
-            },
-        ),
+        Column::new("size", K::Enum { labels: sizes.clone() }),
         Column::new("size_err", K::Enum { labels: sizes }),
-        Column::new(
-            "tags",
-            K::Set {
-                labels: tags.clone(),
-            },
-        ),
+        Column::new("tags", K::Set { labels: tags.clone() }),
         Column::new("tags_none", K::Set { labels: tags }),
         Column::new("flag", K::Bit { bits: 1 }),
         Column::new("bits", K::Bit { bits: 10 }),
@@ -105,11 +75,7 @@ fn schema() -> TableSchema {
         Column::new("doc_bad", K::Json),
         Column::new("missing", K::VarChar { len: 8 }),
     ];
-    TableSchema {
-        name: TableName::new("shop", "orders"),
-        columns,
-        primary_key: vec![0, 1],
-    }
+    TableSchema { name: TableName::new("shop", "orders"), columns, primary_key: vec![0, 1] }
 }
 
 fn row_a() -> Vec<Value> {
@@ -126,52 +92,13 @@ fn row_a() -> Vec<Value> {
         Value::Decimal("7.5".into()),
         Value::Float(1.1),
         Value::Double(-2.5e-7),
-        Value::Date {
-            year: 2026,
-            month: 11,
-            day: 23,
-        },
-        Value::Date {
-            year: 0,
-            month: 0,
-            day: 0,
-        },
-        Value::Time {
-            negative: true,
-            hours: 1,
-            minutes: 2,
-            seconds: 3,
-            micros: 450_000,
-        },
-        Value::Time {
-            negative: true,
-            hours: 838,
-            minutes: 59,
-            seconds: 59,
-            micros: 0,
-        },
-        Value::DateTime {
-            year: 2026,
-            month: 11,
-            day: 23,
-            hour: 12,
-            minute: 34,
-            second: 56,
-            micros: 123_456,
-        },
-        Value::DateTime {
-            year: 1969,
-            month: 12,
-            day: 31,
-            hour: 23,
-            minute: 59,
-            second: 59,
-            micros: 0,
-        },
-        Value::Timestamp {
-            secs: i64::from(TS),
-            micros: 120_000,
-        },
+        Value::Date { year: 2026, month: 11, day: 23 },
+        Value::Date { year: 0, month: 0, day: 0 },
+        Value::Time { negative: true, hours: 1, minutes: 2, seconds: 3, micros: 450_000 },
+        Value::Time { negative: true, hours: 838, minutes: 59, seconds: 59, micros: 0 },
+        Value::DateTime { year: 2026, month: 11, day: 23, hour: 12, minute: 34, second: 56, micros: 123_456 },
+        Value::DateTime { year: 1969, month: 12, day: 31, hour: 23, minute: 59, second: 59, micros: 0 },
+        Value::Timestamp { secs: i64::from(TS), micros: 120_000 },
         Value::Timestamp { secs: 0, micros: 0 },
         Value::Year(0),
         Value::Year(2026),
@@ -196,10 +123,7 @@ fn row_a() -> Vec<Value> {
 fn row_b() -> Vec<Value> {
     let mut row = row_a();
     row[3] = Value::Int(7);
-    row[18] = Value::Timestamp {
-        secs: i64::from(TS) + 1,
-        micros: 120_000,
-    };
+    row[18] = Value::Timestamp { secs: i64::from(TS) + 1, micros: 120_000 };
     row[23] = Value::Text("plain".into());
     row[31] = Value::Bit(0);
     row[35] = Value::Text("now set".into());
@@ -228,38 +152,22 @@ fn batch(schema_id: u64, op: Op, rows: Vec<RowImage>) -> RowsBatch {
 }
 
 fn inserted(row: Vec<Value>) -> RowImage {
-    RowImage {
-        before: None,
-        after: Some(row),
-    }
+    RowImage { before: None, after: Some(row) }
 }
 
 fn updated(before: Vec<Value>, after: Vec<Value>) -> RowImage {
-    RowImage {
-        before: Some(before),
-        after: Some(after),
-    }
+    RowImage { before: Some(before), after: Some(after) }
 }
 
 fn deleted(row: Vec<Value>) -> RowImage {
-    RowImage {
-        before: Some(row),
-        after: None,
-    }
+    RowImage { before: Some(row), after: None }
 }
 
 /// Every message of every row of `batch`, in order, as the connector would produce them.
-fn encode(
-    enc: &mut dyn Encoder,
-    schema: &TableSchema,
-    batch: &RowsBatch,
-    split: bool,
-) -> Vec<Message> {
+fn encode(enc: &mut dyn Encoder, schema: &TableSchema, batch: &RowsBatch, split: bool) -> Vec<Message> {
     let mut out = Vec::new();
     for (i, row) in batch.rows.iter().enumerate() {
-        split_row(schema, batch, i, row, split, |change| {
-            enc.encode(&change, NOW_MS, &mut out)
-        });
+        split_row(schema, batch, i, row, split, |change| enc.encode(&change, NOW_MS, &mut out));
     }
     out
 }
@@ -291,11 +199,7 @@ fn with(base: &str, changes: &[(&str, &str)]) -> J {
 fn assert_json(actual: &J, expected: &J) {
     let mut diffs = Vec::new();
     diff("$", actual, expected, &mut diffs);
-    assert!(
-        diffs.is_empty(),
-        "JSON differs:\n{}\nactual: {actual}",
-        diffs.join("\n")
-    );
+    assert!(diffs.is_empty(), "JSON differs:\n{}\nactual: {actual}", diffs.join("\n"));
 }
 
 fn diff(path: &str, a: &J, e: &J, out: &mut Vec<String>) {
@@ -322,10 +226,7 @@ fn diff(path: &str, a: &J, e: &J, out: &mut Vec<String>) {
 }
 
 fn header<'m>(msg: &'m Message, name: &str) -> Option<&'m str> {
-    msg.headers
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| std::str::from_utf8(v).unwrap())
+    msg.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| std::str::from_utf8(v).unwrap())
 }
 
 fn header_names(msg: &Message) -> Vec<&'static str> {
@@ -335,16 +236,9 @@ fn header_names(msg: &Message) -> Vec<&'static str> {
 /// Checks the key, key text and source headers every message carries.
 #[track_caller]
 fn assert_envelope(msg: &Message, key: Option<&str>, key_text: &str, row_index: usize) {
-    assert_eq!(
-        msg.key.as_deref().map(|k| std::str::from_utf8(k).unwrap()),
-        key,
-        "key"
-    );
+    assert_eq!(msg.key.as_deref().map(|k| std::str::from_utf8(k).unwrap()), key, "key");
     assert_eq!(msg.key_text, key_text, "key_text");
-    assert_eq!(
-        header(msg, "ferry.position"),
-        Some(format!("{POSITION}:{row_index}").as_str())
-    );
+    assert_eq!(header(msg, "ferry.position"), Some(format!("{POSITION}:{row_index}").as_str()));
     assert_eq!(header(msg, "ferry.gtid"), Some(GTID));
 }
 

@@ -101,7 +101,9 @@ impl KafkaSink {
         let p = match self.config.partition {
             Partition::One => 0,
             Partition::Table => route.table_partition,
-            Partition::Hash => (stable_hash(message.key_text.as_bytes()) % u64::from(route.partitions)) as u32,
+            Partition::Hash => {
+                (stable_hash(message.key_text.as_bytes()) % u64::from(route.partitions)) as u32
+            }
         };
         p as i32
     }

@@ -15,8 +15,7 @@ use mysql_async::{Conn, Row};
 use std::collections::HashMap;
 
 /// Schemas no project syncs.
-pub(crate) const SYSTEM_SCHEMAS: [&str; 4] =
-    ["mysql", "information_schema", "performance_schema", "sys"];
+pub(crate) const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
 
 /// Who the source server is.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,16 +55,13 @@ pub(crate) async fn server_info_on(c: &mut Conn) -> Result<ServerInfo, SourceErr
         .query_first("SELECT VERSION(), @@server_id, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())")
         .await
         .map_err(query_error)?;
-    let row = row.ok_or_else(|| SourceError::Server {
-        code: 0,
-        message: "SELECT VERSION() returned no row".into(),
-    })?;
+    let row = row
+        .ok_or_else(|| SourceError::Server { code: 0, message: "SELECT VERSION() returned no row".into() })?;
     let version = text(&row, 0).unwrap_or_default();
     let server_id = number(&row, 1).unwrap_or(0) as u32;
     let tz: i64 = text(&row, 2).and_then(|t| t.parse().ok()).unwrap_or(0);
-    let row_metadata_full = global_variable(c, "binlog_row_metadata")
-        .await?
-        .is_some_and(|v| v.eq_ignore_ascii_case("FULL"));
+    let row_metadata_full =
+        global_variable(c, "binlog_row_metadata").await?.is_some_and(|v| v.eq_ignore_ascii_case("FULL"));
     Ok(ServerInfo {
         flavor: flavor_of(&version),
         version,
@@ -76,14 +72,9 @@ pub(crate) async fn server_info_on(c: &mut Conn) -> Result<ServerInfo, SourceErr
 }
 
 /// `SHOW GLOBAL VARIABLES LIKE name`: `None` when the server has no such variable.
-pub(crate) async fn global_variable(
-    c: &mut Conn,
-    name: &str,
-) -> Result<Option<String>, SourceError> {
-    let rows: Vec<Row> = c
-        .exec("SHOW GLOBAL VARIABLES WHERE Variable_name = ?", (name,))
-        .await
-        .map_err(query_error)?;
+pub(crate) async fn global_variable(c: &mut Conn, name: &str) -> Result<Option<String>, SourceError> {
+    let rows: Vec<Row> =
+        c.exec("SHOW GLOBAL VARIABLES WHERE Variable_name = ?", (name,)).await.map_err(query_error)?;
     Ok(rows.first().and_then(|r| text(r, 1)))
 }
 
@@ -97,10 +88,7 @@ pub async fn current_position(cfg: &MysqlConfig) -> Result<Position, SourceError
     pos
 }
 
-pub(crate) async fn current_position_on(
-    c: &mut Conn,
-    flavor: SourceFlavor,
-) -> Result<Position, SourceError> {
+pub(crate) async fn current_position_on(c: &mut Conn, flavor: SourceFlavor) -> Result<Position, SourceError> {
     let row: Option<Row> = match c.query_first("SHOW MASTER STATUS").await {
         Ok(r) => r,
         // MySQL 8.4 dropped SHOW MASTER STATUS.
@@ -111,8 +99,7 @@ pub(crate) async fn current_position_on(
     };
     let row = row.ok_or_else(|| {
         SourceError::Misconfigured(
-            "binary logging is off (SHOW MASTER STATUS is empty): start the server with log_bin"
-                .into(),
+            "binary logging is off (SHOW MASTER STATUS is empty): start the server with log_bin".into(),
         )
     })?;
     let file = text(&row, 0).unwrap_or_default();
@@ -126,11 +113,7 @@ pub(crate) async fn current_position_on(
 
 /// MariaDB's GTID state at a binlog file and offset (`BINLOG_GTID_POS`), `None` when the
 /// server has no GTIDs there or the offset is not an event boundary.
-pub(crate) async fn gtid_at(
-    c: &mut Conn,
-    file: &str,
-    pos: u64,
-) -> Result<Option<String>, SourceError> {
+pub(crate) async fn gtid_at(c: &mut Conn, file: &str, pos: u64) -> Result<Option<String>, SourceError> {
     let g: Option<Row> =
         c.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (file, pos)).await.map_err(query_error)?;
     Ok(g.and_then(|r| text(&r, 0)).filter(|g| !g.is_empty()))
@@ -146,9 +129,9 @@ pub(crate) struct BinlogFile {
 /// `SHOW BINARY LOGS`, oldest first.
 pub(crate) async fn binary_logs(c: &mut Conn) -> Result<Vec<BinlogFile>, SourceError> {
     let rows: Vec<Row> = c.query("SHOW BINARY LOGS").await.map_err(|e| match e {
-        mysql_async::Error::Server(se) if se.code == 1381 => SourceError::Misconfigured(
-            "binary logging is off: start the server with log_bin".into(),
-        ),
+        mysql_async::Error::Server(se) if se.code == 1381 => {
+            SourceError::Misconfigured("binary logging is off: start the server with log_bin".into())
+        }
         e => query_error(e),
     })?;
     Ok(rows
@@ -168,10 +151,7 @@ pub struct TableInfo {
 }
 
 /// Base tables matching `filter`, outside the system schemas, sorted by name.
-pub async fn list_tables(
-    cfg: &MysqlConfig,
-    filter: &TableFilter,
-) -> Result<Vec<TableInfo>, SourceError> {
+pub async fn list_tables(cfg: &MysqlConfig, filter: &TableFilter) -> Result<Vec<TableInfo>, SourceError> {
     let mut c = conn::connect(cfg).await?;
     let result = list_tables_on(&mut c, filter).await;
     conn::close(c).await;
@@ -197,8 +177,7 @@ async fn list_tables_on(c: &mut Conn, filter: &TableFilter) -> Result<Vec<TableI
         .await
         .map_err(query_error)?;
     let pair = |r: &Row| Some((text(r, 0)?, text(r, 1)?));
-    let with_pk: std::collections::HashSet<(String, String)> =
-        with_pk.iter().filter_map(pair).collect();
+    let with_pk: std::collections::HashSet<(String, String)> = with_pk.iter().filter_map(pair).collect();
     let mut out: Vec<TableInfo> = tables
         .iter()
         .filter_map(pair)
@@ -237,10 +216,7 @@ pub async fn table_schema(cfg: &MysqlConfig, name: &TableName) -> Result<TableSc
 }
 
 /// Loads `name` from `information_schema`; `None` when the table does not exist.
-pub(crate) async fn load_table(
-    c: &mut Conn,
-    name: &TableName,
-) -> Result<Option<CatalogTable>, SourceError> {
+pub(crate) async fn load_table(c: &mut Conn, name: &TableName) -> Result<Option<CatalogTable>, SourceError> {
     let rows: Vec<Row> = c
         .exec(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, \
@@ -312,11 +288,7 @@ async fn json_columns(c: &mut Conn, name: &TableName) -> Result<Vec<String>, Sou
         Err(mysql_async::Error::Server(_)) => Vec::new(),
         Err(e) => return Err(query_error(e)),
     };
-    Ok(clauses
-        .iter()
-        .filter_map(|r| text(r, 0))
-        .flat_map(|clause| json_valid_columns(&clause))
-        .collect())
+    Ok(clauses.iter().filter_map(|r| text(r, 0)).flat_map(|clause| json_valid_columns(&clause)).collect())
 }
 
 /// Column names inside `json_valid(...)` calls of a check clause.

@@ -56,20 +56,16 @@ pub(crate) fn connect_error(cfg: &MysqlConfig, e: mysql_async::Error) -> SourceE
             codes::ACCESS_DENIED | codes::DB_ACCESS_DENIED | codes::HOST_NOT_PRIVILEGED => {
                 SourceError::AccessDenied { user: cfg.user.clone(), reason: se.message }
             }
-            codes::TOO_MANY_CONNECTIONS => SourceError::Unreachable {
-                host: cfg.host.clone(),
-                port: cfg.port,
-                reason: se.message,
-            },
+            codes::TOO_MANY_CONNECTIONS => {
+                SourceError::Unreachable { host: cfg.host.clone(), port: cfg.port, reason: se.message }
+            }
             code => SourceError::Server { code, message: se.message },
         },
         // IO (refused, reset, DNS), TLS, protocol trouble during the handshake: the server is
         // not (yet) reachable as a MySQL server; worth retrying.
-        other => SourceError::Unreachable {
-            host: cfg.host.clone(),
-            port: cfg.port,
-            reason: other.to_string(),
-        },
+        other => {
+            SourceError::Unreachable { host: cfg.host.clone(), port: cfg.port, reason: other.to_string() }
+        }
     }
 }
 

@@ -254,8 +254,7 @@ fn is_canonical_decimal(b: &[u8], scale: usize) -> bool {
         Some(p) => (&digits[..p], Some(&digits[p + 1..])),
         None => (digits, None),
     };
-    let int_ok =
-        !int.is_empty() && int.iter().all(u8::is_ascii_digit) && (int.len() == 1 || int[0] != b'0');
+    let int_ok = !int.is_empty() && int.iter().all(u8::is_ascii_digit) && (int.len() == 1 || int[0] != b'0');
     let frac_ok = match frac {
         None => scale == 0,
         Some(f) => f.len() == scale && scale > 0 && f.iter().all(u8::is_ascii_digit),
@@ -441,8 +440,7 @@ fn decode_image(def: &TableDef, buf: &mut ParseBuf<'_>) -> Result<Vec<Value>, St
                     .map_err(|e| format!("column {}: {e}", def.schema.columns[i].name))?;
                 let used = buf.len() - local.len();
                 buf.skip(used);
-                convert(&col.conv, v)
-                    .map_err(|e| format!("column {}: {e}", def.schema.columns[i].name))?
+                convert(&col.conv, v).map_err(|e| format!("column {}: {e}", def.schema.columns[i].name))?
             }
         };
         row.push(value);
@@ -525,10 +523,7 @@ mod tests {
 
     #[test]
     fn binary_is_repadded() {
-        assert_eq!(
-            conv(Conv::Binary { len: 4 }, MyValue::Bytes(vec![1, 2])),
-            Value::Bytes(vec![1, 2, 0, 0])
-        );
+        assert_eq!(conv(Conv::Binary { len: 4 }, MyValue::Bytes(vec![1, 2])), Value::Bytes(vec![1, 2, 0, 0]));
     }
 
     #[test]

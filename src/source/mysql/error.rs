@@ -12,7 +12,9 @@ pub enum SourceError {
     #[error("missing privilege: {0}")]
     Privilege(String),
     /// The server no longer has (or never had) the requested binlog position.
-    #[error("binlog position {requested} is not available on the server (oldest available: {oldest}): {reason}")]
+    #[error(
+        "binlog position {requested} is not available on the server (oldest available: {oldest}): {reason}"
+    )]
     PositionPurged { requested: String, oldest: String, reason: String },
     #[error("the server is not set up for CDC: {0}")]
     Misconfigured(String),

@@ -42,11 +42,7 @@ fn finding(check: &str, ok: bool, message: String, fix: String) -> Finding {
 }
 
 /// The checks, from the server's variables and the reader's grants.
-pub(crate) fn findings(
-    vars: &HashMap<String, String>,
-    user: &str,
-    grants: &[String],
-) -> Vec<Finding> {
+pub(crate) fn findings(vars: &HashMap<String, String>, user: &str, grants: &[String]) -> Vec<Finding> {
     let var = |n: &str| vars.get(n).map(String::as_str);
     let is = |n: &str, want: &str| var(n).is_some_and(|v| v.eq_ignore_ascii_case(want));
     let version = var("version").unwrap_or("unknown");
@@ -156,10 +152,7 @@ pub(crate) fn findings(
         if select_all {
             format!("{user} may SELECT every table")
         } else if !select_some.is_empty() {
-            format!(
-                "{user} may SELECT only in {}: other databases cannot be synced",
-                select_some.join(", ")
-            )
+            format!("{user} may SELECT only in {}: other databases cannot be synced", select_some.join(", "))
         } else {
             format!("{user} has no SELECT: tables cannot be snapshotted nor described")
         },
@@ -169,8 +162,7 @@ pub(crate) fn findings(
 }
 
 fn version_supported(flavor: SourceFlavor, version: &str) -> (bool, &'static str) {
-    let mut nums =
-        version.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
+    let mut nums = version.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
     let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
     match flavor {
         SourceFlavor::MariaDb if (major, minor) >= (10, 3) => (true, "a supported MariaDB"),
@@ -215,8 +207,7 @@ impl Grants {
 
     fn global(&self, privilege: &str) -> bool {
         self.0.iter().any(|(obj, privs)| {
-            obj == "*.*"
-                && privs.iter().any(|p| p == privilege || p == "ALL PRIVILEGES" || p == "ALL")
+            obj == "*.*" && privs.iter().any(|p| p == privilege || p == "ALL PRIVILEGES" || p == "ALL")
         })
     }
 
@@ -225,8 +216,7 @@ impl Grants {
         self.0
             .iter()
             .filter(|(obj, privs)| {
-                obj != "*.*"
-                    && privs.iter().any(|p| p == "SELECT" || p == "ALL PRIVILEGES" || p == "ALL")
+                obj != "*.*" && privs.iter().any(|p| p == "SELECT" || p == "ALL PRIVILEGES" || p == "ALL")
             })
             .map(|(obj, _)| obj.clone())
             .collect()

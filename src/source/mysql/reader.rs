@@ -68,11 +68,7 @@ impl BinlogReader {
     }
 
     /// Streams events to `out` until `out` is closed (`Ok`) or something fails.
-    pub async fn run(
-        self,
-        from: ResumeFrom,
-        out: Sender<Vec<SourceEvent>>,
-    ) -> Result<(), SourceError> {
+    pub async fn run(self, from: ResumeFrom, out: Sender<Vec<SourceEvent>>) -> Result<(), SourceError> {
         let mut c = conn::connect(&self.cfg).await?;
         let prepared = tokio::select! {
             biased;
@@ -106,11 +102,7 @@ impl BinlogReader {
             seen_fde: false,
             gtids: start.gtids.clone(),
             group: Group::default(),
-            resume: Position {
-                file: start.file.clone(),
-                pos: start.pos.max(4),
-                gtid: start.gtids.text(),
-            },
+            resume: Position { file: start.file.clone(), pos: start.pos.max(4), gtid: start.gtids.text() },
             resume_reported: true,
             last_progress: Instant::now(),
             row_seq: self.first_row_seq,
@@ -151,9 +143,7 @@ impl BinlogReader {
         }
         let logs = catalog::binary_logs(c).await?;
         let start = self.resolve(c, &info, &logs, from).await?;
-        c.query_drop("SET @master_binlog_checksum = @@global.binlog_checksum")
-            .await
-            .map_err(query_error)?;
+        c.query_drop("SET @master_binlog_checksum = @@global.binlog_checksum").await.map_err(query_error)?;
         // Without it MariaDB rewrites its GTID events into dummy events.
         c.query_drop("SET @mariadb_slave_capability = 4").await.map_err(query_error)?;
         c.query_drop(format!("SET @master_heartbeat_period = {}", HEARTBEAT.as_nanos()))
@@ -224,10 +214,7 @@ impl BinlogReader {
                         logs,
                         &p.file,
                         p.pos,
-                        format!(
-                            "binlog file {} is not on the server (purged, or never there)",
-                            p.file
-                        ),
+                        format!("binlog file {} is not on the server (purged, or never there)", p.file),
                     ))
                 }
             }
@@ -236,14 +223,9 @@ impl BinlogReader {
 
     /// The newest binlog file that starts at or before `ts` (the one holding the first events
     /// at or after it), or the oldest file when all start later.
-    async fn file_for_timestamp(
-        &self,
-        logs: &[BinlogFile],
-        ts: u32,
-    ) -> Result<String, SourceError> {
-        let oldest = logs
-            .first()
-            .ok_or_else(|| SourceError::Misconfigured("the server has no binary logs".into()))?;
+    async fn file_for_timestamp(&self, logs: &[BinlogFile], ts: u32) -> Result<String, SourceError> {
+        let oldest =
+            logs.first().ok_or_else(|| SourceError::Misconfigured("the server has no binary logs".into()))?;
         for f in logs.iter().rev() {
             if self.file_start_time(&f.name).await? <= ts {
                 return Ok(f.name.clone());
@@ -255,9 +237,7 @@ impl BinlogReader {
     /// The creation time of a binlog file: the timestamp of its FORMAT_DESCRIPTION event.
     async fn file_start_time(&self, file: &str) -> Result<u32, SourceError> {
         let mut c = conn::connect(&self.cfg).await?;
-        c.query_drop("SET @master_binlog_checksum = @@global.binlog_checksum")
-            .await
-            .map_err(query_error)?;
+        c.query_drop("SET @master_binlog_checksum = @@global.binlog_checksum").await.map_err(query_error)?;
         c.query_drop("SET @mariadb_slave_capability = 4").await.map_err(query_error)?;
         let request = BinlogStreamRequest::new(self.server_id)
             .with_non_blocking()
@@ -292,12 +272,9 @@ fn check_on_server(logs: &[BinlogFile], file: &str, pos: u64) -> Result<(), Sour
             pos,
             format!("binlog file {file} is not on the server (purged, or never there)"),
         )),
-        Some(f) if pos > f.size && f.size > 0 => Err(purged(
-            logs,
-            file,
-            pos,
-            format!("offset {pos} is past the end of {file} ({} bytes)", f.size),
-        )),
+        Some(f) if pos > f.size && f.size > 0 => {
+            Err(purged(logs, file, pos, format!("offset {pos} is past the end of {file} ({} bytes)", f.size)))
+        }
         Some(_) => Ok(()),
     }
 }
@@ -352,9 +329,7 @@ impl Gtids {
         for part in s.unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let bad = || SourceError::Misconfigured(format!("invalid MariaDB GTID {part:?}"));
             let mut it = part.split('-');
-            let (Some(d), Some(srv), Some(seq), None) =
-                (it.next(), it.next(), it.next(), it.next())
-            else {
+            let (Some(d), Some(srv), Some(seq), None) = (it.next(), it.next(), it.next(), it.next()) else {
                 return Err(bad());
             };
             let d: u32 = d.parse().map_err(|_| bad())?;
@@ -481,11 +456,7 @@ impl Replication {
             match next {
                 Some(Ok(ev)) => self.handle(&ev).await?,
                 Some(Err(e)) => return Err(self.stream_error(e)),
-                None => {
-                    return Err(SourceError::ConnectionLost(
-                        "the server ended the binlog stream".into(),
-                    ))
-                }
+                None => return Err(SourceError::ConnectionLost("the server ended the binlog stream".into())),
             }
         }
     }
@@ -499,16 +470,9 @@ impl Replication {
     fn stream_error(&self, e: mysql_async::Error) -> SourceError {
         match e {
             mysql_async::Error::Server(se) if se.code == codes::FATAL_READING_BINLOG => {
-                let requested = if self.groups_ended == 0 {
-                    self.started.describe()
-                } else {
-                    self.resume.to_string()
-                };
-                SourceError::PositionPurged {
-                    requested,
-                    oldest: self.oldest.clone(),
-                    reason: se.message,
-                }
+                let requested =
+                    if self.groups_ended == 0 { self.started.describe() } else { self.resume.to_string() };
+                SourceError::PositionPurged { requested, oldest: self.oldest.clone(), reason: se.message }
             }
             // The server went away or killed the dump: reconnect.
             mysql_async::Error::Server(se) if TRANSIENT_SERVER_ERRORS.contains(&se.code) => {
@@ -551,8 +515,7 @@ impl Replication {
                 Ok(())
             }
             PARTIAL_UPDATE_ROWS => Err(SourceError::Unsupported(
-                "partial JSON updates (binlog_row_value_options=PARTIAL_JSON): turn them off"
-                    .into(),
+                "partial JSON updates (binlog_row_value_options=PARTIAL_JSON): turn them off".into(),
             )),
             t if MARIADB_COMPRESSED.contains(&t) => Err(SourceError::Unsupported(format!(
                 "compressed binlog event (type {t}) at {}: set log_bin_compress=OFF",
@@ -574,10 +537,8 @@ impl Replication {
             Mapped::Synced(def) => def.clone(),
             Mapped::Skipped => return Ok(()),
             Mapped::Unknown => {
-                return Err(self.decode_error(
-                    ev,
-                    format!("rows for table id {} without a TABLE_MAP", rows.table_id()),
-                ))
+                return Err(self
+                    .decode_error(ev, format!("rows for table id {} without a TABLE_MAP", rows.table_id())))
             }
         };
         if self.not_before.is_some() {
@@ -615,8 +576,7 @@ impl Replication {
     }
 
     fn on_query(&mut self, ev: &Event) -> Result<(), SourceError> {
-        let q: QueryEvent<'_> =
-            ev.read_event().map_err(|e| self.decode_error(ev, format!("QUERY: {e}")))?;
+        let q: QueryEvent<'_> = ev.read_event().map_err(|e| self.decode_error(ev, format!("QUERY: {e}")))?;
         let sql = q.query();
         let sql = sql.trim_start();
         let head = |w: &str| {
@@ -644,9 +604,7 @@ impl Replication {
                 Ddl::None => false,
                 Ddl::Unknown => true,
                 Ddl::Database(d) => self.schemas.syncs_database(d),
-                Ddl::Tables(names) => {
-                    names.iter().any(|n| self.schemas.synced(&n.database, &n.table))
-                }
+                Ddl::Tables(names) => names.iter().any(|n| self.schemas.synced(&n.database, &n.table)),
             };
             match &ddl {
                 Ddl::None => {}
@@ -695,14 +653,8 @@ impl Replication {
         let u = &d[1..17];
         let gno = i64::from_le_bytes(d[17..25].try_into().expect("8 bytes"));
         let hex = hex::encode(u);
-        let uuid = format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        );
+        let uuid =
+            format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
         self.group = Group { gtid: Some(format!("{uuid}:{gno}")), ..Group::default() };
         Ok(())
     }
@@ -725,8 +677,7 @@ impl Replication {
         let fake = ev.header().log_pos() == 0;
         if !fake && name != self.file {
             // A real rotate: the next file's start is a resume point.
-            self.resume =
-                Position { file: name.clone(), pos: r.position(), gtid: self.gtids.text() };
+            self.resume = Position { file: name.clone(), pos: r.position(), gtid: self.gtids.text() };
             self.resume_reported = false;
         }
         if fake && self.resume.file.is_empty() {
@@ -752,13 +703,9 @@ impl Replication {
         let emit = self.group.has_rows || (force_tx_end && self.not_before.is_none());
         self.group = Group::default();
         self.groups_ended += 1;
-        self.resume =
-            Position { file: self.file.clone(), pos: h.log_pos() as u64, gtid: self.gtids.text() };
+        self.resume = Position { file: self.file.clone(), pos: h.log_pos() as u64, gtid: self.gtids.text() };
         if emit {
-            self.pending.push(SourceEvent::TxEnd(TxEnd {
-                position: self.resume.clone(),
-                ts: h.timestamp(),
-            }));
+            self.pending.push(SourceEvent::TxEnd(TxEnd { position: self.resume.clone(), ts: h.timestamp() }));
             self.resume_reported = true;
         } else {
             self.resume_reported = false;

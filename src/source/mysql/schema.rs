@@ -118,10 +118,8 @@ impl SchemaCache {
         if self.by_id.len() >= MAX_IDS {
             self.by_id.clear();
         }
-        let name = TableName::new(
-            String::from_utf8_lossy(head.database),
-            String::from_utf8_lossy(head.table),
-        );
+        let name =
+            TableName::new(String::from_utf8_lossy(head.database), String::from_utf8_lossy(head.table));
         let def = if self.synced(&name.database, &name.table) {
             let tme: TableMapEvent<'_> =
                 ev.read_event().map_err(|e| decode_err(ev, &format!("TABLE_MAP: {e}")))?;
@@ -135,9 +133,7 @@ impl SchemaCache {
 
     /// Whether any table of `database` was synced since the last invalidation.
     pub fn syncs_database(&self, database: &str) -> bool {
-        self.by_id
-            .values()
-            .any(|e| e.def.as_ref().is_some_and(|d| d.schema.name.database == database))
+        self.by_id.values().any(|e| e.def.as_ref().is_some_and(|d| d.schema.name.database == database))
     }
 
     /// Forgets every table of `database`.
@@ -323,9 +319,7 @@ impl SchemaCache {
                 _ => None,
             };
             let geometry_name = match &known.kind {
-                ColumnKind::Other { name } if ty == ColumnType::MYSQL_TYPE_GEOMETRY => {
-                    Some(name.clone())
-                }
+                ColumnKind::Other { name } if ty == ColumnType::MYSQL_TYPE_GEOMETRY => Some(name.clone()),
                 _ => None,
             };
             let spec = ColumnSpec {
@@ -339,8 +333,7 @@ impl SchemaCache {
                 geometry_name,
             };
             let (column, col) = spec.build(known.name.clone());
-            let same_family = std::mem::discriminant(&column.kind)
-                == std::mem::discriminant(&known.kind)
+            let same_family = std::mem::discriminant(&column.kind) == std::mem::discriminant(&known.kind)
                 || matches!(known.kind, ColumnKind::Other { .. });
             if !same_family {
                 return Err(table_err(
@@ -361,10 +354,7 @@ impl SchemaCache {
         Ok(TableDef { schema: Arc::new(schema), cols })
     }
 
-    async fn catalog_table(
-        &mut self,
-        name: &TableName,
-    ) -> Result<Option<Arc<CatalogTable>>, SourceError> {
+    async fn catalog_table(&mut self, name: &TableName) -> Result<Option<Arc<CatalogTable>>, SourceError> {
         if let Some(t) = self.catalog.get(name) {
             return Ok(t.clone());
         }
@@ -425,10 +415,9 @@ impl ColumnSpec<'_> {
             MYSQL_TYPE_INT24 => (ColumnKind::MediumInt, int(24)),
             MYSQL_TYPE_LONG => (ColumnKind::Int, int(32)),
             MYSQL_TYPE_LONGLONG => (ColumnKind::BigInt, int(64)),
-            MYSQL_TYPE_NEWDECIMAL => (
-                ColumnKind::Decimal { precision: m(0), scale: m(1) },
-                Conv::Decimal { scale: m(1) },
-            ),
+            MYSQL_TYPE_NEWDECIMAL => {
+                (ColumnKind::Decimal { precision: m(0), scale: m(1) }, Conv::Decimal { scale: m(1) })
+            }
             MYSQL_TYPE_FLOAT => (ColumnKind::Float, Conv::Float),
             MYSQL_TYPE_DOUBLE => (ColumnKind::Double, Conv::Double),
             MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATE => (ColumnKind::Date, Conv::Date),
@@ -453,20 +442,15 @@ impl ColumnSpec<'_> {
                     Some(e) => (ColumnKind::VarChar { len: chars(bytes) }, Conv::Text(e)),
                 }
             }
-            MYSQL_TYPE_BLOB
-            | MYSQL_TYPE_TINY_BLOB
-            | MYSQL_TYPE_MEDIUM_BLOB
-            | MYSQL_TYPE_LONG_BLOB => match enc {
-                None => (ColumnKind::Blob, Conv::Bytes),
-                Some(_) if self.is_json => (ColumnKind::Json, Conv::Json),
-                Some(e) => (ColumnKind::Text, Conv::Text(e)),
-            },
-            MYSQL_TYPE_ENUM => {
-                (ColumnKind::Enum { labels: self.labels.unwrap_or_default() }, Conv::Enum)
+            MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB => {
+                match enc {
+                    None => (ColumnKind::Blob, Conv::Bytes),
+                    Some(_) if self.is_json => (ColumnKind::Json, Conv::Json),
+                    Some(e) => (ColumnKind::Text, Conv::Text(e)),
+                }
             }
-            MYSQL_TYPE_SET => {
-                (ColumnKind::Set { labels: self.labels.unwrap_or_default() }, Conv::Set)
-            }
+            MYSQL_TYPE_ENUM => (ColumnKind::Enum { labels: self.labels.unwrap_or_default() }, Conv::Enum),
+            MYSQL_TYPE_SET => (ColumnKind::Set { labels: self.labels.unwrap_or_default() }, Conv::Set),
             MYSQL_TYPE_BIT => {
                 let bits = (m(1) as u32 * 8 + m(0) as u32).min(64) as u8;
                 (ColumnKind::Bit { bits }, Conv::Bit)
@@ -490,8 +474,7 @@ impl ColumnSpec<'_> {
 
 /// CHAR/BINARY length in bytes from STRING metadata (with the high bits folded into byte 0).
 fn string_len(meta: &[u8]) -> u32 {
-    let (b0, b1) =
-        (meta.first().copied().unwrap_or(0) as u32, meta.get(1).copied().unwrap_or(0) as u32);
+    let (b0, b1) = (meta.first().copied().unwrap_or(0) as u32, meta.get(1).copied().unwrap_or(0) as u32);
     if b0 & 0x30 != 0x30 {
         b1 | (((b0 & 0x30) ^ 0x30) << 4)
     } else {
@@ -646,9 +629,7 @@ impl OptionalMeta {
                     let mut names = Vec::with_capacity(types.len());
                     while !v.0.is_empty() {
                         let l = v.lenenc().ok_or("column name")? as usize;
-                        names.push(
-                            String::from_utf8_lossy(v.take(l).ok_or("column name")?).into_owned(),
-                        );
+                        names.push(String::from_utf8_lossy(v.take(l).ok_or("column name")?).into_owned());
                     }
                     out.names = Some(names);
                 }
@@ -808,9 +789,9 @@ pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
                         None => Ddl::Database(default_db.to_string()),
                     }
                 }
-                "USER" | "ROLE" | "VIEW" | "TRIGGER" | "PROCEDURE" | "FUNCTION" | "EVENT"
-                | "SERVER" | "ALGORITHM" | "SQL" | "AGGREGATE" | "LOGFILE" | "TABLESPACE"
-                | "RESOURCE" | "SPATIAL_REF_SYS" => Ddl::None,
+                "USER" | "ROLE" | "VIEW" | "TRIGGER" | "PROCEDURE" | "FUNCTION" | "EVENT" | "SERVER"
+                | "ALGORITHM" | "SQL" | "AGGREGATE" | "LOGFILE" | "TABLESPACE" | "RESOURCE"
+                | "SPATIAL_REF_SYS" => Ddl::None,
                 "SEQUENCE" => Ddl::None,
                 _ => Ddl::Unknown,
             }
@@ -885,10 +866,8 @@ impl<'a> Tokens<'a> {
     /// The next bare word, uppercased (`None` at a quote, punctuation or the end).
     fn keyword(&mut self) -> Option<String> {
         self.skip_space();
-        let end = self
-            .s
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-            .unwrap_or(self.s.len());
+        let end =
+            self.s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(self.s.len());
         if end == 0 {
             return None;
         }
@@ -967,10 +946,8 @@ impl<'a> Tokens<'a> {
             }
             None
         } else {
-            let end = self
-                .s
-                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-                .unwrap_or(self.s.len());
+            let end =
+                self.s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(self.s.len());
             if end == 0 {
                 return None;
             }
@@ -1012,14 +989,8 @@ mod tests {
             tables("alter online ignore table `s`.`o``x` add y int"),
             Ddl::Tables(vec![t("s", "o`x")])
         );
-        assert_eq!(
-            tables("CREATE TABLE IF NOT EXISTS a.b (id int)"),
-            Ddl::Tables(vec![t("a", "b")])
-        );
-        assert_eq!(
-            tables("CREATE OR REPLACE TEMPORARY TABLE x (id int)"),
-            Ddl::Tables(vec![t("shop", "x")])
-        );
+        assert_eq!(tables("CREATE TABLE IF NOT EXISTS a.b (id int)"), Ddl::Tables(vec![t("a", "b")]));
+        assert_eq!(tables("CREATE OR REPLACE TEMPORARY TABLE x (id int)"), Ddl::Tables(vec![t("shop", "x")]));
         assert_eq!(
             tables("DROP TABLE IF EXISTS `a`,b.c /* generated by server */"),
             Ddl::Tables(vec![t("shop", "a"), t("b", "c")])
