@@ -8,7 +8,7 @@
 //! Invariant: `sqlType` and `mysqlType` depend on the schema only, so they are rendered once
 //! per schema and cached by `schema_id`, checked against the table name and column count.
 
-use super::{json, source_headers, values, CodecContext, Encoder, Message, RowChange};
+use super::{json, text_keyed, values, CodecContext, Encoder, Message, RowChange};
 use crate::model::{Column, ColumnKind, Op, TableName, TableSchema};
 use std::collections::HashMap;
 
@@ -124,20 +124,10 @@ impl Encoder for CanalEncoder {
         buf.extend_from_slice(b",\"ts\":");
         json::u64(&mut buf, now_ms);
         buf.extend_from_slice(b",\"type\":\"");
-        buf.extend_from_slice(match change.op {
-            Op::Insert => b"INSERT",
-            Op::Update => b"UPDATE",
-            Op::Delete => b"DELETE",
-        });
+        buf.extend_from_slice(change.op.as_str().as_bytes());
         buf.extend_from_slice(b"\"}");
         self.size_hint = buf.len() + 64;
-
-        out.push(Message {
-            key: schema.has_primary_key().then(|| key_text.as_bytes().to_vec()),
-            value: Some(buf),
-            headers: source_headers(change),
-            key_text,
-        });
+        out.push(text_keyed(change, key_text, buf));
     }
 }
 

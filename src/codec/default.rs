@@ -5,7 +5,7 @@
 //! only for INSERT/UPDATE, whatever images the change carries; the message key is the
 //! `record_primary_value` text (none for a table without a primary key).
 
-use super::{json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor};
+use super::{json, text_keyed, values, CodecContext, Encoder, Message, RowChange, SourceFlavor};
 use crate::model::{Op, TableSchema, Value};
 
 pub struct DefaultEncoder {
@@ -78,19 +78,9 @@ impl Encoder for DefaultEncoder {
         buf.extend_from_slice(b",\"transId\":");
         json::string(&mut buf, trans_id);
         buf.extend_from_slice(b"},\"recordType\":\"");
-        buf.extend_from_slice(match change.op {
-            Op::Insert => b"INSERT",
-            Op::Update => b"UPDATE",
-            Op::Delete => b"DELETE",
-        });
+        buf.extend_from_slice(change.op.as_str().as_bytes());
         buf.extend_from_slice(b"\"}");
         self.size_hint = buf.len() + 64;
-
-        out.push(Message {
-            key: schema.has_primary_key().then(|| key_text.as_bytes().to_vec()),
-            value: Some(buf),
-            headers: source_headers(change),
-            key_text,
-        });
+        out.push(text_keyed(change, key_text, buf));
     }
 }

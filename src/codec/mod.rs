@@ -141,6 +141,17 @@ pub fn split_row<'a>(
     emit(base);
 }
 
+/// A message of the text-keyed formats (`default`, `canal`): the key is the primary key text,
+/// none for a table without a primary key.
+fn text_keyed(change: &RowChange<'_>, key_text: String, value: Vec<u8>) -> Message {
+    Message {
+        key: change.schema.has_primary_key().then(|| key_text.as_bytes().to_vec()),
+        value: Some(value),
+        headers: source_headers(change),
+        key_text,
+    }
+}
+
 /// The `ferry.position` header value: `<file>:<event start>:<row index>`.
 pub fn position_header(change: &RowChange<'_>) -> Vec<u8> {
     format!("{}:{}:{}", change.batch.file, change.batch.pos, change.row_index).into_bytes()

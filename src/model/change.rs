@@ -11,6 +11,17 @@ pub enum Op {
     Delete,
 }
 
+impl Op {
+    /// `INSERT`, `UPDATE` or `DELETE`, as the OMS and Canal formats name them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Insert => "INSERT",
+            Op::Update => "UPDATE",
+            Op::Delete => "DELETE",
+        }
+    }
+}
+
 /// One row change: `before` for UPDATE/DELETE, `after` for INSERT/UPDATE.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowImage {
