@@ -162,6 +162,18 @@ ensure_venv() {
 # --- MariaDB -------------------------------------------------------------------------------------
 
 mysql_socket_cli() { mariadb --no-defaults -uroot -S "$MYSQL_SOCKET" "$@"; }
+mysql_tcp_admin() {
+    mariadb --no-defaults --batch --skip-column-names -h127.0.0.1 -P"$MYSQL_PORT" \
+        -uferry_admin -pferry_admin "$@"
+}
+
+# The users tests and the demo rely on, kept out of the binlog so that tests reading it from the
+# start see only their own events.
+USERS_SQL="SET SESSION sql_log_bin = 0;
+CREATE USER IF NOT EXISTS 'ferry_admin'@'%' IDENTIFIED BY 'ferry_admin';
+GRANT ALL PRIVILEGES ON *.* TO 'ferry_admin'@'%' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS 'ferry'@'%' IDENTIFIED BY 'ferry';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'ferry'@'%';"
 
 start_mysql() {
     if running mysql; then
@@ -175,9 +187,18 @@ start_mysql() {
             fi
         fi
     fi
+    if ! running mysql && port_open "$MYSQL_PORT"; then
+        # Not started from this state dir (another clone's instance, say): reuse it only if it
+        # is a MariaDB set up as ours (admin login, binlog ON, ROW), else refuse.
+        if [[ "$(mysql_tcp_admin -e 'SELECT @@log_bin, @@binlog_format' 2>/dev/null)" == "1	ROW" ]]; then
+            log "reusing the MariaDB already serving 127.0.0.1:$MYSQL_PORT (binlog ON, ROW)"
+            mysql_tcp_admin <<<"$USERS_SQL"
+            return 0
+        fi
+        die "port $MYSQL_PORT is taken by another process (set FERRY_MYSQL_PORT)"
+    fi
     if ! running mysql; then
         rm -f "$MYSQL_PID" "$MYSQL_SOCKET" "$MYSQL_SOCKET.lock"
-        port_open "$MYSQL_PORT" && die "port $MYSQL_PORT is taken by another process (set FERRY_MYSQL_PORT)"
         # A unix socket path is limited to 107 bytes.
         ((${#MYSQL_SOCKET} < 108)) || die "socket path too long: $MYSQL_SOCKET (set FERRY_SERVICES_DIR)"
 
@@ -206,15 +227,8 @@ start_mysql() {
         }
     fi
 
-    # Users, created every time (cheap, idempotent) and kept out of the binlog so that tests
-    # reading it from the start see only their own events.
-    mysql_socket_cli --batch <<'SQL'
-SET SESSION sql_log_bin = 0;
-CREATE USER IF NOT EXISTS 'ferry_admin'@'%' IDENTIFIED BY 'ferry_admin';
-GRANT ALL PRIVILEGES ON *.* TO 'ferry_admin'@'%' WITH GRANT OPTION;
-CREATE USER IF NOT EXISTS 'ferry'@'%' IDENTIFIED BY 'ferry';
-GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'ferry'@'%';
-SQL
+    # The users, every time: cheap and idempotent.
+    mysql_socket_cli --batch <<<"$USERS_SQL"
 }
 
 # --- tansu ---------------------------------------------------------------------------------------
@@ -235,7 +249,12 @@ start_kafka() {
         return 0
     fi
     stop_pid "$KAFKA_PID" "tcp://127.0.0.1:$KAFKA_PORT" kafka # a live pid with a silent port
-    port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process (set FERRY_KAFKA_PORT)"
+    if port_open "$KAFKA_PORT"; then
+        # Not ours: reuse it only if it answers the Kafka API.
+        kafka_check >/dev/null 2>&1 || die "port $KAFKA_PORT is taken by another process (set FERRY_KAFKA_PORT)"
+        log "reusing the Kafka broker already serving 127.0.0.1:$KAFKA_PORT"
+        return 0
+    fi
 
     local tansu url="tcp://127.0.0.1:$KAFKA_PORT" pid
     tansu="$(tansu_bin)" || die "tansu not found in $VENV"
