@@ -33,7 +33,8 @@ pub enum ConnectorError {
     Fenced(MetaError),
 }
 
-const READ_BATCH: usize = 4096;
+/// Records per read of the change log (a record is one binlog rows event, tens of rows).
+const READ_BATCH: usize = 1024;
 
 pub struct ConnectorTask<S> {
     pub project: String,

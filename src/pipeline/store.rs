@@ -52,7 +52,8 @@ impl StoreTask {
                 None => ResumeFrom::Start(self.start.clone()),
             };
             tracing::info!(project = %self.project, ?from, "store reading the source");
-            let (tx, rx) = mpsc::channel(32);
+            // Small: each item is up to a few hundred binlog events; more would only hold memory.
+            let (tx, rx) = mpsc::channel(4);
             let reader = BinlogReader::new(self.source.clone(), self.replica_server_id, self.filter.clone());
             let mut reader = AbortOnDrop(tokio::spawn(reader.run(from, tx)));
             let appended_any = tokio::select! {

@@ -62,12 +62,14 @@ impl RocksChangeLog {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        opts.set_write_buffer_size(64 << 20);
+        opts.set_write_buffer_size(4 << 20);
         let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE].map(|name| {
             let mut cf = Options::default();
             if name == CF_LOG {
                 cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
-                cf.set_write_buffer_size(64 << 20);
+                // Connectors read what was just written, from the memtable: a small one bounds
+                // memory, flushes run in the background.
+                cf.set_write_buffer_size(32 << 20);
             }
             ColumnFamilyDescriptor::new(name, cf)
         });

@@ -54,8 +54,8 @@ impl KafkaSink {
             .set("linger.ms", "5")
             .set("batch.num.messages", "10000")
             .set("batch.size", "1048576")
-            .set("queue.buffering.max.messages", "200000")
-            .set("queue.buffering.max.kbytes", "524288")
+            .set("queue.buffering.max.messages", "100000")
+            .set("queue.buffering.max.kbytes", "131072")
             .set("message.timeout.ms", "300000")
             .create_with_context(DeliveryContext { acks })
             .map_err(unavailable)?;
