@@ -34,6 +34,32 @@ fn every_call_needs_the_bearer_token() {
 }
 
 #[test]
+fn without_a_token_option_one_is_generated_printed_and_kept() {
+    let mut node = Node::start_with_generated_token("gen-token");
+    assert_eq!(node.token.len(), 48, "24 random bytes, hex");
+    assert!(node.log_text().contains(&node.token), "printed at first start");
+    assert_eq!(node.get("/projects"), (200, json!([])));
+    // The same token after a restart, and not printed again.
+    node.terminate();
+    node.restart();
+    assert_eq!(node.get("/projects"), (200, json!([])));
+    assert_eq!(node.log_text().matches(&node.token).count(), 1);
+}
+
+#[test]
+fn a_json_body_needs_no_content_type() {
+    let node = Node::start("content-type");
+    let resp = reqwest::blocking::Client::new()
+        .post(node.url("/datasources?verify=false"))
+        .bearer_auth(&node.token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"name":"k","type":"kafka","bootstrap_servers":"127.0.0.1:1"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().unwrap());
+}
+
+#[test]
 fn data_source_errors_name_the_problem_and_passwords_never_leak() {
     let services = Services::from_env();
     let node = Node::start("ds-errors");

@@ -27,8 +27,10 @@ pub struct ApiContext {
 /// Mounts the API (and the unauthenticated `/healthz`) on an actix-web app.
 pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        // Bodies are JSON whatever their Content-Type says (`curl -d` sends a form type).
         let json = web::JsonConfig::default()
             .limit(1 << 20)
+            .content_type_required(false)
             .error_handler(|err, _| ApiError::from_json_error(&err).into());
         let path =
             web::PathConfig::default().error_handler(|err, _| ApiError::bad_request(err.to_string()).into());

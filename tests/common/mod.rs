@@ -92,20 +92,34 @@ impl Node {
         Node::start_in(data_dir, free_port())
     }
 
+    /// Starts a node without `--admin-token`: it generates one; `token` is read back from
+    /// `<data-dir>/admin.token`.
+    pub fn start_with_generated_token(name: &str) -> Node {
+        let mut node =
+            Node::new(std::env::temp_dir().join(unique(&format!("ferry-{name}"))), free_port(), "");
+        node.spawn();
+        node.token = std::fs::read_to_string(node.data_dir.join("admin.token")).unwrap().trim().to_string();
+        node
+    }
+
     /// Starts a node on an existing data dir (a restart).
     pub fn start_in(data_dir: PathBuf, port: u16) -> Node {
+        let mut node = Node::new(data_dir, port, "test-token");
+        node.spawn();
+        node
+    }
+
+    fn new(data_dir: PathBuf, port: u16, token: &str) -> Node {
         std::fs::create_dir_all(&data_dir).unwrap();
         let log = data_dir.with_extension("log");
-        let mut node = Node {
+        Node {
             child: None,
             port,
-            token: "test-token".into(),
+            token: token.into(),
             data_dir,
             log,
             http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
-        };
-        node.spawn();
-        node
+        }
     }
 
     fn spawn(&mut self) {
@@ -113,7 +127,8 @@ impl Node {
         let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
             .args(["node", "--data-dir"])
             .arg(&self.data_dir)
-            .args(["--http", &format!("127.0.0.1:{}", self.port), "--admin-token", &self.token])
+            .args(["--http", &format!("127.0.0.1:{}", self.port)])
+            .args(if self.token.is_empty() { vec![] } else { vec!["--admin-token", &self.token] })
             .env("RUST_LOG", "info,ferry=debug")
             .stdout(Stdio::null())
             .stderr(log)
