@@ -156,8 +156,7 @@ fn project_errors_name_the_field_table_or_state() {
     sql.exec(&format!("CREATE DATABASE {db}"));
     sql.exec(&format!("CREATE TABLE {db}.keyed (id INT PRIMARY KEY)"));
     sql.exec(&format!("CREATE TABLE {db}.loose (a INT)"));
-    node.ok("/datasources", services.mysql_source("maria"), 201);
-    node.ok("/datasources", services.kafka_destination("kafka"), 201);
+    node.register_sources(&services);
     let project = |name: &str, partition: &str, start: Value| {
         json!({"name": name, "source": "maria", "destination": "kafka",
                "objects": [{"database": db, "topic": format!("{db}.{{table}}")}],

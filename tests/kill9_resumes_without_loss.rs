@@ -24,21 +24,15 @@ fn kill9_mid_load_loses_nothing_and_keeps_key_order() {
     sql.exec(&format!("CREATE DATABASE {db}"));
     sql.exec(&format!("CREATE TABLE {db}.load (id BIGINT PRIMARY KEY, k INT, c CHAR(60))"));
 
-    node.ok("/datasources", services.mysql_source("maria"), 201);
-    node.ok("/datasources", services.kafka_destination("kafka"), 201);
+    node.register_sources(&services);
     let topic = format!("{db}.load");
-    node.ok(
-        "/projects",
-        json!({
-            "name": "load", "source": "maria", "destination": "kafka",
-            "objects": [{"database": db, "topic": "{database}.{table}"}],
-            "format": "default", "partition": "hash",
-            "start": {"file": start.0, "pos": start.1},
-            "options": {"topic_partitions": 4}
-        }),
-        201,
-    );
-    node.ok("/projects/load/start", json!({}), 200);
+    node.start_project(json!({
+        "name": "load", "source": "maria", "destination": "kafka",
+        "objects": [{"database": db, "topic": "{database}.{table}"}],
+        "format": "default", "partition": "hash",
+        "start": {"file": start.0, "pos": start.1},
+        "options": {"topic_partitions": 4}
+    }));
 
     // The load runs on its own connection while the node is killed and restarted.
     let writer = {

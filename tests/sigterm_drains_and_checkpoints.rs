@@ -16,20 +16,14 @@ fn sigterm_exits_cleanly_and_a_restart_sends_nothing_twice() {
     let db = common::unique("sigterm");
     sql.exec(&format!("CREATE DATABASE {db}"));
     sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"));
-    node.ok("/datasources", services.mysql_source("maria"), 201);
-    node.ok("/datasources", services.kafka_destination("kafka"), 201);
-    node.ok(
-        "/projects",
-        json!({
-            "name": "p", "source": "maria", "destination": "kafka",
-            "objects": [{"database": db, "topic": "{database}.{table}"}],
-            "format": "debezium", "partition": "hash", "start": {"from": "now"},
-            // A long interval: only the shutdown's own checkpoint can cover the last rows.
-            "options": {"checkpoint_interval_ms": 60000}
-        }),
-        201,
-    );
-    node.ok("/projects/p/start", json!({}), 200);
+    node.register_sources(&services);
+    node.start_project(json!({
+        "name": "p", "source": "maria", "destination": "kafka",
+        "objects": [{"database": db, "topic": "{database}.{table}"}],
+        "format": "debezium", "partition": "hash", "start": {"from": "now"},
+        // A long interval: only the shutdown's own checkpoint can cover the last rows.
+        "options": {"checkpoint_interval_ms": 60000}
+    }));
 
     let batch = |sql: &mut Sql, from: u32| {
         let rows: Vec<String> = (from..from + 500).map(|i| format!("({i}, 'v{i}')")).collect();

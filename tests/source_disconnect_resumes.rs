@@ -30,20 +30,16 @@ fn killed_dump_connections_resume_without_loss_or_duplicates() {
     source["password"] = json!("pw");
     node.ok("/datasources", source, 201);
     node.ok("/datasources", services.kafka_destination("kafka"), 201);
-    node.ok(
-        "/projects",
-        json!({
-            "name": "p", "source": "maria", "destination": "kafka",
-            "objects": [{"database": db, "topic": "{database}.{table}"}],
-            "format": "canal", "partition": "hash", "start": {"from": "now"}
-        }),
-        201,
-    );
-    node.ok("/projects/p/start", json!({}), 200);
+    node.start_project(json!({
+        "name": "p", "source": "maria", "destination": "kafka",
+        "objects": [{"database": db, "topic": "{database}.{table}"}],
+        "format": "canal", "partition": "hash", "start": {"from": "now"}
+    }));
 
     let mut kills = 0;
     for tx in 0..TXS {
-        let rows: Vec<String> = (tx * PER_TX + 1..=(tx + 1) * PER_TX).map(|id| format!("({id}, 0)")).collect();
+        let rows: Vec<String> =
+            (tx * PER_TX + 1..=(tx + 1) * PER_TX).map(|id| format!("({id}, 0)")).collect();
         sql.exec(&format!("INSERT INTO {db}.t VALUES {}", rows.join(",")));
         sql.exec(&format!("UPDATE {db}.t SET n = n + 1 WHERE id = {}", tx * PER_TX + 1));
         if tx % 8 == 4 {

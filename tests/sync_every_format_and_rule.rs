@@ -149,8 +149,7 @@ fn every_change_arrives_in_every_format_and_partition_rule() {
     ));
     sql.exec(&format!("CREATE TABLE {db}.nopk (a INT, b VARCHAR(10))"));
 
-    node.ok("/datasources", services.mysql_source("maria"), 201);
-    node.ok("/datasources", services.kafka_destination("kafka"), 201);
+    node.register_sources(&services);
     let mut projects = Vec::new();
     for format in FORMATS {
         for rule in RULES {
@@ -158,18 +157,13 @@ fn every_change_arrives_in_every_format_and_partition_rule() {
             let topic = format!("{name}.{{table}}");
             // The hash rule needs primary keys: leave the key-less table out there.
             let exclude: Vec<&str> = if rule == "hash" { vec!["nopk"] } else { vec![] };
-            node.ok(
-                "/projects",
-                json!({
-                    "name": name, "source": "maria", "destination": "kafka",
-                    "objects": [{"database": db, "exclude": exclude, "topic": topic}],
-                    "format": format, "partition": rule,
-                    "start": {"file": start.0, "pos": start.1},
-                    "options": {"topic_partitions": 3}
-                }),
-                201,
-            );
-            node.ok(&format!("/projects/{name}/start"), json!({}), 200);
+            node.start_project(json!({
+                "name": name, "source": "maria", "destination": "kafka",
+                "objects": [{"database": db, "exclude": exclude, "topic": topic}],
+                "format": format, "partition": rule,
+                "start": {"file": start.0, "pos": start.1},
+                "options": {"topic_partitions": 3}
+            }));
             projects.push((name, format, rule));
         }
     }

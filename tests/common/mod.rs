@@ -177,6 +177,19 @@ impl Node {
         resp
     }
 
+    /// Registers the services' MariaDB as `maria` and Kafka as `kafka`.
+    pub fn register_sources(&self, services: &Services) {
+        self.ok("/datasources", services.mysql_source("maria"), 201);
+        self.ok("/datasources", services.kafka_destination("kafka"), 201);
+    }
+
+    /// Creates the project `project` (a full `POST /projects` body) and starts it.
+    pub fn start_project(&self, project: Value) {
+        let name = project["name"].as_str().expect("project name").to_string();
+        self.ok("/projects", project, 201);
+        self.ok(&format!("/projects/{name}/start"), json!({}), 200);
+    }
+
     /// Waits until `GET /projects/{name}` satisfies `pred`; panics naming the last answer.
     pub fn wait_project(&self, name: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
         let start = Instant::now();
