@@ -174,12 +174,15 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
     let live = ctx.live.get(&spec.name);
     let checkpoint = project.checkpoint.as_ref();
     let store_position = live.as_ref().and_then(|l| l.store_position());
-    let delivered_all_read = match (checkpoint, &store_position) {
-        (Some(cp), Some(store)) => cp.position == *store,
+    // Caught up: the destination acknowledged every transaction the store has read, and the
+    // store has read to the source's end (when we asked the source).
+    let delivered_all_read = match (checkpoint, &live) {
+        (Some(cp), Some(l)) => cp.seq >= l.store_committed_seq(),
         _ => false,
     };
-    let at_source_end = source_position
-        .is_none_or(|src| store_position.as_ref().is_some_and(|s| s.file == src.file && s.pos >= src.pos));
+    let at_source_end = source_position.is_none_or(|src| {
+        store_position.as_ref().is_some_and(|s| (s.file.as_str(), s.pos) >= (src.file.as_str(), src.pos))
+    });
     let latency_ms = checkpoint.filter(|cp| cp.commit_ts > 0).map(|cp| {
         if delivered_all_read && at_source_end {
             0
@@ -187,10 +190,12 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
             now_ms().saturating_sub(u64::from(cp.commit_ts) * 1000)
         }
     });
-    let behind_bytes = match (checkpoint, source_position) {
-        (Some(cp), Some(src)) if cp.position.file == src.file => {
-            Some(src.pos.saturating_sub(cp.position.pos))
-        }
+    // How far the source is ahead of us: of the store when everything it read is delivered
+    // (it may have read past transactions of tables the project does not sync), else of the
+    // checkpoint.
+    let ours = if delivered_all_read { store_position.as_ref() } else { checkpoint.map(|cp| &cp.position) };
+    let behind_bytes = match (ours, source_position) {
+        (Some(ours), Some(src)) if ours.file == src.file => Some(src.pos.saturating_sub(ours.pos)),
         _ => None,
     };
     let filter = TableFilter::new(&spec.objects).ok();

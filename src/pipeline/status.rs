@@ -10,6 +10,9 @@ pub struct PipelineStatus {
     pub store_rows: AtomicU64,
     /// Commit time of the last transaction the store appended (unix seconds).
     pub store_ts: AtomicU32,
+    /// Change-log sequence of the last transaction end the store appended: the connector is
+    /// caught up when its checkpoint reaches it.
+    pub store_committed_seq: AtomicU64,
     pub store_position: Mutex<Option<Position>>,
     /// The last error of the store or connector (transient ones too), for the API.
     pub last_error: Mutex<Option<String>>,
@@ -32,5 +35,9 @@ impl PipelineStatus {
 
     pub fn store_ts(&self) -> u32 {
         self.store_ts.load(Ordering::Relaxed)
+    }
+
+    pub fn store_committed_seq(&self) -> u64 {
+        self.store_committed_seq.load(Ordering::Relaxed)
     }
 }

@@ -45,6 +45,7 @@ impl<T> Drop for AbortOnDrop<T> {
 impl StoreTask {
     /// Runs until a definite error (or until cancelled by dropping the future).
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), StoreTaskError> {
+        self.record_status(&[], None);
         let mut backoff = Duration::from_millis(500);
         loop {
             let from = match self.log.state().position {
@@ -128,6 +129,8 @@ impl StoreTask {
         if let Some(ts) = last_ts {
             self.status.store_ts.store(ts, Ordering::Relaxed);
         }
-        *self.status.store_position.lock().unwrap_or_else(|p| p.into_inner()) = self.log.state().position;
+        let state = self.log.state();
+        self.status.store_committed_seq.store(state.committed_seq, Ordering::Relaxed);
+        *self.status.store_position.lock().unwrap_or_else(|p| p.into_inner()) = state.position;
     }
 }
