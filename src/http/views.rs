@@ -184,7 +184,7 @@ pub struct ProjectView {
     pub bytes: u64,
     /// Rows read from the source by the store (this run).
     pub rows_read: Option<u64>,
-    /// The last transient error (retried), if any.
+    /// The last transient error (being retried); cleared once a checkpoint moves again.
     pub last_error: Option<String>,
     pub tables: Vec<TableView>,
 }

@@ -164,6 +164,8 @@ impl<S: Sink> ConnectorTask<S> {
         }
         self.log.truncate_before(checkpoint.seq)?;
         *saved = checkpoint;
+        // Data flows again: an earlier transient error is history.
+        self.status.set_error(None);
         Ok(())
     }
 
