@@ -60,7 +60,7 @@ fn killed_dump_connections_resume_without_loss_or_duplicates() {
     assert!(kills >= 5, "the dump connection was killed {kills} times");
 
     let total = TXS * PER_TX + TXS;
-    // The reconnects' errors were shown while they lasted and clear once data flows again.
+    // The reconnects' errors (logged, asserted below) are cleared once data flows again.
     let p = node.wait_project("p", Duration::from_secs(120), |p| {
         p["rows"].as_u64() >= Some(total) && p["last_error"].is_null()
     });
