@@ -88,7 +88,9 @@ class Reader:
                 self.count += 1
                 key = m.key()
                 if key is not None:
-                    self.times.setdefault(int(key), m.timestamp()[1])
+                    # default/canal: the id as text; debezium: {"id": N}
+                    ident = json.loads(key)["id"] if key.startswith(b"{") else int(key)
+                    self.times.setdefault(ident, m.timestamp()[1])
         c.close()
 
 
@@ -139,6 +141,8 @@ def main():
         rss = proc_peak_rss_mb(node.pid)
         reader = Reader()
         while reader.count < ROWS:
+            if not reader.thread.is_alive():
+                raise SystemExit("the Kafka reader stopped (see above)")
             time.sleep(0.2)
         stamps = sorted(reader.times.values())
         span = (stamps[-1] - stamps[0]) / 1000 if len(stamps) > 1 else wall
@@ -166,7 +170,7 @@ def main():
                 for k in range(lo, hi + 1):
                     acked[k] = now_ms
         deadline = time.time() + 60
-        while reader.count < ROWS + total and time.time() < deadline:
+        while reader.count < ROWS + total and time.time() < deadline and reader.thread.is_alive():
             time.sleep(0.2)
         reader.stop = True
         lat = sorted(reader.times[k] - acked[k] for k in acked if k in reader.times)
