@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Node, Services, Sql};
+use common::{Node, Services};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -149,11 +149,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn project_errors_name_the_field_table_or_state() {
-    let services = Services::from_env();
-    let node = Node::start("project-errors");
-    let mut sql = Sql::connect(&services);
-    let db = common::unique("apierr");
-    sql.exec(&format!("CREATE DATABASE {db}"));
+    let (services, node, mut sql, db) = common::setup("apierr");
     sql.exec(&format!("CREATE TABLE {db}.keyed (id INT PRIMARY KEY)"));
     sql.exec(&format!("CREATE TABLE {db}.loose (a INT)"));
     node.register_sources(&services);

@@ -4,18 +4,14 @@
 
 mod common;
 
-use common::{read_topic, Node, Services, Sql};
+use common::read_topic;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 #[test]
 fn rows_follow_the_schema_they_were_written_under() {
-    let services = Services::from_env();
-    let node = Node::start("ddl");
-    let mut sql = Sql::connect(&services);
-    let db = common::unique("ddl");
+    let (services, node, mut sql, db) = common::setup("ddl");
     let start = sql.position();
-    sql.exec(&format!("CREATE DATABASE {db}"));
     sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, a VARCHAR(10), b INT)"));
     node.register_sources(&services);
     for format in ["default", "canal", "debezium"] {

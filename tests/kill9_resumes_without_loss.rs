@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{read_topic, Msg, Node, Services, Sql};
+use common::{read_topic, Msg, Sql};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -16,12 +16,8 @@ const UPDATED: u64 = ROWS / 100;
 
 #[test]
 fn kill9_mid_load_loses_nothing_and_keeps_key_order() {
-    let services = Services::from_env();
-    let mut node = Node::start("kill9");
-    let mut sql = Sql::connect(&services);
-    let db = common::unique("kill9");
+    let (services, mut node, mut sql, db) = common::setup("kill9");
     let start = sql.position();
-    sql.exec(&format!("CREATE DATABASE {db}"));
     sql.exec(&format!("CREATE TABLE {db}.load (id BIGINT PRIMARY KEY, k INT, c CHAR(60))"));
 
     node.register_sources(&services);

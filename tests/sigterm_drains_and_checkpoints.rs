@@ -3,18 +3,14 @@
 
 mod common;
 
-use common::{read_topic, Node, Services, Sql};
+use common::{read_topic, Sql};
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
 
 #[test]
 fn sigterm_exits_cleanly_and_a_restart_sends_nothing_twice() {
-    let services = Services::from_env();
-    let mut node = Node::start("sigterm");
-    let mut sql = Sql::connect(&services);
-    let db = common::unique("sigterm");
-    sql.exec(&format!("CREATE DATABASE {db}"));
+    let (services, mut node, mut sql, db) = common::setup("sigterm");
     sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"));
     node.register_sources(&services);
     node.start_project(json!({

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{read_topic, Node, Services, Sql};
+use common::read_topic;
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -14,15 +14,11 @@ const PER_TX: u64 = 500;
 
 #[test]
 fn killed_dump_connections_resume_without_loss_or_duplicates() {
-    let services = Services::from_env();
-    let node = Node::start("disconnect");
-    let mut sql = Sql::connect(&services);
-    let db = common::unique("disc");
+    let (services, node, mut sql, db) = common::setup("disc");
     // A replication user of this test's own, so killing its connections touches nobody else.
     let user = format!("r{}", &db[5..]).replace('_', "");
     sql.exec(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'"));
     sql.exec(&format!("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '{user}'@'%'"));
-    sql.exec(&format!("CREATE DATABASE {db}"));
     sql.exec(&format!("CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, n INT)"));
 
     let mut source = services.mysql_source("maria");

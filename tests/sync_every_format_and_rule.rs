@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{read_topic, Msg, Node, Services, Sql};
+use common::{read_topic, Msg, Sql};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -129,13 +129,8 @@ fn workload(sql: &mut Sql, db: &str) {
 
 #[test]
 fn every_change_arrives_in_every_format_and_partition_rule() {
-    let services = Services::from_env();
-    let node = Node::start("formats");
-    let mut sql = Sql::connect(&services);
-    let db = common::unique("e2e");
+    let (services, node, mut sql, db) = common::setup("e2e");
     let start = sql.position();
-
-    sql.exec(&format!("CREATE DATABASE {db}"));
     sql.exec(&format!("CREATE TABLE {db}.items (id INT PRIMARY KEY, name VARCHAR(50), qty INT)"));
     sql.exec(&format!(
         "CREATE TABLE {db}.alltypes (id INT PRIMARY KEY, ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT,

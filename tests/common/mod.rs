@@ -59,6 +59,17 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 10_000)
 }
 
+/// What a scenario starts with: the services, a fresh node, an admin SQL connection and a new
+/// database (utf8mb4) named after the scenario.
+pub fn setup(name: &str) -> (Services, Node, Sql, String) {
+    let services = Services::from_env();
+    let node = Node::start(name);
+    let mut sql = Sql::connect(&services);
+    let db = unique(name);
+    sql.exec(&format!("CREATE DATABASE {db} CHARACTER SET utf8mb4"));
+    (services, node, sql, db)
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
