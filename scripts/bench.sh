@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"
+# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 scripts/services.sh up >/dev/null
 eval "$(scripts/services.sh env | sed 's/^/export /')"
 "$FERRY_VENV/bin/python" -c 'import pymysql' 2>/dev/null || "$FERRY_VENV/bin/pip" install -q pymysql==1.1.1

@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"
+# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 ORDERS="${DEMO_ORDERS:-3000}"
 FORMAT="${DEMO_FORMAT:-default}"
 HTTP_PORT="${FERRY_DEMO_HTTP_PORT:-18990}"

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"
+# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
 scripts/services.sh up >/dev/null
 eval "$(scripts/services.sh env | sed 's/^/export /')"
