@@ -171,6 +171,12 @@ fn project_errors_name_the_field_table_or_state() {
     let mut p = project("p", "table", json!({"from": "now"}));
     p["objects"][0]["tables"] = json!(["a[b"]);
     assert_error(node.post("/projects", p), 400, "invalid_request", &["a[b"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["options"] = json!({"checkpoint_interval_ms": 0});
+    assert_error(node.post("/projects", p), 400, "invalid_request", &["checkpoint_interval_ms"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["options"] = json!({"checkpoint_intervall_ms": 100});
+    assert_error(node.post("/projects", p), 400, "invalid_request", &["checkpoint_intervall_ms"]);
     assert_error(
         node.post("/projects", project("p", "table", json!({"from": "yesterday"}))),
         400,

@@ -48,6 +48,11 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     if body.options.topic_partitions == 0 || body.options.topic_partitions > 10_000 {
         return Err(ApiError::bad_request("options.topic_partitions must be between 1 and 10000"));
     }
+    if !(10..=60_000).contains(&body.options.checkpoint_interval_ms) {
+        return Err(ApiError::bad_request(
+            "options.checkpoint_interval_ms must be between 10 and 60000 (a crash resends at most that much)",
+        ));
+    }
     let source = ctx
         .meta
         .read(|s| s.data_sources.get(&body.source).cloned())
