@@ -15,7 +15,6 @@ use crate::source::TableFilter;
 use crate::store::{ChangeLog, StoreError};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -119,7 +118,6 @@ impl<S: Sink> ConnectorTask<S> {
                         for message in &out {
                             self.sink.send(route, message, seq).await?;
                         }
-                        self.status.messages_sent.fetch_add(out.len() as u64, Ordering::Relaxed);
                     }
                     Record::TxEnd(end) => self.acks.register_tx_end(seq, end.position, end.ts),
                 }

@@ -1,23 +1,19 @@
 //! Live figures of a running project, written by its store and connector, read by the API.
 
 use crate::model::Position;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct PipelineStatus {
     /// Rows the store appended to the change log.
     pub store_rows: AtomicU64,
-    /// Commit time of the last transaction the store appended (unix seconds).
-    pub store_ts: AtomicU32,
     /// Change-log sequence of the last transaction end the store appended: the connector is
     /// caught up when its checkpoint reaches it.
     pub store_committed_seq: AtomicU64,
     pub store_position: Mutex<Option<Position>>,
     /// The last error of the store or connector (transient ones too), for the API.
     pub last_error: Mutex<Option<String>>,
-    /// Messages handed to the destination.
-    pub messages_sent: AtomicU64,
 }
 
 impl PipelineStatus {
@@ -31,10 +27,6 @@ impl PipelineStatus {
 
     pub fn store_position(&self) -> Option<Position> {
         self.store_position.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn store_ts(&self) -> u32 {
-        self.store_ts.load(Ordering::Relaxed)
     }
 
     pub fn store_committed_seq(&self) -> u64 {

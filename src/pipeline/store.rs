@@ -45,7 +45,7 @@ impl<T> Drop for AbortOnDrop<T> {
 impl StoreTask {
     /// Runs until a definite error (or until cancelled by dropping the future).
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), StoreTaskError> {
-        self.record_status(&[], None);
+        self.record_status(&[]);
         let mut backoff = Duration::from_millis(500);
         loop {
             let from = match self.log.state().position {
@@ -93,7 +93,6 @@ impl StoreTask {
             any = true;
             records.clear();
             let mut progress = None;
-            let mut last_ts = None;
             for event in events {
                 match event {
                     SourceEvent::Rows { schema, mut batch } => {
@@ -103,32 +102,25 @@ impl StoreTask {
                         records.push(Record::Rows(batch));
                     }
                     SourceEvent::TxEnd(end) => {
-                        last_ts = Some(end.ts);
                         progress = None;
                         records.push(Record::TxEnd(end));
                     }
-                    SourceEvent::Progress { position, ts } => {
-                        last_ts = Some(ts);
-                        progress = Some(position);
-                    }
+                    SourceEvent::Progress { position, .. } => progress = Some(position),
                 }
             }
             let seq = self.log.append(&records, progress.as_ref())?;
-            self.record_status(&records, last_ts);
+            self.record_status(&records);
             self.appended.send_replace(seq);
         }
         Ok(any)
     }
 
-    fn record_status(&self, records: &[Record], last_ts: Option<u32>) {
+    fn record_status(&self, records: &[Record]) {
         let rows: usize = records
             .iter()
             .map(|r| if let Record::Rows(RowsBatch { rows, .. }) = r { rows.len() } else { 0 })
             .sum();
         self.status.store_rows.fetch_add(rows as u64, Ordering::Relaxed);
-        if let Some(ts) = last_ts {
-            self.status.store_ts.store(ts, Ordering::Relaxed);
-        }
         let state = self.log.state();
         self.status.store_committed_seq.store(state.committed_seq, Ordering::Relaxed);
         *self.status.store_position.lock().unwrap_or_else(|p| p.into_inner()) = state.position;
