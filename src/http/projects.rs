@@ -6,7 +6,7 @@ use super::{ApiContext, ApiError};
 use crate::meta::{Action, Command, DataSourceKind, Partition, Project, ProjectSpec};
 use crate::model::{Position, TableName};
 use crate::pipeline::connector::now_ms;
-use crate::source::mysql;
+use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{StartPoint, TableFilter};
 use actix_web::{web, HttpResponse};
 use std::sync::atomic::Ordering;
@@ -114,6 +114,14 @@ fn find(ctx: &ApiContext, name: &str) -> Result<Project, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("project {name:?} does not exist")))
 }
 
+/// The connection settings of the project's source.
+fn source_config(ctx: &ApiContext, project: &Project) -> Result<MysqlConfig, ApiError> {
+    let source = ctx.meta.read(|s| s.data_sources.get(&project.spec.source).cloned());
+    let source =
+        source.ok_or_else(|| ApiError::NotFound(format!("source {:?} is gone", project.spec.source)))?;
+    mysql_config(ctx, &source)
+}
+
 async fn list(ctx: web::Data<ApiContext>) -> HttpResponse {
     let projects: Vec<Project> = ctx.meta.read(|s| s.projects.values().cloned().collect());
     let views: Vec<ProjectView> = projects.iter().map(|p| view(&ctx, p, None)).collect();
@@ -124,9 +132,8 @@ async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Htt
     let project = find(&ctx, &name)?;
     // The source's end of binlog, to say how far behind we are; a source that does not answer
     // quickly leaves it out rather than slowing the API.
-    let source = ctx.meta.read(|s| s.data_sources.get(&project.spec.source).cloned());
     let mut source_position = None;
-    if let Some(cfg) = source.as_ref().and_then(|ds| mysql_config(&ctx, ds).ok()) {
+    if let Ok(cfg) = source_config(&ctx, &project) {
         let ask = mysql::current_position(&cfg);
         if let Ok(Ok(p)) = tokio::time::timeout(std::time::Duration::from_secs(2), ask).await {
             source_position = Some(p);
@@ -161,10 +168,7 @@ async fn act(
     // "From now" means from when the user pressed start: pin it to the source's position.
     let start_at = match (action, &project.spec.start) {
         (Action::Start, StartPoint::Now) => {
-            let source = ctx.meta.read(|s| s.data_sources.get(&project.spec.source).cloned());
-            let source = source
-                .ok_or_else(|| ApiError::NotFound(format!("source {:?} is gone", project.spec.source)))?;
-            let p = mysql::current_position(&mysql_config(&ctx, &source)?).await?;
+            let p = mysql::current_position(&source_config(&ctx, &project)?).await?;
             Some(StartPoint::FilePos { file: p.file, pos: p.pos })
         }
         _ => None,
