@@ -13,7 +13,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a node (a one-node cluster) and serve the admin API.
+    /// Run a node of a cluster (alone, a one-node cluster) and serve the admin API.
     Node {
         /// Where the node keeps its metadata and stores.
         #[arg(long, env = "FERRY_DATA_DIR")]
@@ -24,9 +24,26 @@ enum Cmd {
         /// Bearer token for the API; generated into <data-dir>/admin.token when absent.
         #[arg(long, env = "FERRY_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
-        /// Key file for stored passwords (default: <data-dir>.key beside the data dir).
+        /// Key file for stored passwords (default: <data-dir>.key beside the data dir). Every
+        /// node of a cluster needs the same one: it also authenticates the nodes to each other.
         #[arg(long, env = "FERRY_KEY_FILE")]
         key_file: Option<PathBuf>,
+        /// This node's id in the cluster (1, 2, ...).
+        #[arg(long, env = "FERRY_NODE_ID")]
+        node_id: Option<u64>,
+        /// This node's Raft address: it listens there and connects to its peers from that IP.
+        #[arg(long, env = "FERRY_RAFT")]
+        raft: Option<SocketAddr>,
+        /// The cluster's nodes when it is first formed: `1=ip:port,2=ip:port,3=ip:port`.
+        #[arg(long, env = "FERRY_PEERS")]
+        peers: Option<String>,
+        /// Join a running cluster (add the node with `POST /api/v1/cluster/nodes`).
+        #[arg(long)]
+        join: bool,
+        /// How long a node's lease lasts without renewal, in milliseconds: a node cut off for
+        /// that long stops writing, and its work moves.
+        #[arg(long, env = "FERRY_LEASE_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(500..=60_000))]
+        lease_ms: u64,
     },
     /// Print a topic's messages as JSON lines.
     Tail {
@@ -55,12 +72,16 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Cmd::Node { data_dir, http, admin_token, key_file } => {
+        Cmd::Node { data_dir, http, admin_token, key_file, node_id, raft, peers, join, lease_ms } => {
+            let cluster =
+                ferry::app::resolve(node_id, raft, peers.as_deref(), join).map_err(anyhow::Error::msg)?;
             actix_web::rt::System::new().block_on(ferry::app::run_node(ferry::app::NodeOptions {
                 data_dir,
                 http,
                 admin_token,
                 key_file,
+                cluster,
+                lease: Duration::from_millis(lease_ms),
             }))
         }
         Cmd::Tail { brokers, topic, from_beginning, max, idle_secs } => {

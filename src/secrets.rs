@@ -4,6 +4,7 @@
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +17,8 @@ pub enum SecretError {
 
 pub struct Keyring {
     cipher: ChaCha20Poly1305,
+    /// SHA-256 of the key: what [`Keyring::derive`] builds on, never the key itself.
+    digest: [u8; 32],
 }
 
 const NONCE_LEN: usize = 12;
@@ -41,7 +44,17 @@ impl Keyring {
         if key.len() != 32 {
             return Err(err(format!("holds {} bytes, a key is 32", key.len())));
         }
-        Ok(Self { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) })
+        Ok(Self { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)), digest: Sha256::digest(&key).into() })
+    }
+
+    /// A secret for `purpose`, derived from the key (the cluster secret nodes authenticate
+    /// each other with): the same key file gives the same secret on every node.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"ferry/");
+        h.update(purpose.as_bytes());
+        h.update(self.digest);
+        h.finalize().into()
     }
 
     pub fn seal(&self, plaintext: &str) -> Vec<u8> {
@@ -88,6 +101,8 @@ mod tests {
         assert!(!sealed.windows(6).any(|w| w == b"s3cret"), "plaintext must not appear");
         let again = Keyring::load_or_create(&path).unwrap();
         assert_eq!(again.open(&sealed).unwrap(), "s3cret");
+        assert_eq!(again.derive("cluster"), ring.derive("cluster"));
+        assert_ne!(again.derive("cluster"), again.derive("other"));
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(matches!(again.open(&tampered), Err(SecretError::Decrypt)));

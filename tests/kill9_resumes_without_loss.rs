@@ -47,6 +47,8 @@ fn kill9_mid_load_loses_nothing_and_keeps_key_order() {
                     tx * PER_TX + 1,
                     (tx + 1) * PER_TX
                 ));
+                // Paced (>1.5 s in all) so the kill lands while changes still arrive.
+                std::thread::sleep(std::time::Duration::from_millis(15));
             }
         })
     };
@@ -58,7 +60,7 @@ fn kill9_mid_load_loses_nothing_and_keeps_key_order() {
         before["position"]["pos"].as_u64().unwrap(),
     );
     let delivered_at_kill = before["rows"].as_u64().unwrap();
-    assert!(delivered_at_kill < ROWS + UPDATED, "the kill must land mid-load");
+    assert!(delivered_at_kill < ROWS + UPDATED, "the kill must land mid-load: {before}");
 
     node.restart();
     writer.join().unwrap();

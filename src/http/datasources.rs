@@ -2,7 +2,7 @@
 
 use super::views::{validate_name, DataSourceView, NewDataSource};
 use super::{ApiContext, ApiError};
-use crate::meta::{Command, DataSource, DataSourceKind};
+use crate::meta::{self, Command, DataSource, DataSourceKind};
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::Finding;
 use actix_web::{web, HttpResponse};
@@ -63,13 +63,14 @@ async fn create(
         }
     };
     let view = DataSourceView::from(&source);
-    ctx.meta.propose(Command::CreateDataSource { source }).await??;
+    meta::propose(&ctx.meta, Command::CreateDataSource { source }).await??;
     Ok(HttpResponse::Created().json(view))
 }
 
-async fn list(ctx: web::Data<ApiContext>) -> HttpResponse {
-    let views: Vec<DataSourceView> = ctx.meta.read(|s| s.data_sources.values().map(Into::into).collect());
-    HttpResponse::Ok().json(views)
+async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {
+    let views: Vec<DataSourceView> =
+        ctx.meta.read_linearizable(|s| s.data_sources.values().map(Into::into).collect()).await?;
+    Ok(HttpResponse::Ok().json(views))
 }
 
 fn find(ctx: &ApiContext, name: &str) -> Result<DataSource, ApiError> {
@@ -79,11 +80,12 @@ fn find(ctx: &ApiContext, name: &str) -> Result<DataSource, ApiError> {
 }
 
 async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    ctx.meta.read_index().await?;
     Ok(HttpResponse::Ok().json(DataSourceView::from(&find(&ctx, &name)?)))
 }
 
 async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    ctx.meta.propose(Command::DeleteDataSource { name: name.into_inner() }).await??;
+    meta::propose(&ctx.meta, Command::DeleteDataSource { name: name.into_inner() }).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 

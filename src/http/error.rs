@@ -22,6 +22,9 @@ pub enum ApiError {
     /// A server the request names could not be used (unreachable, wrong password).
     #[error("{message}")]
     Upstream { code: &'static str, message: String },
+    /// The cluster cannot do it now (no quorum, the node stopping): try again later.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -43,7 +46,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
-            ApiError::Unprocessable { code, .. } | ApiError::Upstream { code, .. } => code,
+            ApiError::Unprocessable { code, .. }
+            | ApiError::Upstream { code, .. }
+            | ApiError::Unavailable { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -70,6 +75,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,19 +93,34 @@ impl From<MetaError> for ApiError {
             MetaError::WrongDataSourceType { .. } => {
                 ApiError::Unprocessable { code: "wrong_data_source_type", message }
             }
+            MetaError::UnknownNode(_) => ApiError::NotFound(message),
             MetaError::DataSourceExists(_)
             | MetaError::ProjectExists(_)
             | MetaError::DataSourceInUse { .. }
             | MetaError::IllegalTransition { .. }
             | MetaError::DeleteNotAllowed { .. }
-            | MetaError::StaleEpoch { .. } => ApiError::Conflict(message),
+            | MetaError::StaleEpoch { .. }
+            | MetaError::Fenced { .. }
+            | MetaError::NodeLeaving(_)
+            | MetaError::NodeAlive(_) => ApiError::Conflict(message),
         }
     }
 }
 
 impl From<cluster::ClusterError> for ApiError {
     fn from(e: cluster::ClusterError) -> Self {
-        ApiError::Internal(format!("metadata: {e}"))
+        use cluster::ClusterError as E;
+        match e {
+            e if e.is_no_quorum() => ApiError::Unavailable {
+                code: "no_quorum",
+                message: format!("the cluster has no quorum: {e}"),
+            },
+            E::Stopped => {
+                ApiError::Unavailable { code: "shutting_down", message: "this node is shutting down".into() }
+            }
+            E::Membership(message) => ApiError::Conflict(message),
+            other => ApiError::Internal(format!("metadata: {other}")),
+        }
     }
 }
 

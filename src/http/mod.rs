@@ -2,11 +2,13 @@
 //! `error.rs` is the only place that knows HTTP status codes; `auth.rs` guards every route.
 
 mod auth;
+mod cluster;
 mod datasources;
 mod error;
 mod projects;
 mod views;
 
+pub use cluster::ClusterContext;
 pub use error::ApiError;
 
 use crate::meta::Meta;
@@ -22,6 +24,7 @@ pub struct ApiContext {
     pub keyring: Arc<Keyring>,
     pub live: LiveStatus,
     pub admin_token: Arc<str>,
+    pub cluster: ClusterContext,
 }
 
 /// Mounts the API (and the unauthenticated `/healthz`) on an actix-web app.
@@ -41,6 +44,7 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::scope("/api/v1")
                     .wrap(from_fn(auth::require_token))
+                    .configure(cluster::configure)
                     .configure(datasources::configure)
                     .configure(projects::configure)
                     .default_service(web::to(|| async {

@@ -1,9 +1,11 @@
 //! `/projects`: create, drive through the lifecycle, show progress, delete.
 
 use super::datasources::mysql_config;
-use super::views::{validate_name, NewProject, PositionView, ProjectView, StartBody, TableView};
+use super::views::{
+    validate_name, ComponentView, NewProject, PositionView, ProjectView, StartBody, TableView,
+};
 use super::{ApiContext, ApiError};
-use crate::meta::{Action, Command, DataSourceKind, Partition, Project, ProjectSpec};
+use crate::meta::{self, Action, Command, DataSourceKind, Partition, Project, ProjectSpec, ProjectState};
 use crate::model::{Position, TableName};
 use crate::pipeline::connector::now_ms;
 use crate::source::mysql::{self, MysqlConfig};
@@ -103,7 +105,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         start,
         options: body.options,
     };
-    ctx.meta.propose(Command::CreateProject { spec, now_ms: now_ms() }).await??;
+    meta::propose(&ctx.meta, Command::CreateProject { spec, now_ms: now_ms() }).await??;
     let project = find(&ctx, &body.name)?;
     Ok(HttpResponse::Created().json(view(&ctx, &project, None)))
 }
@@ -122,13 +124,15 @@ fn source_config(ctx: &ApiContext, project: &Project) -> Result<MysqlConfig, Api
     mysql_config(ctx, &source)
 }
 
-async fn list(ctx: web::Data<ApiContext>) -> HttpResponse {
-    let projects: Vec<Project> = ctx.meta.read(|s| s.projects.values().cloned().collect());
+async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {
+    let projects: Vec<Project> =
+        ctx.meta.read_linearizable(|s| s.projects.values().cloned().collect()).await?;
     let views: Vec<ProjectView> = projects.iter().map(|p| view(&ctx, p, None)).collect();
-    HttpResponse::Ok().json(views)
+    Ok(HttpResponse::Ok().json(views))
 }
 
 async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    ctx.meta.read_index().await?;
     let project = find(&ctx, &name)?;
     // The source's end of binlog, to say how far behind we are; a source that does not answer
     // quickly leaves it out rather than slowing the API.
@@ -143,7 +147,7 @@ async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Htt
 }
 
 async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    ctx.meta.propose(Command::DeleteProject { name: name.into_inner() }).await??;
+    meta::propose(&ctx.meta, Command::DeleteProject { name: name.into_inner() }).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -174,8 +178,30 @@ async fn act(
         _ => None,
     };
     let command = Command::Transition { name: name.clone(), action, now_ms: now_ms(), start_at };
-    ctx.meta.propose(command).await??;
+    meta::propose(&ctx.meta, command).await??;
     Ok(HttpResponse::Ok().json(view(&ctx, &find(&ctx, &name)?, None)))
+}
+
+/// Where the project's store and connector run, with their placement epoch.
+fn components(ctx: &ApiContext, project: &Project) -> Vec<ComponentView> {
+    let running = project.state == ProjectState::Running;
+    let state = match &project.placement {
+        _ if !running => project.state.as_str(),
+        None => "waiting_for_node",
+        Some(p) if p.releasing => "moving",
+        Some(p) if !ctx.cluster.alive(p.node) => "node_unreachable",
+        Some(_) => "running",
+    };
+    let node = project.placement.as_ref().map(|p| p.node);
+    ["store", "connector"]
+        .map(|kind| ComponentView {
+            kind,
+            id: format!("{}/{kind}", project.spec.name),
+            node,
+            epoch: project.epoch,
+            state,
+        })
+        .into()
 }
 
 fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>) -> ProjectView {
@@ -223,6 +249,9 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
     ProjectView {
         name: spec.name.clone(),
         state: project.state.as_str(),
+        node: project.placement.as_ref().map(|p| p.node),
+        epoch: project.epoch,
+        components: components(ctx, project),
         error: project.error.clone(),
         source: spec.source.clone(),
         destination: spec.destination.clone(),

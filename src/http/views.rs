@@ -154,10 +154,26 @@ pub struct TableView {
     pub rows: u64,
 }
 
+/// A project's store or connector: where it runs and under which placement epoch.
+#[derive(Debug, Serialize)]
+pub struct ComponentView {
+    pub kind: &'static str,
+    pub id: String,
+    /// The node it is placed on (none while waiting for a live node).
+    pub node: Option<u64>,
+    pub epoch: u64,
+    pub state: &'static str,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ProjectView {
     pub name: String,
     pub state: &'static str,
+    /// The node that runs the project.
+    pub node: Option<u64>,
+    /// The placement epoch (raised on every start, resume and move).
+    pub epoch: u64,
+    pub components: Vec<ComponentView>,
     pub error: Option<String>,
     pub source: String,
     pub destination: String,

@@ -1,5 +1,5 @@
 use super::project::{DataSource, ProjectSpec};
-use crate::model::Checkpoint;
+use crate::model::{Checkpoint, Position};
 use crate::source::StartPoint;
 use serde::{Deserialize, Serialize};
 
@@ -26,8 +26,56 @@ impl Action {
     }
 }
 
+/// A connector's checkpoint as it travels through the log: the position and totals, and only
+/// the per-table counters that changed since its last saved checkpoint.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CheckpointUpdate {
+    pub project: String,
+    pub epoch: u64,
+    pub seq: u64,
+    pub position: Position,
+    pub commit_ts: u32,
+    pub rows: u64,
+    pub bytes: u64,
+    /// `db.table` -> rows delivered, for the tables whose count changed.
+    pub tables: Vec<(String, u64)>,
+}
+
+impl CheckpointUpdate {
+    /// The update that takes a connector from `saved` to `current`.
+    pub fn between(project: &str, epoch: u64, saved: &Checkpoint, current: &Checkpoint) -> Self {
+        let tables = current
+            .tables
+            .iter()
+            .filter(|(t, n)| saved.tables.get(*t) != Some(n))
+            .map(|(t, n)| (t.clone(), *n))
+            .collect();
+        Self {
+            project: project.to_string(),
+            epoch,
+            seq: current.seq,
+            position: current.position.clone(),
+            commit_ts: current.commit_ts,
+            rows: current.rows,
+            bytes: current.bytes,
+            tables,
+        }
+    }
+
+    /// Applies the update to the checkpoint it was computed against.
+    pub fn apply_to(self, checkpoint: &mut Checkpoint) {
+        checkpoint.seq = self.seq;
+        checkpoint.position = self.position;
+        checkpoint.commit_ts = self.commit_ts;
+        checkpoint.rows = self.rows;
+        checkpoint.bytes = self.bytes;
+        checkpoint.tables.extend(self.tables);
+    }
+}
+
 /// Every change to the metadata. `now_ms` is the proposer's clock, so `apply` stays pure.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The log holds these as [`super::wire::LogCommand`], a versioned copy.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     CreateDataSource {
         source: DataSource,
@@ -57,9 +105,53 @@ pub enum Command {
         error: String,
         now_ms: u64,
     },
-    SaveCheckpoint {
-        name: String,
+    /// Every checkpoint a node's connectors saved since its last batch. Those of a stale epoch
+    /// are refused (`MetaError::Fenced` names them); the others apply.
+    SaveCheckpoints {
+        node: u64,
+        checkpoints: Vec<CheckpointUpdate>,
+    },
+    /// A node (re)started: it is active, at these addresses.
+    NodeUp {
+        node: u64,
+        raft: String,
+        http: String,
+    },
+    /// A node renews its lease. `applied` is its applied index when it sent this.
+    Heartbeat {
+        node: u64,
+        applied: u64,
+    },
+    /// A node is going away (SIGTERM, or about to be removed): it gets no new work and hands
+    /// off what it runs.
+    NodeLeaving {
+        node: u64,
+    },
+    /// The node is no longer a member of the Raft group.
+    NodeRemoved {
+        node: u64,
+    },
+    /// The supervisor places a running project on `node`, raising its epoch. `epoch` is the
+    /// epoch it saw; `lost` is the node it moves the project away from, with the number of
+    /// heartbeats it had seen from it: a heartbeat committed since then refuses the move.
+    Place {
+        project: String,
+        node: u64,
         epoch: u64,
-        checkpoint: Checkpoint,
+        lost: Option<(u64, u64)>,
+    },
+    /// The supervisor asks the project's node to hand it off (stop it, save a last checkpoint).
+    Release {
+        project: String,
+        epoch: u64,
+    },
+    /// A node stopped these projects (name, epoch) after a `Release` or when leaving.
+    Released {
+        node: u64,
+        projects: Vec<(String, u64)>,
+    },
+    /// Records the proof that the cluster's key file is known (a value sealed with it), once.
+    SetKeyCheck {
+        sealed: Vec<u8>,
     },
 }

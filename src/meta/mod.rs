@@ -1,17 +1,31 @@
-//! The replicated metadata: data sources, projects and their checkpoints.
+//! The replicated metadata: data sources, projects, their placements and checkpoints, and the
+//! nodes of the cluster.
 //!
 //! Every change is a [`Command`] applied by [`MetaState::apply`] in log order (through the
-//! `cluster` crate). `apply` is pure: callers put clock readings into the commands.
+//! `cluster` crate). `apply` is pure: callers put clock readings into the commands. The log
+//! holds commands as [`LogCommand`], a versioned wire type (`wire.rs`).
 
+mod checkpoints;
 mod command;
+mod node;
 mod project;
 mod state;
+mod wire;
 
-pub use command::{Action, Command};
+pub use checkpoints::{CheckpointSaver, SaveError};
+pub use command::{Action, CheckpointUpdate, Command};
+pub use node::NodeRecord;
 pub use project::{
-    DataSource, DataSourceKind, Partition, Project, ProjectOptions, ProjectSpec, ProjectState,
+    DataSource, DataSourceKind, Partition, Placement, Project, ProjectOptions, ProjectSpec, ProjectState,
 };
 pub use state::{MetaError, MetaState};
+pub use wire::LogCommand;
 
 /// The handle the rest of Ferry uses to read and change metadata.
 pub type Meta = cluster::RaftHandle<MetaState>;
+
+/// Proposes `command` and returns the state machine's answer. Cluster errors (no quorum, the
+/// node stopping) are the outer `Result`.
+pub async fn propose(meta: &Meta, command: Command) -> Result<Result<(), MetaError>, cluster::ClusterError> {
+    meta.propose(command.into()).await
+}

@@ -104,15 +104,27 @@ impl ProjectState {
     }
 }
 
+/// Where a running project's store and connector run (together, for now).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    pub node: u64,
+    /// The node was asked to hand the project off: it stops it, saves a last checkpoint and
+    /// reports `Released`, then the supervisor places it elsewhere.
+    pub releasing: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub spec: ProjectSpec,
     pub state: ProjectState,
     /// Why the project failed (set with `Failed`, cleared on resume).
     pub error: Option<String>,
-    /// Raised on every start/resume; checkpoints from an older epoch are refused, which fences
-    /// out a worker that kept running after it was replaced.
+    /// Raised on every start/resume and every placement; checkpoints from an older epoch are
+    /// refused, which fences out a worker that kept running after it was replaced.
     pub epoch: u64,
+    /// The node that runs the project, while it is running, paused or failed.
+    #[serde(default)]
+    pub placement: Option<Placement>,
     pub checkpoint: Option<Checkpoint>,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,

@@ -1,5 +1,7 @@
 use super::command::{Action, Command};
-use super::project::{DataSource, Project, ProjectState};
+use super::node::NodeRecord;
+use super::project::{DataSource, Placement, Project, ProjectState};
+use super::wire::LogCommand;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -25,12 +27,30 @@ pub enum MetaError {
     DeleteNotAllowed { name: String, state: String },
     #[error("stale epoch {epoch} for project {name:?} (current {current})")]
     StaleEpoch { name: String, epoch: u64, current: u64 },
+    /// Checkpoints of these projects were refused: a newer placement owns them.
+    #[error("fenced out: project(s) {projects:?} run elsewhere now")]
+    Fenced { projects: Vec<String> },
+    #[error("node {0} is not known to the cluster")]
+    UnknownNode(u64),
+    #[error("node {0} is leaving the cluster: it takes no new work")]
+    NodeLeaving(u64),
+    #[error("node {0} renewed its lease since it was thought lost")]
+    NodeAlive(u64),
 }
 
+/// The replicated metadata. Serialized (as JSON, fields only ever added with defaults) into
+/// Raft snapshots.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MetaState {
     pub data_sources: BTreeMap<String, DataSource>,
     pub projects: BTreeMap<String, Project>,
+    pub nodes: BTreeMap<u64, NodeRecord>,
+    /// A value sealed with the cluster's key file: a node that cannot open it has another key.
+    pub key_check: Option<Vec<u8>>,
+    /// Raised by every command that can change what should run where (not by checkpoints or
+    /// heartbeats), so the node agents and the supervisor need not look at every applied entry.
+    pub generation: u64,
     /// Index of the last applied command.
     pub applied: u64,
 }
@@ -50,6 +70,15 @@ pub fn next_state(state: ProjectState, action: Action) -> Option<ProjectState> {
 }
 
 impl MetaState {
+    /// The projects placed on `node`, with their epochs.
+    pub fn placed_on(&self, node: u64) -> impl Iterator<Item = &Project> + '_ {
+        self.projects.values().filter(move |p| p.placement.as_ref().is_some_and(|pl| pl.node == node))
+    }
+
+    fn node_mut(&mut self, id: u64) -> Result<&mut NodeRecord, MetaError> {
+        self.nodes.get_mut(&id).ok_or(MetaError::UnknownNode(id))
+    }
+
     fn project_mut(&mut self, name: &str) -> Result<&mut Project, MetaError> {
         self.projects.get_mut(name).ok_or_else(|| MetaError::UnknownProject(name.to_string()))
     }
@@ -103,6 +132,7 @@ impl MetaState {
                     state: ProjectState::Created,
                     error: None,
                     epoch: 0,
+                    placement: None,
                     checkpoint: None,
                     created_at_ms: now_ms,
                     updated_at_ms: now_ms,
@@ -124,9 +154,18 @@ impl MetaState {
                     state: project.state.as_str().to_string(),
                     action: action.as_str().to_string(),
                 })?;
-                if next == ProjectState::Running {
-                    project.epoch += 1;
-                    project.error = None;
+                match next {
+                    ProjectState::Running => {
+                        // Resume where it ran (its store is there); the supervisor moves it if
+                        // that node is gone.
+                        project.epoch += 1;
+                        project.error = None;
+                        if let Some(p) = &mut project.placement {
+                            p.releasing = false;
+                        }
+                    }
+                    ProjectState::Stopped | ProjectState::Released => project.placement = None,
+                    _ => {}
                 }
                 if let (Action::Start, Some(start)) = (action, start_at) {
                     project.spec.start = start;
@@ -143,35 +182,120 @@ impl MetaState {
                 project.error = Some(error);
                 project.updated_at_ms = now_ms;
             }
-            Command::SaveCheckpoint { name, epoch, checkpoint } => {
+            Command::SaveCheckpoints { node: _, checkpoints } => {
+                let mut fenced = Vec::new();
+                for update in checkpoints {
+                    match self.projects.get_mut(&update.project) {
+                        Some(p) if p.epoch == update.epoch => {
+                            update.apply_to(p.checkpoint.get_or_insert_with(Default::default))
+                        }
+                        _ => fenced.push(update.project),
+                    }
+                }
+                if !fenced.is_empty() {
+                    return Err(MetaError::Fenced { projects: fenced });
+                }
+            }
+            Command::NodeUp { node, raft, http } => {
+                let record = self.nodes.entry(node).or_insert_with(|| NodeRecord {
+                    id: node,
+                    raft: String::new(),
+                    http: String::new(),
+                    leaving: false,
+                    heartbeats: 0,
+                    applied: 0,
+                });
+                record.raft = raft;
+                record.http = http;
+                record.leaving = false;
+            }
+            Command::Heartbeat { node, applied } => {
+                let record = self.node_mut(node)?;
+                record.heartbeats += 1;
+                record.applied = applied;
+            }
+            Command::NodeLeaving { node } => {
+                self.node_mut(node)?.leaving = true;
+                for project in self.projects.values_mut() {
+                    if let Some(p) = project.placement.as_mut().filter(|p| p.node == node) {
+                        p.releasing = true;
+                    }
+                }
+            }
+            Command::NodeRemoved { node } => {
+                self.nodes.remove(&node).ok_or(MetaError::UnknownNode(node))?;
+            }
+            Command::Place { project: name, node, epoch, lost } => {
+                match self.nodes.get(&node) {
+                    None => return Err(MetaError::UnknownNode(node)),
+                    Some(n) if n.leaving => return Err(MetaError::NodeLeaving(node)),
+                    Some(_) => {}
+                }
+                if let Some((lost, heartbeats)) = lost {
+                    if self.nodes.get(&lost).is_some_and(|n| n.heartbeats != heartbeats) {
+                        return Err(MetaError::NodeAlive(lost));
+                    }
+                }
+                let project = self.project_mut(&name)?;
+                if epoch != project.epoch || project.state != ProjectState::Running {
+                    return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
+                }
+                project.epoch += 1;
+                project.placement = Some(Placement { node, releasing: false });
+            }
+            Command::Release { project: name, epoch } => {
                 let project = self.project_mut(&name)?;
                 if epoch != project.epoch {
                     return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
                 }
-                project.checkpoint = Some(checkpoint);
+                if let Some(p) = &mut project.placement {
+                    p.releasing = true;
+                }
+            }
+            Command::Released { node, projects } => {
+                for (name, epoch) in projects {
+                    if let Some(p) = self.projects.get_mut(&name) {
+                        if p.epoch == epoch && p.placement.as_ref().is_some_and(|pl| pl.node == node) {
+                            p.placement = None;
+                        }
+                    }
+                }
+            }
+            Command::SetKeyCheck { sealed } => {
+                self.key_check.get_or_insert(sealed);
             }
         }
         Ok(())
     }
 }
 
+/// Whether a command can change what should run where.
+fn moves_work(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::SaveCheckpoints { .. } | Command::Heartbeat { .. } | Command::SetKeyCheck { .. }
+    )
+}
+
 impl cluster::StateMachine for MetaState {
-    type Command = Command;
+    type Command = LogCommand;
     type Response = Result<(), MetaError>;
 
-    fn apply(&mut self, index: u64, command: Command) -> Result<(), MetaError> {
+    fn apply(&mut self, index: u64, command: LogCommand) -> Result<(), MetaError> {
         self.applied = index;
+        let command = command.into_command();
+        if moves_work(&command) {
+            self.generation += 1;
+        }
         self.execute(command)
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        bincode::serde::encode_to_vec(self, bincode::config::standard()).expect("metadata serializes")
+        serde_json::to_vec(self).expect("metadata serializes")
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
-        let (state, _) = bincode::serde::decode_from_slice(snapshot, bincode::config::standard())
-            .map_err(|e| e.to_string())?;
-        *self = state;
+        *self = serde_json::from_slice(snapshot).map_err(|e| format!("metadata snapshot: {e}"))?;
         Ok(())
     }
 }
@@ -179,9 +303,15 @@ impl cluster::StateMachine for MetaState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meta::CheckpointUpdate;
     use crate::meta::{DataSourceKind, ProjectOptions, ProjectSpec};
     use crate::model::Checkpoint;
     use cluster::StateMachine;
+
+    /// Applies a model command the way the log does (through its wire form).
+    fn run(s: &mut MetaState, c: Command) -> Result<(), MetaError> {
+        s.apply(s.applied + 1, c.into())
+    }
 
     fn state_with_sources() -> MetaState {
         let mut s = MetaState::default();
@@ -190,7 +320,7 @@ mod tests {
         let kafka = DataSourceKind::Kafka { bootstrap_servers: "k:1".into() };
         for (name, kind) in [("db", mysql), ("mq", kafka)] {
             let source = DataSource { name: name.into(), kind };
-            s.apply(1, Command::CreateDataSource { source }).unwrap();
+            run(&mut s, Command::CreateDataSource { source }).unwrap();
         }
         s
     }
@@ -209,13 +339,13 @@ mod tests {
     }
 
     fn act(s: &mut MetaState, action: Action) -> Result<(), MetaError> {
-        s.apply(9, Command::Transition { name: "p".into(), action, now_ms: 5, start_at: None })
+        run(s, Command::Transition { name: "p".into(), action, now_ms: 5, start_at: None })
     }
 
     #[test]
     fn lifecycle_follows_the_transition_table() {
         let mut s = state_with_sources();
-        s.apply(2, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
         assert_eq!(
             act(&mut s, Action::Pause),
             Err(MetaError::IllegalTransition {
@@ -229,29 +359,30 @@ mod tests {
         act(&mut s, Action::Pause).unwrap();
         act(&mut s, Action::Resume).unwrap();
         assert_eq!(s.projects["p"].epoch, 2);
-        let del = s.apply(10, Command::DeleteProject { name: "p".into() });
+        let del = run(&mut s, Command::DeleteProject { name: "p".into() });
         assert!(matches!(del, Err(MetaError::DeleteNotAllowed { .. })));
         assert!(matches!(act(&mut s, Action::Release), Err(MetaError::IllegalTransition { .. })));
         act(&mut s, Action::Stop).unwrap();
         act(&mut s, Action::Release).unwrap();
         assert_eq!(s.projects["p"].state, ProjectState::Released);
-        s.apply(11, Command::DeleteProject { name: "p".into() }).unwrap();
+        run(&mut s, Command::DeleteProject { name: "p".into() }).unwrap();
         assert!(s.projects.is_empty());
     }
 
     #[test]
     fn failure_and_checkpoints_are_fenced_by_epoch() {
         let mut s = state_with_sources();
-        s.apply(2, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
         act(&mut s, Action::Start).unwrap();
         let cp = Checkpoint { seq: 7, ..Default::default() };
-        let stale = Command::SaveCheckpoint { name: "p".into(), epoch: 0, checkpoint: cp.clone() };
-        assert!(matches!(s.apply(3, stale), Err(MetaError::StaleEpoch { .. })));
-        let fresh = Command::SaveCheckpoint { name: "p".into(), epoch: 1, checkpoint: cp };
-        s.apply(4, fresh).unwrap();
+        let update = |epoch| CheckpointUpdate::between("p", epoch, &Checkpoint::default(), &cp);
+        let stale = Command::SaveCheckpoints { node: 1, checkpoints: vec![update(0)] };
+        assert_eq!(run(&mut s, stale), Err(MetaError::Fenced { projects: vec!["p".into()] }));
+        let fresh = Command::SaveCheckpoints { node: 1, checkpoints: vec![update(1)] };
+        run(&mut s, fresh).unwrap();
         assert_eq!(s.projects["p"].checkpoint.as_ref().unwrap().seq, 7);
         let fail = Command::Fail { name: "p".into(), epoch: 1, error: "boom".into(), now_ms: 2 };
-        s.apply(5, fail).unwrap();
+        run(&mut s, fail).unwrap();
         assert_eq!(s.projects["p"].state, ProjectState::Failed);
         act(&mut s, Action::Resume).unwrap();
         assert_eq!(s.projects["p"].error, None);
@@ -262,20 +393,125 @@ mod tests {
         let mut s = state_with_sources();
         let mut bad = spec("p");
         bad.destination = "db".into();
-        let err = s.apply(2, Command::CreateProject { spec: bad, now_ms: 1 }).unwrap_err();
+        let err = run(&mut s, Command::CreateProject { spec: bad, now_ms: 1 }).unwrap_err();
         assert!(matches!(err, MetaError::WrongDataSourceType { .. }));
-        s.apply(3, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
-        let err = s.apply(4, Command::DeleteDataSource { name: "mq".into() }).unwrap_err();
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        let err = run(&mut s, Command::DeleteDataSource { name: "mq".into() }).unwrap_err();
         assert_eq!(err, MetaError::DataSourceInUse { name: "mq".into(), projects: vec!["p".into()] });
     }
 
     #[test]
     fn snapshot_round_trips() {
         let mut s = state_with_sources();
-        s.apply(2, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
         let mut restored = MetaState::default();
         restored.restore(&s.snapshot()).unwrap();
         assert_eq!(restored.projects, s.projects);
         assert_eq!(restored.data_sources, s.data_sources);
+    }
+
+    fn node_up(s: &mut MetaState, node: u64) {
+        let up = Command::NodeUp {
+            node,
+            raft: format!("10.0.0.{node}:7001"),
+            http: format!("10.0.0.{node}:8990"),
+        };
+        run(s, up).unwrap();
+    }
+
+    #[test]
+    fn placements_raise_the_epoch_and_fence_the_previous_run() {
+        let mut s = state_with_sources();
+        node_up(&mut s, 1);
+        node_up(&mut s, 2);
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        act(&mut s, Action::Start).unwrap();
+        let gen = s.generation;
+        run(&mut s, Command::Place { project: "p".into(), node: 1, epoch: 1, lost: None }).unwrap();
+        assert!(s.generation > gen, "a placement moves work");
+        assert_eq!((s.projects["p"].epoch, s.projects["p"].placement.as_ref().unwrap().node), (2, 1));
+        // A second supervisor decision based on epoch 1 is stale.
+        let late = run(&mut s, Command::Place { project: "p".into(), node: 2, epoch: 1, lost: None });
+        assert!(matches!(late, Err(MetaError::StaleEpoch { .. })));
+
+        // Node 1 renews after the supervisor counted its heartbeats: the move is refused.
+        let seen = s.nodes[&1].heartbeats;
+        let gen = s.generation;
+        run(&mut s, Command::Heartbeat { node: 1, applied: 9 }).unwrap();
+        assert_eq!(s.generation, gen, "heartbeats move no work");
+        let refused =
+            run(&mut s, Command::Place { project: "p".into(), node: 2, epoch: 2, lost: Some((1, seen)) });
+        assert_eq!(refused, Err(MetaError::NodeAlive(1)));
+        run(&mut s, Command::Place { project: "p".into(), node: 2, epoch: 2, lost: Some((1, seen + 1)) })
+            .unwrap();
+        assert_eq!(s.projects["p"].epoch, 3);
+
+        // The old run's checkpoint is refused, the new one's is taken, in one batch.
+        let cp =
+            Checkpoint { seq: 9, rows: 4, tables: [("shop.a".to_string(), 4)].into(), ..Default::default() };
+        let batch = Command::SaveCheckpoints {
+            node: 1,
+            checkpoints: vec![
+                CheckpointUpdate::between("p", 2, &Checkpoint::default(), &cp),
+                CheckpointUpdate::between("gone", 1, &Checkpoint::default(), &cp),
+            ],
+        };
+        assert_eq!(run(&mut s, batch), Err(MetaError::Fenced { projects: vec!["p".into(), "gone".into()] }));
+        assert_eq!(s.projects["p"].checkpoint, None);
+        let ok = Command::SaveCheckpoints {
+            node: 2,
+            checkpoints: vec![CheckpointUpdate::between("p", 3, &Checkpoint::default(), &cp)],
+        };
+        run(&mut s, ok).unwrap();
+        assert_eq!(s.projects["p"].checkpoint.as_ref().unwrap().tables["shop.a"], 4);
+
+        // Only changed table counters travel; the others are kept.
+        let mut next = cp.clone();
+        next.seq = 12;
+        next.tables.insert("shop.b".into(), 1);
+        let update = CheckpointUpdate::between("p", 3, &cp, &next);
+        assert_eq!(update.tables, vec![("shop.b".to_string(), 1)]);
+        run(&mut s, Command::SaveCheckpoints { node: 2, checkpoints: vec![update] }).unwrap();
+        assert_eq!(s.projects["p"].checkpoint.as_ref().unwrap().tables, next.tables);
+    }
+
+    #[test]
+    fn a_leaving_node_releases_its_projects_and_gets_no_new_ones() {
+        let mut s = state_with_sources();
+        node_up(&mut s, 1);
+        node_up(&mut s, 2);
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        act(&mut s, Action::Start).unwrap();
+        run(&mut s, Command::Place { project: "p".into(), node: 1, epoch: 1, lost: None }).unwrap();
+        run(&mut s, Command::NodeLeaving { node: 1 }).unwrap();
+        assert!(s.projects["p"].placement.as_ref().unwrap().releasing);
+        let refused = run(&mut s, Command::Place { project: "p".into(), node: 1, epoch: 2, lost: None });
+        assert_eq!(refused, Err(MetaError::NodeLeaving(1)));
+        // A report for another epoch or node changes nothing; the right one frees the project.
+        run(&mut s, Command::Released { node: 2, projects: vec![("p".into(), 2)] }).unwrap();
+        run(&mut s, Command::Released { node: 1, projects: vec![("p".into(), 1)] }).unwrap();
+        assert!(s.projects["p"].placement.is_some());
+        run(&mut s, Command::Released { node: 1, projects: vec![("p".into(), 2)] }).unwrap();
+        assert_eq!(s.projects["p"].placement, None);
+        run(&mut s, Command::Place { project: "p".into(), node: 2, epoch: 2, lost: None }).unwrap();
+        // Restarted, the node is active again; removed, it is forgotten.
+        node_up(&mut s, 1);
+        assert!(!s.nodes[&1].leaving);
+        run(&mut s, Command::NodeRemoved { node: 1 }).unwrap();
+        assert!(!s.nodes.contains_key(&1));
+        assert_eq!(run(&mut s, Command::Heartbeat { node: 1, applied: 1 }), Err(MetaError::UnknownNode(1)));
+    }
+
+    #[test]
+    fn snapshots_are_json_and_tolerate_missing_fields() {
+        let mut s = state_with_sources();
+        node_up(&mut s, 3);
+        let mut restored = MetaState::default();
+        restored.restore(&s.snapshot()).unwrap();
+        assert_eq!(restored.nodes, s.nodes);
+        // A snapshot written before nodes and placements existed still restores.
+        let old = r#"{"data_sources":{},"projects":{},"applied":7}"#;
+        restored.restore(old.as_bytes()).unwrap();
+        assert_eq!((restored.applied, restored.nodes.len()), (7, 0));
     }
 }

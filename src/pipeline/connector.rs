@@ -4,12 +4,16 @@
 //! Invariant: a checkpoint names a transaction end whose every message, and every message
 //! before it, the destination acknowledged. After a crash the connector resends from there, so
 //! a consumer sees duplicates only after the last checkpoint, never a gap.
+//!
+//! Fencing: nothing is sent unless the component's [`Gate`] is open (the node's lease is valid
+//! and the placement still ours); when it closes, what is queued is abandoned and the run ends.
 
 use super::ack::AckTracker;
 use super::status::PipelineStatus;
 use crate::codec::{split_row, Encoder, Message};
-use crate::meta::{Command, Meta, MetaError};
+use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
 use crate::model::{Checkpoint, Record, TableSchema};
+use crate::runtime::Gate;
 use crate::sink::{Route, Sink, SinkError};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, StoreError};
@@ -29,7 +33,10 @@ pub enum ConnectorError {
     Checkpoint(String),
     /// Another run of this project took over (its epoch is newer): stop without writing.
     #[error("fenced out: {0}")]
-    Fenced(MetaError),
+    Fenced(String),
+    /// The node's lease lapsed or the project was placed elsewhere: stop without writing.
+    #[error("the node's lease lapsed or the project moved: stopped writing")]
+    LeaseLost,
 }
 
 /// Records per read of the change log (a record is one binlog rows event, tens of rows).
@@ -38,7 +45,8 @@ const READ_BATCH: usize = 1024;
 pub struct ConnectorTask<S> {
     pub project: String,
     pub epoch: u64,
-    pub meta: Meta,
+    pub checkpoints: CheckpointSaver,
+    pub gate: Arc<Gate>,
     pub log: Arc<dyn ChangeLog>,
     pub appended: watch::Receiver<u64>,
     pub sink: S,
@@ -116,6 +124,9 @@ impl<S: Sink> ConnectorTask<S> {
                             Some(&target.table),
                         );
                         for message in &out {
+                            if !self.gate.is_open() {
+                                return Err(self.shut_out());
+                            }
                             self.sink.send(route, message, seq).await?;
                         }
                     }
@@ -144,21 +155,24 @@ impl<S: Sink> ConnectorTask<S> {
         Ok(Target { table: schema.name.to_string(), schema, route })
     }
 
+    /// Drops what the sink has queued: the gate closed.
+    fn shut_out(&mut self) -> ConnectorError {
+        self.sink.abandon();
+        tracing::warn!(project = %self.project, epoch = self.epoch, "gate closed: stopped writing");
+        ConnectorError::LeaseLost
+    }
+
     /// Saves the acknowledged checkpoint if it moved, then lets the store drop what it covers.
     async fn save(&self, saved: &mut Checkpoint) -> Result<(), ConnectorError> {
         let checkpoint = self.acks.checkpoint();
         if checkpoint == *saved {
             return Ok(());
         }
-        let command = Command::SaveCheckpoint {
-            name: self.project.clone(),
-            epoch: self.epoch,
-            checkpoint: checkpoint.clone(),
-        };
-        match self.meta.propose(command).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(ConnectorError::Fenced(e)),
-            Err(e) => return Err(ConnectorError::Checkpoint(e.to_string())),
+        let update = CheckpointUpdate::between(&self.project, self.epoch, saved, &checkpoint);
+        match self.checkpoints.save(update).await {
+            Ok(()) => {}
+            Err(SaveError::Fenced(e)) => return Err(ConnectorError::Fenced(e)),
+            Err(e @ SaveError::Cluster(_)) => return Err(ConnectorError::Checkpoint(e.to_string())),
         }
         self.log.truncate_before(checkpoint.seq)?;
         *saved = checkpoint;
@@ -169,7 +183,10 @@ impl<S: Sink> ConnectorTask<S> {
 
     /// Waits (bounded) for outstanding acknowledgements and saves the last checkpoint.
     async fn finish(&mut self, saved: &mut Checkpoint) -> Result<(), ConnectorError> {
-        let flushed = self.sink.flush(Duration::from_secs(10));
+        if !self.gate.is_open() {
+            return Err(self.shut_out());
+        }
+        let flushed = self.sink.flush(Duration::from_secs(5));
         self.save(saved).await?;
         flushed.map_err(Into::into)
     }

@@ -1,6 +1,6 @@
-//! What the supervisor should do, as a pure function of the metadata and what runs here.
+//! What the node agent should do, as a pure function of the metadata and what runs here.
 
-use crate::meta::{MetaState, ProjectState};
+use crate::meta::{MetaState, Project, ProjectState};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,24 +12,43 @@ pub enum Step {
     Stop {
         project: String,
     },
+    /// Stop it if it runs here, then report it released (the supervisor moves it).
+    Release {
+        project: String,
+        epoch: u64,
+    },
     /// Delete the project's local store (released or deleted projects).
     Purge {
         project: String,
     },
 }
 
-/// `running`: project -> epoch of what runs here. `stored`: projects with a local store.
-pub fn reconcile(meta: &MetaState, running: &BTreeMap<String, u64>, stored: &[String]) -> Vec<Step> {
+/// `node`: this node. `running`: project -> epoch of what runs here. `stored`: projects with a
+/// local store. `may_start`: the node holds its lease (and is not shutting down).
+pub fn reconcile(
+    meta: &MetaState,
+    node: u64,
+    running: &BTreeMap<String, u64>,
+    stored: &[String],
+    may_start: bool,
+) -> Vec<Step> {
     let mut steps = Vec::new();
+    let placed_here = |p: &&Project| p.placement.as_ref().is_some_and(|pl| pl.node == node);
     for (name, &epoch) in running {
-        let wanted = meta.projects.get(name).filter(|p| p.state == ProjectState::Running && p.epoch == epoch);
-        if wanted.is_none() {
+        let project = meta.projects.get(name).filter(placed_here);
+        let releasing = project.is_some_and(|p| p.placement.as_ref().is_some_and(|pl| pl.releasing));
+        let wanted = project.filter(|p| p.state == ProjectState::Running && p.epoch == epoch);
+        if wanted.is_none() || releasing {
             steps.push(Step::Stop { project: name.clone() });
         }
     }
-    for (name, project) in &meta.projects {
+    for (name, project) in meta.projects.iter().filter(|(_, p)| placed_here(p)) {
+        if project.placement.as_ref().is_some_and(|pl| pl.releasing) {
+            steps.push(Step::Release { project: name.clone(), epoch: project.epoch });
+            continue;
+        }
         let runs_current = running.get(name) == Some(&project.epoch);
-        if project.state == ProjectState::Running && !runs_current {
+        if project.state == ProjectState::Running && !runs_current && may_start {
             steps.push(Step::Start { project: name.clone(), epoch: project.epoch });
         }
     }
@@ -45,9 +64,11 @@ pub fn reconcile(meta: &MetaState, running: &BTreeMap<String, u64>, stored: &[St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Project, ProjectOptions, ProjectSpec};
+    use crate::meta::{Placement, ProjectOptions, ProjectSpec};
 
-    fn project(name: &str, state: ProjectState, epoch: u64) -> Project {
+    const ME: u64 = 1;
+
+    fn project(name: &str, state: ProjectState, epoch: u64, node: u64, releasing: bool) -> Project {
         Project {
             spec: ProjectSpec {
                 name: name.into(),
@@ -62,6 +83,7 @@ mod tests {
             state,
             error: None,
             epoch,
+            placement: Some(Placement { node, releasing }),
             checkpoint: None,
             created_at_ms: 0,
             updated_at_ms: 0,
@@ -75,26 +97,30 @@ mod tests {
         }
     }
 
+    fn running(list: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        list.iter().map(|(n, e)| (n.to_string(), *e)).collect()
+    }
+
     #[test]
-    fn starts_stops_restarts_on_new_epoch_and_purges_released() {
+    fn runs_what_is_placed_here_at_its_epoch_and_purges_released() {
         let m = meta(vec![
-            project("new", ProjectState::Running, 1),
-            project("same", ProjectState::Running, 2),
-            project("resumed", ProjectState::Running, 4),
-            project("paused", ProjectState::Paused, 1),
-            project("released", ProjectState::Released, 1),
+            project("new", ProjectState::Running, 1, ME, false),
+            project("same", ProjectState::Running, 2, ME, false),
+            project("resumed", ProjectState::Running, 4, ME, false),
+            project("paused", ProjectState::Paused, 1, ME, false),
+            project("released", ProjectState::Released, 1, ME, false),
+            project("elsewhere", ProjectState::Running, 1, 2, false),
+            project("moved", ProjectState::Running, 6, 3, false),
         ]);
-        let running: BTreeMap<String, u64> = [("same", 2), ("resumed", 3), ("paused", 1), ("gone", 1)]
-            .into_iter()
-            .map(|(n, e)| (n.to_string(), e))
-            .collect();
-        let stored = vec!["paused".to_string(), "released".to_string(), "gone".to_string()];
-        let steps = reconcile(&m, &running, &stored);
+        let running = running(&[("same", 2), ("resumed", 3), ("paused", 1), ("gone", 1), ("moved", 5)]);
+        let stored: Vec<String> = ["paused", "released", "gone", "moved"].map(String::from).into();
+        let steps = reconcile(&m, ME, &running, &stored, true);
         let s = |p: &str| p.to_string();
         assert_eq!(
             steps,
             vec![
                 Step::Stop { project: s("gone") },
+                Step::Stop { project: s("moved") },
                 Step::Stop { project: s("paused") },
                 Step::Stop { project: s("resumed") },
                 Step::Start { project: s("new"), epoch: 1 },
@@ -106,9 +132,27 @@ mod tests {
     }
 
     #[test]
+    fn without_a_lease_nothing_starts_and_releasing_work_stops_and_is_reported() {
+        let m = meta(vec![
+            project("new", ProjectState::Running, 1, ME, false),
+            project("leaving", ProjectState::Running, 3, ME, true),
+            project("idle-leaving", ProjectState::Paused, 2, ME, true),
+        ]);
+        let steps = reconcile(&m, ME, &running(&[("leaving", 3)]), &[], false);
+        let s = |p: &str| p.to_string();
+        assert_eq!(
+            steps,
+            vec![
+                Step::Stop { project: s("leaving") },
+                Step::Release { project: s("idle-leaving"), epoch: 2 },
+                Step::Release { project: s("leaving"), epoch: 3 },
+            ]
+        );
+    }
+
+    #[test]
     fn nothing_to_do_when_everything_matches() {
-        let m = meta(vec![project("a", ProjectState::Running, 3)]);
-        let running = [("a".to_string(), 3)].into_iter().collect();
-        assert!(reconcile(&m, &running, &["a".to_string()]).is_empty());
+        let m = meta(vec![project("a", ProjectState::Running, 3, ME, false)]);
+        assert!(reconcile(&m, ME, &running(&[("a", 3)]), &["a".to_string()], true).is_empty());
     }
 }

@@ -1,284 +1,37 @@
-//! The supervisor: follows the applied metadata and starts, stops and purges this node's
-//! components to match ([`reconcile`](super::reconcile::reconcile)). One at a time: while it
-//! stops components its mailbox waits, so a restart never overlaps the run it replaces.
+//! The supervisor: on the Raft leader only, it places running projects on live nodes and moves
+//! the work of lost and leaving nodes ([`plan`]), proposing each move through Raft. A new
+//! leader's supervisor starts from the replicated placements (healthy work stays where it is)
+//! and gives every node a full lease from the moment it took over.
 
-use super::component::{ComponentActor, TaskFuture};
-use super::messages::{ComponentExited, ComponentKind, Exit, MetaChanged, Shutdown, StopComponent};
-use super::reconcile::{reconcile, Step};
-use crate::codec::{self, CodecContext};
-use crate::meta::{Command, DataSourceKind, Meta, MetaState, Project};
-use crate::pipeline::ack::AckTracker;
-use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
-use crate::pipeline::status::PipelineStatus;
-use crate::pipeline::store::{StoreTask, StoreTaskError};
-use crate::secrets::Keyring;
-use crate::sink::kafka::KafkaSinkConfig;
-use crate::sink::{stable_hash, SinkError};
-use crate::source::mysql::{server_info, MysqlConfig};
-use crate::source::TableFilter;
-use crate::store::{ChangeLog, RocksChangeLog};
+use super::liveness::Liveness;
+use super::messages::MetaChanged;
+use super::placement::{plan, Move};
+use crate::meta::{self, Command, Meta};
 use actix::prelude::*;
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Live figures of the projects running on this node, for the API.
-#[derive(Clone, Default)]
-pub struct LiveStatus(Arc<Mutex<HashMap<String, Arc<PipelineStatus>>>>);
-
-impl LiveStatus {
-    pub fn get(&self, project: &str) -> Option<Arc<PipelineStatus>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(project).cloned()
-    }
-
-    fn set(&self, project: &str, status: Option<Arc<PipelineStatus>>) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match status {
-            Some(s) => map.insert(project.to_string(), s),
-            None => map.remove(project),
-        };
-    }
-}
-
 pub struct SupervisorConfig {
-    pub data_dir: PathBuf,
     pub meta: Meta,
-    pub keyring: Arc<Keyring>,
-    pub live: LiveStatus,
-}
-
-struct Running {
-    epoch: u64,
-    store: Addr<ComponentActor>,
-    connector: Option<Addr<ComponentActor>>,
-    log: Arc<RocksChangeLog>,
-    appended: watch::Receiver<u64>,
-    status: Arc<PipelineStatus>,
-    store_arbiter: Arbiter,
-    connector_arbiter: Arbiter,
+    pub liveness: Liveness,
+    /// A node renewed within this is alive (may get work).
+    pub lease: Duration,
+    /// A node silent this long is lost (its lease and its queued messages have expired).
+    pub lost_after: Duration,
+    pub generation: watch::Receiver<u64>,
 }
 
 pub struct Supervisor {
     config: SupervisorConfig,
-    running: BTreeMap<String, Running>,
-    /// A reconcile pass is stopping components; `again` asks for one more pass after it.
-    reconciling: bool,
-    again: bool,
-    /// The node is stopping: start nothing more.
-    shutting_down: bool,
-}
-
-/// What a component needs to know about its project, resolved from the metadata.
-struct Plan {
-    project: Project,
-    mysql: MysqlConfig,
-    kafka: String,
-    filter: Arc<TableFilter>,
+    leading: bool,
+    /// Projects with a move proposed and not yet answered.
+    in_flight: HashSet<String>,
 }
 
 impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Self {
-        Self { config, running: BTreeMap::new(), reconciling: false, again: false, shutting_down: false }
-    }
-
-    fn stores_dir(&self) -> PathBuf {
-        self.config.data_dir.join("stores")
-    }
-
-    fn stored_projects(&self) -> Vec<String> {
-        std::fs::read_dir(self.stores_dir())
-            .map(|dir| dir.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
-            .unwrap_or_default()
-    }
-
-    fn plan(&self, state: &MetaState, name: &str) -> Result<Plan, String> {
-        let project = state.projects.get(name).ok_or("project vanished")?.clone();
-        let mysql = match state.data_sources.get(&project.spec.source).map(|d| &d.kind) {
-            Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => MysqlConfig {
-                host: host.clone(),
-                port: *port,
-                user: user.clone(),
-                password: self.config.keyring.open(password_sealed).map_err(|e| e.to_string())?,
-            },
-            _ => return Err(format!("source {} is not a mysql data source", project.spec.source)),
-        };
-        let kafka = match state.data_sources.get(&project.spec.destination).map(|d| &d.kind) {
-            Some(DataSourceKind::Kafka { bootstrap_servers }) => bootstrap_servers.clone(),
-            _ => return Err(format!("destination {} is not a kafka data source", project.spec.destination)),
-        };
-        let filter = Arc::new(TableFilter::new(&project.spec.objects).map_err(|e| e.to_string())?);
-        Ok(Plan { project, mysql, kafka, filter })
-    }
-
-    fn start(&mut self, name: &str, epoch: u64, ctx: &mut Context<Self>) {
-        let plan = self.config.meta.read(|s| self.plan(s, name));
-        let plan = match plan {
-            Ok(plan) => plan,
-            Err(error) => return self.fail(name, epoch, error),
-        };
-        let log = match RocksChangeLog::open(&self.stores_dir().join(name)) {
-            Ok(log) => Arc::new(log),
-            Err(e) => return self.fail(name, epoch, format!("cannot open the store: {e}")),
-        };
-        let checkpoint = plan.project.checkpoint.clone().unwrap_or_default();
-        if log.last_seq() < checkpoint.seq {
-            // A fresh store (a new node or a lost disk) continues the numbering from the
-            // checkpoint and reads the source from the checkpoint's position.
-            if let Err(e) = log.rebase(checkpoint.seq, checkpoint.position.clone()) {
-                return self.fail(name, epoch, format!("cannot prepare the store: {e}"));
-            }
-        }
-        let status = Arc::new(PipelineStatus::default());
-        let (appended_tx, appended) = watch::channel(log.last_seq());
-        let store_task = StoreTask {
-            project: name.to_string(),
-            source: plan.mysql.clone(),
-            replica_server_id: replica_server_id(name),
-            filter: plan.filter.clone(),
-            start: plan.project.spec.start.clone(),
-            log: log.clone(),
-            appended: appended_tx,
-            status: status.clone(),
-        };
-        let report = ctx.address().recipient();
-        let store_arbiter = Arbiter::new();
-        let store = {
-            let (project, report) = (name.to_string(), report.clone());
-            ComponentActor::start_in_arbiter(&store_arbiter.handle(), move |_| {
-                let task = Box::new(move |stop| -> TaskFuture {
-                    Box::pin(async move { store_exit(store_task.run(stop).await) })
-                });
-                ComponentActor::new(project, epoch, ComponentKind::Store, task, report)
-            })
-        };
-        let mut running = Running {
-            epoch,
-            store,
-            connector: None,
-            log,
-            appended,
-            status: status.clone(),
-            store_arbiter,
-            connector_arbiter: Arbiter::new(),
-        };
-        running.connector = Some(self.start_connector(&plan, &running, ctx));
-        self.config.live.set(name, Some(status));
-        self.running.insert(name.to_string(), running);
-        tracing::info!(project = name, epoch, "project started on this node");
-    }
-
-    fn start_connector(
-        &self,
-        plan: &Plan,
-        running: &Running,
-        ctx: &mut Context<Self>,
-    ) -> Addr<ComponentActor> {
-        let spec = &plan.project.spec;
-        let name = spec.name.clone();
-        let epoch = running.epoch;
-        let checkpoint = self
-            .config
-            .meta
-            .read(|s| s.projects.get(&name).and_then(|p| p.checkpoint.clone()))
-            .unwrap_or_default();
-        let sink_config = KafkaSinkConfig {
-            bootstrap_servers: plan.kafka.clone(),
-            topic_partitions: spec.options.topic_partitions,
-            replication_factor: 1,
-            partition: spec.partition,
-        };
-        let (meta, log, appended, filter, status, mysql) = (
-            self.config.meta.clone(),
-            running.log.clone() as Arc<dyn ChangeLog>,
-            running.appended.clone(),
-            plan.filter.clone(),
-            running.status.clone(),
-            plan.mysql.clone(),
-        );
-        let (format, options) = (spec.format, spec.options.clone());
-        let report = ctx.address().recipient();
-        let project = name.clone();
-        ComponentActor::start_in_arbiter(&running.connector_arbiter.handle(), move |_| {
-            let task = Box::new(move |stop| -> TaskFuture {
-                Box::pin(async move {
-                    let info = match server_info(&mysql).await {
-                        Ok(info) => info,
-                        Err(e) if e.is_transient() => return Exit::Transient(e.to_string()),
-                        Err(e) => return Exit::Definite(e.to_string()),
-                    };
-                    let acks = Arc::new(AckTracker::new(checkpoint));
-                    let sink = match sink_config.build(acks.clone()) {
-                        Ok(sink) => sink,
-                        Err(e) => return Exit::Transient(e.to_string()),
-                    };
-                    let encoder = codec::encoder(
-                        format,
-                        CodecContext {
-                            project: name.clone(),
-                            store_id: name.clone(),
-                            flavor: info.flavor,
-                            server_tz_offset_secs: info.tz_offset_secs,
-                            tombstones: options.tombstones,
-                        },
-                    );
-                    let task = ConnectorTask {
-                        project: name,
-                        epoch,
-                        meta,
-                        log,
-                        appended,
-                        sink,
-                        encoder,
-                        filter,
-                        acks,
-                        split_key_updates: options.split_key_updates,
-                        checkpoint_interval: Duration::from_millis(options.checkpoint_interval_ms),
-                        status: status.clone(),
-                    };
-                    let exit = connector_exit(task.run(stop).await);
-                    if let Exit::Transient(e) | Exit::Definite(e) = &exit {
-                        status.set_error(Some(e.clone()));
-                    }
-                    exit
-                })
-            });
-            ComponentActor::new(project, epoch, ComponentKind::Connector, task, report)
-        })
-    }
-
-    /// Proposes that `project` failed; the state change then stops it everywhere.
-    fn fail(&self, project: &str, epoch: u64, error: String) {
-        tracing::error!(project, epoch, %error, "project failed");
-        let meta = self.config.meta.clone();
-        let command = Command::Fail { name: project.to_string(), epoch, error, now_ms: now_ms() };
-        actix::spawn(async move {
-            if let Err(e) = meta.propose(command).await {
-                tracing::warn!(error = %e, "could not record the failure");
-            }
-        });
-    }
-}
-
-fn replica_server_id(project: &str) -> u32 {
-    // Distinct per project and away from the small ids servers usually have.
-    1_000_000 + (stable_hash(project.as_bytes()) % 1_000_000_000) as u32
-}
-
-fn store_exit(result: Result<(), StoreTaskError>) -> Exit {
-    match result {
-        Ok(()) => Exit::Stopped,
-        Err(e) => Exit::Definite(e.to_string()),
-    }
-}
-
-fn connector_exit(result: Result<(), ConnectorError>) -> Exit {
-    match result {
-        Ok(()) => Exit::Stopped,
-        Err(ConnectorError::Fenced(_)) => Exit::Fenced,
-        Err(e @ ConnectorError::Sink(SinkError::Refused(_))) => Exit::Definite(e.to_string()),
-        Err(e) => Exit::Transient(e.to_string()),
+        Self { config, leading: false, in_flight: HashSet::new() }
     }
 }
 
@@ -286,137 +39,90 @@ impl Actor for Supervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let mut applied = self.config.meta.watch_applied();
+        let mut generation = self.config.generation.clone();
         let me = ctx.address();
         ctx.spawn(
             async move {
-                me.do_send(MetaChanged);
-                while applied.changed().await.is_ok() {
+                while generation.changed().await.is_ok() {
                     me.do_send(MetaChanged);
                 }
             }
             .into_actor(self),
         );
-        // Retry what failed to start and restart connectors after transient errors.
-        ctx.run_interval(Duration::from_secs(5), |_, ctx| ctx.notify(MetaChanged));
+        // Leases expire with time, not with log entries.
+        ctx.run_interval(Duration::from_millis(250), |_, ctx| ctx.notify(MetaChanged));
     }
 }
 
-/// Stops each project's connector (which drains and saves a last checkpoint), then its store.
-async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus) {
-    for (name, running) in stops {
-        if let Some(connector) = &running.connector {
-            if let Err(e) = connector.send(StopComponent).await {
-                tracing::warn!(project = %name, error = %e, "connector was already gone");
-            }
-        }
-        if let Err(e) = running.store.send(StopComponent).await {
-            tracing::warn!(project = %name, error = %e, "store was already gone");
-        }
-        running.store_arbiter.stop();
-        running.connector_arbiter.stop();
-        live.set(&name, None);
-        tracing::info!(project = %name, "project stopped on this node");
-    }
-}
-
-impl Supervisor {
-    fn steps(&self) -> Vec<Step> {
-        let running: BTreeMap<String, u64> = self.running.iter().map(|(n, r)| (n.clone(), r.epoch)).collect();
-        let stored = self.stored_projects();
-        self.config.meta.read(|s| reconcile(s, &running, &stored))
+fn command(m: &Move) -> Command {
+    match m.clone() {
+        Move::Place { project, node, epoch, lost } => Command::Place { project, node, epoch, lost },
+        Move::Release { project, epoch } => Command::Release { project, epoch },
     }
 }
 
 impl Handler<MetaChanged> for Supervisor {
     type Result = ();
 
-    /// One pass at a time: stop what must stop (awaiting each connector's last checkpoint),
-    /// then plan again from the state as it is by then and start or purge the rest. A change
-    /// that arrives during a pass triggers another pass after it.
     fn handle(&mut self, _: MetaChanged, ctx: &mut Context<Self>) {
-        if self.shutting_down {
+        let meta = &self.config.meta;
+        if meta.leader() != Some(meta.node_id()) {
+            self.leading = false;
             return;
         }
-        if self.reconciling {
-            self.again = true;
-            return;
+        if !self.leading {
+            self.leading = true;
+            self.config.liveness.restart_clocks();
+            tracing::info!(node = meta.node_id(), "this node leads: supervising placements");
         }
-        let mut stops = BTreeMap::new();
-        for step in self.steps() {
-            if let Step::Stop { project } = step {
-                if let Some(r) = self.running.remove(&project) {
-                    stops.insert(project, r);
+        let health = self.config.liveness.health(self.config.lease, self.config.lost_after);
+        let moves = meta.read(|s| plan(s, &health));
+        for m in moves {
+            if !self.in_flight.insert(m.project().to_string()) {
+                continue;
+            }
+            match &m {
+                Move::Place { project, node, epoch, lost: Some((from, _)) } => {
+                    tracing::warn!(project, node, epoch = epoch + 1, from, "moving a project off a lost node")
+                }
+                Move::Place { project, node, epoch, lost: None } => {
+                    tracing::info!(project, node, epoch = epoch + 1, "placing a project")
+                }
+                Move::Release { project, epoch } => {
+                    tracing::info!(project, epoch, "asking a leaving node to release a project")
                 }
             }
+            let meta = meta.clone();
+            let project = m.project().to_string();
+            let propose = async move { meta::propose(&meta, command(&m)).await };
+            ctx.spawn(propose.into_actor(self).map(move |result, act, _| {
+                act.in_flight.remove(&project);
+                match result {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::info!(project, error = %e, "move not applied"),
+                    Err(e) => tracing::warn!(project, error = %e, "move not confirmed"),
+                }
+            }));
         }
-        self.reconciling = true;
-        let live = self.config.live.clone();
-        ctx.spawn(stop_all(stops, live).into_actor(self).map(|_, act, ctx| {
-            act.reconciling = false;
-            if act.shutting_down {
+    }
+}
+
+/// Follows the applied metadata: notes lease renewals in `liveness` and publishes the
+/// metadata's generation (which moves only when work may have to move).
+pub fn watch_meta(meta: Meta, liveness: Liveness) -> watch::Receiver<u64> {
+    let (tx, rx) = watch::channel(meta.read(|s| s.generation));
+    let mut applied = meta.watch_applied();
+    tokio::spawn(async move {
+        loop {
+            let generation = meta.read(|s| {
+                liveness.observe(s);
+                s.generation
+            });
+            tx.send_if_modified(|g| std::mem::replace(g, generation) != generation);
+            if applied.changed().await.is_err() {
                 return;
             }
-            for step in act.steps() {
-                match step {
-                    Step::Start { project, epoch } => act.start(&project, epoch, ctx),
-                    Step::Purge { project } => {
-                        let dir = act.stores_dir().join(&project);
-                        match std::fs::remove_dir_all(&dir) {
-                            Ok(()) => tracing::info!(project, "released the project's store"),
-                            Err(e) => tracing::warn!(project, error = %e, "cannot remove the store"),
-                        }
-                    }
-                    Step::Stop { .. } => act.again = true,
-                }
-            }
-            if std::mem::take(&mut act.again) {
-                ctx.notify(MetaChanged);
-            }
-        }));
-    }
-}
-
-impl Handler<ComponentExited> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ComponentExited, ctx: &mut Context<Self>) {
-        let Some(running) = self.running.get(&msg.project).filter(|r| r.epoch == msg.epoch) else {
-            return; // an exit we asked for, or of an older run
-        };
-        match msg.exit {
-            Exit::Stopped => {}
-            Exit::Definite(error) => self.fail(&msg.project, msg.epoch, error),
-            Exit::Fenced => {
-                if let Some(r) = self.running.remove(&msg.project) {
-                    ctx.spawn(stop_all([(msg.project, r)].into(), self.config.live.clone()).into_actor(self));
-                }
-            }
-            Exit::Transient(error) if msg.kind == ComponentKind::Connector => {
-                tracing::warn!(project = %msg.project, %error, "connector failed, restarting in 2 s");
-                let (project, epoch) = (msg.project.clone(), running.epoch);
-                ctx.run_later(Duration::from_secs(2), move |act, ctx| {
-                    let plan = act.config.meta.read(|s| act.plan(s, &project));
-                    let (Ok(plan), Some(running)) = (plan, act.running.get(&project)) else { return };
-                    if running.epoch == epoch {
-                        let addr = act.start_connector(&plan, running, ctx);
-                        if let Some(r) = act.running.get_mut(&project) {
-                            r.connector = Some(addr);
-                        }
-                    }
-                });
-            }
-            Exit::Transient(error) => self.fail(&msg.project, msg.epoch, error),
         }
-    }
-}
-
-impl Handler<Shutdown> for Supervisor {
-    type Result = ResponseActFuture<Self, ()>;
-
-    fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> Self::Result {
-        self.shutting_down = true;
-        let stops = std::mem::take(&mut self.running);
-        Box::pin(stop_all(stops, self.config.live.clone()).into_actor(self).map(|_, _, ctx| ctx.stop()))
-    }
+    });
+    rx
 }

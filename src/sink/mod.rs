@@ -50,6 +50,9 @@ pub trait Sink: Send {
 
     /// Waits until everything queued is acknowledged or `timeout` passes.
     fn flush(&mut self, timeout: std::time::Duration) -> Result<(), SinkError>;
+
+    /// Drops what is queued and not yet sent: this run may no longer write.
+    fn abandon(&mut self);
 }
 
 /// FNV-1a, 64 bit: the stable hash behind the `hash` and `table` partition rules.

@@ -115,6 +115,20 @@ impl RocksChangeLog {
         Ok(())
     }
 
+    /// Whether this log continues from a connector checkpoint at `seq`: its record `seq` is the
+    /// end of the transaction at `position` (or, freshly rebased, it starts there).
+    pub fn agrees_with(&self, seq: u64, position: &Position) -> bool {
+        let state = self.state();
+        if state.committed_seq < seq {
+            return false;
+        }
+        match self.read_from(seq, 1).ok().and_then(|mut r| r.pop()) {
+            Some((s, Record::TxEnd(end))) if s == seq => end.position == *position,
+            Some(_) => false,
+            None => state.committed_seq == seq && state.position.as_ref() == Some(position),
+        }
+    }
+
     /// Makes an empty log continue the numbering after `seq`, reading the source from
     /// `position` (a store rebuilt from a connector's checkpoint).
     pub fn rebase(&self, seq: u64, position: Position) -> Result<(), StoreError> {

@@ -13,6 +13,11 @@ pub struct KafkaSinkConfig {
     /// Replication factor of topics Ferry creates.
     pub replication_factor: i32,
     pub partition: Partition,
+    /// The placement epoch of the run, sent as the `ferry.epoch` header of every message.
+    pub epoch: u64,
+    /// How long librdkafka may try to deliver a message (`message.timeout.ms`). Bounded by the
+    /// lease, so a paused node's queued messages expire before its successor starts.
+    pub delivery_timeout_ms: u64,
 }
 
 impl KafkaSinkConfig {

@@ -8,7 +8,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+};
 use rdkafka::ClientContext;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +35,7 @@ impl ProducerContext for DeliveryContext {
 
 pub struct KafkaSink {
     config: KafkaSinkConfig,
+    epoch_header: Vec<u8>,
     producer: ThreadedProducer<DeliveryContext>,
     admin: AdminClient<DefaultClientContext>,
 }
@@ -56,11 +59,12 @@ impl KafkaSink {
             .set("batch.size", "1048576")
             .set("queue.buffering.max.messages", "100000")
             .set("queue.buffering.max.kbytes", "131072")
-            .set("message.timeout.ms", "300000")
+            .set("message.timeout.ms", config.delivery_timeout_ms.to_string())
             .create_with_context(DeliveryContext { acks })
             .map_err(unavailable)?;
         let admin = client_config(&config.bootstrap_servers).create().map_err(unavailable)?;
-        Ok(Self { config, producer, admin })
+        let epoch_header = config.epoch.to_string().into_bytes();
+        Ok(Self { config, epoch_header, producer, admin })
     }
 
     fn partition_count(&self, topic: &str) -> Result<Option<u32>, SinkError> {
@@ -137,10 +141,11 @@ impl Sink for KafkaSink {
     }
 
     async fn send(&mut self, route: &Route, message: &Message, seq: u64) -> Result<(), SinkError> {
-        let mut headers = OwnedHeaders::new_with_capacity(message.headers.len());
+        let mut headers = OwnedHeaders::new_with_capacity(message.headers.len() + 1);
         for (name, value) in &message.headers {
             headers = headers.insert(Header { key: name, value: Some(value.as_slice()) });
         }
+        headers = headers.insert(Header { key: "ferry.epoch", value: Some(self.epoch_header.as_slice()) });
         let mut record = BaseRecord::with_opaque_to(&route.topic, seq as usize)
             .partition(self.partition_of(route, message))
             .headers(headers);
@@ -170,5 +175,9 @@ impl Sink for KafkaSink {
 
     fn flush(&mut self, timeout: Duration) -> Result<(), SinkError> {
         self.producer.flush(timeout).map_err(unavailable)
+    }
+
+    fn abandon(&mut self) {
+        self.producer.purge(PurgeConfig::default().queue().inflight());
     }
 }

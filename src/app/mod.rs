@@ -1,0 +1,276 @@
+//! The composition root of a node.
+//!
+//! Start-up: the Raft node (its log replayed), the network to its peers, the lease keeper,
+//! the node agent and the supervisor, then the HTTP API. In the background, a key check:
+//! a node whose key file differs from the cluster's stops with a message saying so.
+//!
+//! Shutdown (SIGTERM/SIGINT), in order, bounded so the process exits within 15 s even
+//! without a quorum: the API stops accepting requests; the node says it is leaving (it gets
+//! no new work); the agent stops every project here (each connector drains its in-flight
+//! messages and saves a last checkpoint, then its store stops) and reports them released, so
+//! the supervisor places them elsewhere at once; a leader hands leadership over; Raft stops.
+
+mod options;
+
+pub use options::{parse_peers, resolve, ClusterOptions};
+
+use crate::http::{self, ApiContext, ClusterContext};
+use crate::meta::{self, CheckpointSaver, Command, Meta, MetaState};
+use crate::runtime::{
+    keep_lease, watch_meta, AgentConfig, Gates, Lease, LiveStatus, Liveness, NodeAddress, NodeAgent,
+    Shutdown, Supervisor, SupervisorConfig,
+};
+use crate::secrets::Keyring;
+use actix::Actor;
+use actix_web::{App, HttpServer};
+use anyhow::Context as _;
+use rand::RngCore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+pub struct NodeOptions {
+    pub data_dir: PathBuf,
+    pub http: SocketAddr,
+    pub admin_token: Option<String>,
+    pub key_file: Option<PathBuf>,
+    pub cluster: ClusterOptions,
+    /// How long a node's lease lasts without renewal.
+    pub lease: Duration,
+}
+
+/// The key file lives outside the data directory: `<data-dir>.key` beside it by default.
+fn default_key_file(data_dir: &Path) -> PathBuf {
+    let mut name = data_dir.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "ferry".into());
+    name.push(".key");
+    data_dir.with_file_name(name)
+}
+
+/// The admin token: given, or read from `<data-dir>/admin.token`, or generated there and
+/// printed once.
+fn admin_token(data_dir: &Path, given: Option<String>) -> anyhow::Result<String> {
+    if let Some(token) = given.filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    let path = data_dir.join("admin.token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("ferry: generated admin token {token} (saved in {})", path.display());
+    Ok(token)
+}
+
+/// What the key check seals: a node that cannot open it holds another key.
+const KEY_CHECK: &str = "ferry key check v1";
+
+/// Once the node has caught up with the cluster, checks that its key opens the cluster's key
+/// check (recording one if the cluster has none yet). Before the node ever caught up, a peer
+/// refusing our cluster secret is just as final. Either way `fatal` gets the reason.
+async fn check_key(
+    meta: Meta,
+    keyring: Arc<Keyring>,
+    key_file: PathBuf,
+    mut auth_failures: Option<watch::Receiver<Option<String>>>,
+    fatal: watch::Sender<Option<String>>,
+) {
+    let differs = |why: String| {
+        format!("this node's key file {} differs from the cluster's: {why}", key_file.display())
+    };
+    loop {
+        let failure = async {
+            match auth_failures.as_mut() {
+                Some(rx) => rx.wait_for(|f| f.is_some()).await.ok().and_then(|f| f.clone()),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(reason) = failure => {
+                fatal.send_replace(Some(differs(reason)));
+                return;
+            }
+            ready = meta.read_index() => if ready.is_ok() { break },
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    match meta.read(|s| s.key_check.clone()) {
+        Some(sealed) => {
+            if keyring.open(&sealed).ok().as_deref() != Some(KEY_CHECK) {
+                fatal.send_replace(Some(differs("it cannot open what the cluster sealed".into())));
+            }
+        }
+        None => {
+            let sealed = keyring.seal(KEY_CHECK);
+            if let Err(e) = meta::propose(&meta, Command::SetKeyCheck { sealed }).await {
+                tracing::warn!(error = %e, "could not record the key check; will check at the next start");
+            }
+        }
+    }
+}
+
+pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("creating data dir {}", opts.data_dir.display()))?;
+    if opts.data_dir.join("meta").exists() && !opts.data_dir.join("raft").exists() {
+        anyhow::bail!(
+            "{} holds metadata of Ferry's earlier one-node engine ({}/meta), which this version does not read: start with a new data dir and create the data sources and projects again",
+            opts.data_dir.display(),
+            opts.data_dir.display()
+        );
+    }
+    let key_file = opts.key_file.clone().unwrap_or_else(|| default_key_file(&opts.data_dir));
+    let keyring = Arc::new(Keyring::load_or_create(&key_file)?);
+    let token = admin_token(&opts.data_dir, opts.admin_token)?;
+    let cluster_opts = &opts.cluster;
+    let node_id = cluster_opts.node_id;
+
+    let (mailbox, inbox) = cluster::Mailbox::new();
+    let (transport, auth_failures): (Arc<dyn cluster::Transport>, _) = match cluster_opts.raft {
+        Some(raft) => {
+            let tcp = cluster::TcpTransport::start(node_id, raft, keyring.derive("cluster secret"), mailbox)?;
+            let failures = tcp.auth_failures();
+            (Arc::new(tcp), Some(failures))
+        }
+        None => (Arc::new(cluster::transport::NoPeers), None),
+    };
+    let raft_config =
+        cluster::NodeConfig::new(node_id, opts.data_dir.join("raft"), cluster_opts.bootstrap.clone());
+    let meta: Meta = cluster::Node::start(raft_config, MetaState::default(), transport, inbox)?;
+
+    let (fatal_tx, mut fatal) = watch::channel(None::<String>);
+    tokio::spawn(check_key(meta.clone(), keyring.clone(), key_file, auth_failures, fatal_tx));
+
+    let lease = Lease::new(opts.lease);
+    let gates = Gates::default();
+    let liveness = Liveness::default();
+    let generation = watch_meta(meta.clone(), liveness.clone());
+    let (stop_lease, stop_lease_rx) = watch::channel(false);
+    let address = NodeAddress {
+        id: node_id,
+        raft: cluster_opts.raft.map(|a| a.to_string()).unwrap_or_default(),
+        http: opts.http.to_string(),
+    };
+    let lease_keeper =
+        tokio::spawn(keep_lease(meta.clone(), address, lease.clone(), gates.clone(), stop_lease_rx));
+    let checkpoints = CheckpointSaver::start(meta.clone());
+    let live = LiveStatus::default();
+    let agent = NodeAgent::new(AgentConfig {
+        node_id,
+        data_dir: opts.data_dir.clone(),
+        meta: meta.clone(),
+        keyring: keyring.clone(),
+        live: live.clone(),
+        lease: lease.clone(),
+        gates,
+        checkpoints,
+        generation: generation.clone(),
+    })
+    .start();
+    // Lost: silent past the lease, plus the delivery timeout of what it may have queued
+    // (half a lease), plus a margin for clocks and scheduling.
+    let lost_after = opts.lease + opts.lease / 2 + Duration::from_millis(500);
+    let _supervisor = Supervisor::new(SupervisorConfig {
+        meta: meta.clone(),
+        liveness: liveness.clone(),
+        lease: opts.lease,
+        lost_after,
+        generation,
+    })
+    .start();
+
+    let ctx = ApiContext {
+        meta: meta.clone(),
+        keyring,
+        live,
+        admin_token: token.into(),
+        cluster: ClusterContext { liveness, lease: opts.lease, lost_after },
+    };
+    let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))
+        .workers(2)
+        .shutdown_timeout(3)
+        // Signals are ours: actix-server would stop the whole System on SIGTERM, taking the
+        // components' arbiters down before their connectors could drain and checkpoint.
+        .disable_signals()
+        .bind(opts.http)
+        .with_context(|| format!("binding the API to {}", opts.http))?
+        .run();
+    let api = server.handle();
+    let serving = actix_web::rt::spawn(server);
+    tracing::info!(node = node_id, http = %opts.http, raft = ?cluster_opts.raft, data_dir = %opts.data_dir.display(), "ferry node up");
+
+    let fatal = async {
+        match fatal.wait_for(|f| f.is_some()).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            // The key check passed and ended: nothing fatal can come from it any more.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        signal = termination() => Ok(signal?),
+        reason = fatal => Err(reason),
+    };
+    let started = Instant::now();
+    match &outcome {
+        Ok(signal) => tracing::info!(signal, "stopping: the API first"),
+        Err(reason) => tracing::error!("stopping: {reason}"),
+    }
+    api.stop(true).await;
+    let _ = serving.await;
+    // Everything below is bounded: without a quorum the node still exits.
+    let leave = async {
+        if outcome.is_ok() {
+            match meta
+                .propose_within(Command::NodeLeaving { node: node_id }.into(), Duration::from_secs(3))
+                .await
+            {
+                Ok(_) => tracing::info!("told the cluster this node is leaving"),
+                Err(e) => tracing::warn!(error = %e, "could not tell the cluster this node is leaving"),
+            }
+        }
+        agent.send(Shutdown).await.ok();
+        hand_over_leadership(&meta).await;
+    };
+    if tokio::time::timeout(Duration::from_secs(11), leave).await.is_err() {
+        tracing::warn!("projects did not stop in time; exiting anyway");
+    }
+    stop_lease.send_replace(true);
+    let _ = lease_keeper.await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), meta.shutdown()).await;
+    tracing::info!(took_ms = started.elapsed().as_millis() as u64, "ferry node stopped");
+    outcome.map(|_| ()).map_err(anyhow::Error::msg)
+}
+
+/// A leader that stops hands leadership to another voter first, so the cluster does not wait
+/// for an election timeout.
+async fn hand_over_leadership(meta: &Meta) {
+    let status = meta.status();
+    if status.leader != Some(status.id) {
+        return;
+    }
+    let Some(to) =
+        status.members.iter().find(|m| m.id != status.id && m.voter && m.recent_active == Some(true))
+    else {
+        return;
+    };
+    meta.transfer_leader(to.id);
+    let mut leader = meta.watch_leader();
+    let me = status.id;
+    let _ =
+        tokio::time::timeout(Duration::from_secs(2), leader.wait_for(|l| l.is_some_and(|l| l != me))).await;
+}
+
+/// Waits for SIGTERM or SIGINT; returns its name.
+async fn termination() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}

@@ -1,0 +1,207 @@
+//! `/cluster`: the nodes, who leads, what runs where; adding and removing nodes at runtime.
+
+use super::{ApiContext, ApiError};
+use crate::meta::{self, Command, MetaState, ProjectState};
+use crate::runtime::Liveness;
+use actix_web::{web, HttpResponse};
+use cluster::{ClusterStatus, MemberChange, Role};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// What the cluster endpoints (and the project view) need besides the metadata.
+#[derive(Clone)]
+pub struct ClusterContext {
+    pub liveness: Liveness,
+    pub lease: Duration,
+    pub lost_after: Duration,
+}
+
+impl ClusterContext {
+    /// Renewed its lease within the lease, as seen from this node.
+    pub fn alive(&self, node: u64) -> bool {
+        self.liveness.since(node).is_some_and(|d| d < self.lease)
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/cluster")
+            .route("", web::get().to(show))
+            .route("/nodes", web::post().to(add_node))
+            .route("/nodes/{id}", web::delete().to(remove_node)),
+    );
+}
+
+#[derive(Serialize)]
+struct RunView {
+    project: String,
+    component: &'static str,
+    epoch: u64,
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    id: u64,
+    raft: String,
+    http: Option<String>,
+    role: &'static str,
+    alive: bool,
+    last_heartbeat_ms: Option<u64>,
+    applied_index: Option<u64>,
+    runs: Vec<RunView>,
+}
+
+#[derive(Serialize)]
+struct ClusterView {
+    node_id: u64,
+    leader: Option<u64>,
+    term: u64,
+    commit_index: u64,
+    applied_index: u64,
+    members: Vec<MemberView>,
+}
+
+fn view(status: &ClusterStatus, state: &MetaState, cluster: &ClusterContext) -> ClusterView {
+    let members = status
+        .members
+        .iter()
+        .map(|m| {
+            let record = state.nodes.get(&m.id);
+            let role = if status.leader == Some(m.id) {
+                Role::Leader.as_str()
+            } else if !m.voter {
+                "learner"
+            } else {
+                Role::Follower.as_str()
+            };
+            let runs = state
+                .placed_on(m.id)
+                .filter(|p| p.state == ProjectState::Running)
+                .flat_map(|p| {
+                    ["store", "connector"].map(|component| RunView {
+                        project: p.spec.name.clone(),
+                        component,
+                        epoch: p.epoch,
+                    })
+                })
+                .collect();
+            MemberView {
+                id: m.id,
+                raft: m.raft_addr.clone(),
+                http: record.map(|r| r.http.clone()).filter(|h| !h.is_empty()),
+                role,
+                alive: cluster.alive(m.id),
+                last_heartbeat_ms: cluster.liveness.since(m.id).map(|d| d.as_millis() as u64),
+                applied_index: record.map(|r| r.applied),
+                runs,
+            }
+        })
+        .collect();
+    ClusterView {
+        node_id: status.id,
+        leader: status.leader,
+        term: status.term,
+        commit_index: status.commit_index,
+        applied_index: status.applied_index,
+        members,
+    }
+}
+
+async fn show(ctx: web::Data<ApiContext>) -> HttpResponse {
+    let status = ctx.meta.status();
+    HttpResponse::Ok().json(ctx.meta.read(|s| view(&status, s, &ctx.cluster)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNode {
+    id: u64,
+    raft: String,
+    http: String,
+}
+
+fn concrete_addr(field: &str, value: &str) -> Result<SocketAddr, ApiError> {
+    let addr: SocketAddr =
+        value.parse().map_err(|_| ApiError::bad_request(format!("{field}: {value:?} is not <ip>:<port>")))?;
+    if addr.ip().is_unspecified() || addr.port() == 0 {
+        return Err(ApiError::bad_request(format!(
+            "{field}: {value} is not an address other nodes can reach"
+        )));
+    }
+    Ok(addr)
+}
+
+async fn add_node(ctx: web::Data<ApiContext>, body: web::Json<NewNode>) -> Result<HttpResponse, ApiError> {
+    let NewNode { id, raft, http } = body.into_inner();
+    if id == 0 {
+        return Err(ApiError::bad_request("id: node ids start at 1"));
+    }
+    let raft = concrete_addr("raft", &raft)?.to_string();
+    let http = concrete_addr("http", &http)?.to_string();
+    ctx.meta.read_index().await?;
+    let status = ctx.meta.status();
+    if status.members.iter().any(|m| m.id == id) {
+        return Err(ApiError::Conflict(format!("node {id} is already a member")));
+    }
+    let in_use = ctx.meta.read(|s| s.nodes.values().find(|n| n.raft == raft || n.http == http).map(|n| n.id));
+    let raft_in_use = status.members.iter().find(|m| m.raft_addr == raft).map(|m| m.id);
+    if let Some(other) = raft_in_use.or(in_use) {
+        return Err(ApiError::Conflict(format!(
+            "the address {raft} or {http} is already used by node {other}"
+        )));
+    }
+    ctx.meta.change_members(MemberChange::Add { id, raft_addr: raft.clone() }).await?;
+    // Known with its HTTP address at once; it gets work once it renews its lease.
+    meta::propose(&ctx.meta, Command::NodeUp { node: id, raft: raft.clone(), http: http.clone() }).await??;
+    tracing::info!(node = id, %raft, %http, "added a node to the cluster");
+    Ok(HttpResponse::Created().json(serde_json::json!({"id": id, "raft": raft, "http": http})))
+}
+
+async fn remove_node(ctx: web::Data<ApiContext>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    ctx.meta.read_index().await?;
+    let status = ctx.meta.status();
+    if !status.members.iter().any(|m| m.id == id) {
+        return Err(ApiError::NotFound(format!("node {id} is not a member of the cluster")));
+    }
+    if status.members.iter().filter(|m| m.voter).count() <= 1 {
+        return Err(ApiError::Conflict(format!("node {id} is the last node: it cannot be removed")));
+    }
+    // First move its work away: it releases its projects (or, if it is gone, they move once
+    // its lease has expired).
+    let placed: Vec<String> = ctx.meta.read(|s| s.placed_on(id).map(|p| p.spec.name.clone()).collect());
+    if ctx.meta.read(|s| s.nodes.contains_key(&id)) {
+        meta::propose(&ctx.meta, Command::NodeLeaving { node: id }).await??;
+    }
+    let deadline = Instant::now() + ctx.cluster.lost_after + Duration::from_secs(20);
+    loop {
+        let still: Vec<String> = ctx.meta.read(|s| {
+            s.placed_on(id)
+                .filter(|p| p.state == ProjectState::Running)
+                .map(|p| p.spec.name.clone())
+                .collect()
+        });
+        if still.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            // Leave the cluster as it was: the node is not leaving after all.
+            if let Some(n) = ctx.meta.read(|s| s.nodes.get(&id).cloned()) {
+                let up = Command::NodeUp { node: id, raft: n.raft, http: n.http };
+                let _ = meta::propose(&ctx.meta, up).await;
+            }
+            return Err(ApiError::Unavailable {
+                code: "work_not_moved",
+                message: format!("node {id} still runs {still:?}: its work could not be moved (is another node alive?); nothing was removed"),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ctx.meta.change_members(MemberChange::Remove { id }).await?;
+    if ctx.meta.read(|s| s.nodes.contains_key(&id)) {
+        meta::propose(&ctx.meta, Command::NodeRemoved { node: id }).await??;
+    }
+    tracing::info!(node = id, moved = ?placed, "removed a node from the cluster");
+    Ok(HttpResponse::Ok().json(serde_json::json!({"removed": id, "moved": placed})))
+}

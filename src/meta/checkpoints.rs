@@ -1,0 +1,59 @@
+//! Checkpoints go through Raft in batches: every connector of a node hands its checkpoint to
+//! the node's [`CheckpointSaver`], which proposes what has accumulated as one `SaveCheckpoints`
+//! command while the previous one is in flight (group commit), and answers each connector.
+
+use super::{CheckpointUpdate, Command, Meta, MetaError};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// A newer placement of the project owns its checkpoint: stop without writing more.
+    #[error("fenced out: project {0:?} runs elsewhere now")]
+    Fenced(String),
+    #[error("saving the checkpoint: {0}")]
+    Cluster(String),
+}
+
+type Request = (CheckpointUpdate, oneshot::Sender<Result<(), SaveError>>);
+
+#[derive(Clone)]
+pub struct CheckpointSaver {
+    tx: mpsc::UnboundedSender<Request>,
+}
+
+impl CheckpointSaver {
+    /// Starts the batching task on the current runtime; it ends when every saver is dropped.
+    pub fn start(meta: Meta) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(batch_loop(meta, rx));
+        Self { tx }
+    }
+
+    pub async fn save(&self, update: CheckpointUpdate) -> Result<(), SaveError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((update, reply)).map_err(|_| SaveError::Cluster("the node is stopping".into()))?;
+        answer.await.map_err(|_| SaveError::Cluster("the node is stopping".into()))?
+    }
+}
+
+async fn batch_loop(meta: Meta, mut rx: mpsc::UnboundedReceiver<Request>) {
+    let node = meta.node_id();
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let (updates, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let names: Vec<String> = updates.iter().map(|u| u.project.clone()).collect();
+        let result = super::propose(&meta, Command::SaveCheckpoints { node, checkpoints: updates }).await;
+        for (name, reply) in names.into_iter().zip(replies) {
+            let answer = match &result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(MetaError::Fenced { projects })) if !projects.contains(&name) => Ok(()),
+                Ok(Err(_)) => Err(SaveError::Fenced(name)),
+                Err(e) => Err(SaveError::Cluster(e.to_string())),
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}

@@ -1,0 +1,525 @@
+//! The metadata log's file format: [`LogCommand`], a versioned copy of [`Command`].
+//!
+//! The Raft log keeps every command for as long as it is not covered by a snapshot, and a
+//! restart replays it; so what the log holds must decode forever. The types below are frozen:
+//! never change a `v1` type. To change a command, add `v2` types and a `LogCommand::V2`, and
+//! turn `V1` into the model by upgrading it. The model types (`Command`, `ProjectSpec`, ...) and
+//! the API's JSON types are free to change; only the conversions here follow them.
+
+use super::command::{Action, CheckpointUpdate, Command};
+use super::project::{DataSource, DataSourceKind, Partition, ProjectOptions, ProjectSpec};
+use crate::codec::Format;
+use crate::model::Position;
+use crate::source::{filter::ObjectRule, StartPoint};
+use serde::{Deserialize, Serialize};
+
+/// What a metadata log entry holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LogCommand {
+    V1(v1::Command),
+}
+
+impl From<Command> for LogCommand {
+    fn from(c: Command) -> Self {
+        LogCommand::V1(c.into())
+    }
+}
+
+impl LogCommand {
+    /// The command in today's model, whatever version wrote it.
+    pub fn into_command(self) -> Command {
+        match self {
+            LogCommand::V1(c) => c.into(),
+        }
+    }
+}
+
+pub mod v1 {
+    //! Version 1 of the log's commands. Frozen.
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateDataSource { source: DataSource },
+        DeleteDataSource { name: String },
+        CreateProject { spec: ProjectSpec, now_ms: u64 },
+        DeleteProject { name: String },
+        Transition { name: String, action: Action, now_ms: u64, start_at: Option<StartPoint> },
+        Fail { name: String, epoch: u64, error: String, now_ms: u64 },
+        SaveCheckpoints { node: u64, checkpoints: Vec<CheckpointUpdate> },
+        NodeUp { node: u64, raft: String, http: String },
+        Heartbeat { node: u64, applied: u64 },
+        NodeLeaving { node: u64 },
+        NodeRemoved { node: u64 },
+        Place { project: String, node: u64, epoch: u64, lost: Option<(u64, u64)> },
+        Release { project: String, epoch: u64 },
+        Released { node: u64, projects: Vec<(String, u64)> },
+        SetKeyCheck { sealed: Vec<u8> },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DataSource {
+        pub name: String,
+        pub kind: DataSourceKind,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum DataSourceKind {
+        Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+        Kafka { bootstrap_servers: String },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ProjectSpec {
+        pub name: String,
+        pub source: String,
+        pub destination: String,
+        pub objects: Vec<ObjectRule>,
+        pub format: Format,
+        pub partition: Partition,
+        pub start: StartPoint,
+        pub options: ProjectOptions,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ObjectRule {
+        pub database: String,
+        pub tables: Vec<String>,
+        pub exclude: Vec<String>,
+        pub topic: String,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    pub enum Format {
+        Default,
+        Canal,
+        Debezium,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    pub enum Partition {
+        Hash,
+        Table,
+        One,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum StartPoint {
+        Now,
+        FilePos { file: String, pos: u64 },
+        Gtid { gtid: String },
+        Timestamp { timestamp: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ProjectOptions {
+        pub topic_partitions: u32,
+        pub split_key_updates: bool,
+        pub tombstones: bool,
+        pub checkpoint_interval_ms: u64,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    pub enum Action {
+        Start,
+        Pause,
+        Resume,
+        Stop,
+        Release,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Position {
+        pub file: String,
+        pub pos: u64,
+        pub gtid: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CheckpointUpdate {
+        pub project: String,
+        pub epoch: u64,
+        pub seq: u64,
+        pub position: Position,
+        pub commit_ts: u32,
+        pub rows: u64,
+        pub bytes: u64,
+        pub tables: Vec<(String, u64)>,
+    }
+}
+
+// --- model <-> v1 -----------------------------------------------------------------------------
+
+impl From<Command> for v1::Command {
+    fn from(c: Command) -> Self {
+        use v1::Command as W;
+        match c {
+            Command::CreateDataSource { source } => W::CreateDataSource { source: source.into() },
+            Command::DeleteDataSource { name } => W::DeleteDataSource { name },
+            Command::CreateProject { spec, now_ms } => W::CreateProject { spec: spec.into(), now_ms },
+            Command::DeleteProject { name } => W::DeleteProject { name },
+            Command::Transition { name, action, now_ms, start_at } => {
+                W::Transition { name, action: action.into(), now_ms, start_at: start_at.map(Into::into) }
+            }
+            Command::Fail { name, epoch, error, now_ms } => W::Fail { name, epoch, error, now_ms },
+            Command::SaveCheckpoints { node, checkpoints } => {
+                W::SaveCheckpoints { node, checkpoints: checkpoints.into_iter().map(Into::into).collect() }
+            }
+            Command::NodeUp { node, raft, http } => W::NodeUp { node, raft, http },
+            Command::Heartbeat { node, applied } => W::Heartbeat { node, applied },
+            Command::NodeLeaving { node } => W::NodeLeaving { node },
+            Command::NodeRemoved { node } => W::NodeRemoved { node },
+            Command::Place { project, node, epoch, lost } => W::Place { project, node, epoch, lost },
+            Command::Release { project, epoch } => W::Release { project, epoch },
+            Command::Released { node, projects } => W::Released { node, projects },
+            Command::SetKeyCheck { sealed } => W::SetKeyCheck { sealed },
+        }
+    }
+}
+
+impl From<v1::Command> for Command {
+    fn from(c: v1::Command) -> Self {
+        use v1::Command as W;
+        match c {
+            W::CreateDataSource { source } => Command::CreateDataSource { source: source.into() },
+            W::DeleteDataSource { name } => Command::DeleteDataSource { name },
+            W::CreateProject { spec, now_ms } => Command::CreateProject { spec: spec.into(), now_ms },
+            W::DeleteProject { name } => Command::DeleteProject { name },
+            W::Transition { name, action, now_ms, start_at } => Command::Transition {
+                name,
+                action: action.into(),
+                now_ms,
+                start_at: start_at.map(Into::into),
+            },
+            W::Fail { name, epoch, error, now_ms } => Command::Fail { name, epoch, error, now_ms },
+            W::SaveCheckpoints { node, checkpoints } => Command::SaveCheckpoints {
+                node,
+                checkpoints: checkpoints.into_iter().map(Into::into).collect(),
+            },
+            W::NodeUp { node, raft, http } => Command::NodeUp { node, raft, http },
+            W::Heartbeat { node, applied } => Command::Heartbeat { node, applied },
+            W::NodeLeaving { node } => Command::NodeLeaving { node },
+            W::NodeRemoved { node } => Command::NodeRemoved { node },
+            W::Place { project, node, epoch, lost } => Command::Place { project, node, epoch, lost },
+            W::Release { project, epoch } => Command::Release { project, epoch },
+            W::Released { node, projects } => Command::Released { node, projects },
+            W::SetKeyCheck { sealed } => Command::SetKeyCheck { sealed },
+        }
+    }
+}
+
+impl From<DataSource> for v1::DataSource {
+    fn from(d: DataSource) -> Self {
+        let kind = match d.kind {
+            DataSourceKind::Mysql { host, port, user, password_sealed } => {
+                v1::DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            DataSourceKind::Kafka { bootstrap_servers } => v1::DataSourceKind::Kafka { bootstrap_servers },
+        };
+        v1::DataSource { name: d.name, kind }
+    }
+}
+
+impl From<v1::DataSource> for DataSource {
+    fn from(d: v1::DataSource) -> Self {
+        let kind = match d.kind {
+            v1::DataSourceKind::Mysql { host, port, user, password_sealed } => {
+                DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            v1::DataSourceKind::Kafka { bootstrap_servers } => DataSourceKind::Kafka { bootstrap_servers },
+        };
+        DataSource { name: d.name, kind }
+    }
+}
+
+impl From<ProjectSpec> for v1::ProjectSpec {
+    fn from(s: ProjectSpec) -> Self {
+        v1::ProjectSpec {
+            name: s.name,
+            source: s.source,
+            destination: s.destination,
+            objects: s.objects.into_iter().map(Into::into).collect(),
+            format: s.format.into(),
+            partition: s.partition.into(),
+            start: s.start.into(),
+            options: s.options.into(),
+        }
+    }
+}
+
+impl From<v1::ProjectSpec> for ProjectSpec {
+    fn from(s: v1::ProjectSpec) -> Self {
+        ProjectSpec {
+            name: s.name,
+            source: s.source,
+            destination: s.destination,
+            objects: s.objects.into_iter().map(Into::into).collect(),
+            format: s.format.into(),
+            partition: s.partition.into(),
+            start: s.start.into(),
+            options: s.options.into(),
+        }
+    }
+}
+
+impl From<ObjectRule> for v1::ObjectRule {
+    fn from(r: ObjectRule) -> Self {
+        v1::ObjectRule { database: r.database, tables: r.tables, exclude: r.exclude, topic: r.topic }
+    }
+}
+
+impl From<v1::ObjectRule> for ObjectRule {
+    fn from(r: v1::ObjectRule) -> Self {
+        ObjectRule { database: r.database, tables: r.tables, exclude: r.exclude, topic: r.topic }
+    }
+}
+
+impl From<Format> for v1::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Default => v1::Format::Default,
+            Format::Canal => v1::Format::Canal,
+            Format::Debezium => v1::Format::Debezium,
+        }
+    }
+}
+
+impl From<v1::Format> for Format {
+    fn from(f: v1::Format) -> Self {
+        match f {
+            v1::Format::Default => Format::Default,
+            v1::Format::Canal => Format::Canal,
+            v1::Format::Debezium => Format::Debezium,
+        }
+    }
+}
+
+impl From<Partition> for v1::Partition {
+    fn from(p: Partition) -> Self {
+        match p {
+            Partition::Hash => v1::Partition::Hash,
+            Partition::Table => v1::Partition::Table,
+            Partition::One => v1::Partition::One,
+        }
+    }
+}
+
+impl From<v1::Partition> for Partition {
+    fn from(p: v1::Partition) -> Self {
+        match p {
+            v1::Partition::Hash => Partition::Hash,
+            v1::Partition::Table => Partition::Table,
+            v1::Partition::One => Partition::One,
+        }
+    }
+}
+
+impl From<StartPoint> for v1::StartPoint {
+    fn from(s: StartPoint) -> Self {
+        match s {
+            StartPoint::Now => v1::StartPoint::Now,
+            StartPoint::FilePos { file, pos } => v1::StartPoint::FilePos { file, pos },
+            StartPoint::Gtid { gtid } => v1::StartPoint::Gtid { gtid },
+            StartPoint::Timestamp { timestamp } => v1::StartPoint::Timestamp { timestamp },
+        }
+    }
+}
+
+impl From<v1::StartPoint> for StartPoint {
+    fn from(s: v1::StartPoint) -> Self {
+        match s {
+            v1::StartPoint::Now => StartPoint::Now,
+            v1::StartPoint::FilePos { file, pos } => StartPoint::FilePos { file, pos },
+            v1::StartPoint::Gtid { gtid } => StartPoint::Gtid { gtid },
+            v1::StartPoint::Timestamp { timestamp } => StartPoint::Timestamp { timestamp },
+        }
+    }
+}
+
+impl From<ProjectOptions> for v1::ProjectOptions {
+    fn from(o: ProjectOptions) -> Self {
+        v1::ProjectOptions {
+            topic_partitions: o.topic_partitions,
+            split_key_updates: o.split_key_updates,
+            tombstones: o.tombstones,
+            checkpoint_interval_ms: o.checkpoint_interval_ms,
+        }
+    }
+}
+
+impl From<v1::ProjectOptions> for ProjectOptions {
+    fn from(o: v1::ProjectOptions) -> Self {
+        ProjectOptions {
+            topic_partitions: o.topic_partitions,
+            split_key_updates: o.split_key_updates,
+            tombstones: o.tombstones,
+            checkpoint_interval_ms: o.checkpoint_interval_ms,
+        }
+    }
+}
+
+impl From<Action> for v1::Action {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::Start => v1::Action::Start,
+            Action::Pause => v1::Action::Pause,
+            Action::Resume => v1::Action::Resume,
+            Action::Stop => v1::Action::Stop,
+            Action::Release => v1::Action::Release,
+        }
+    }
+}
+
+impl From<v1::Action> for Action {
+    fn from(a: v1::Action) -> Self {
+        match a {
+            v1::Action::Start => Action::Start,
+            v1::Action::Pause => Action::Pause,
+            v1::Action::Resume => Action::Resume,
+            v1::Action::Stop => Action::Stop,
+            v1::Action::Release => Action::Release,
+        }
+    }
+}
+
+impl From<Position> for v1::Position {
+    fn from(p: Position) -> Self {
+        v1::Position { file: p.file, pos: p.pos, gtid: p.gtid }
+    }
+}
+
+impl From<v1::Position> for Position {
+    fn from(p: v1::Position) -> Self {
+        Position { file: p.file, pos: p.pos, gtid: p.gtid }
+    }
+}
+
+impl From<CheckpointUpdate> for v1::CheckpointUpdate {
+    fn from(c: CheckpointUpdate) -> Self {
+        v1::CheckpointUpdate {
+            project: c.project,
+            epoch: c.epoch,
+            seq: c.seq,
+            position: c.position.into(),
+            commit_ts: c.commit_ts,
+            rows: c.rows,
+            bytes: c.bytes,
+            tables: c.tables,
+        }
+    }
+}
+
+impl From<v1::CheckpointUpdate> for CheckpointUpdate {
+    fn from(c: v1::CheckpointUpdate) -> Self {
+        CheckpointUpdate {
+            project: c.project,
+            epoch: c.epoch,
+            seq: c.seq,
+            position: c.position.into(),
+            commit_ts: c.commit_ts,
+            rows: c.rows,
+            bytes: c.bytes,
+            tables: c.tables,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::MetaState;
+    use cluster::StateMachine;
+
+    /// A v1 log, as bytes: what `FIXTURE_V1` commands encoded to when v1 was written. Changing
+    /// a v1 type changes these bytes and fails this test: add a v2 instead.
+    const FIXTURE: &str = include_str!("testdata/log_v1.hex");
+
+    fn fixture_commands() -> Vec<Command> {
+        let spec = ProjectSpec {
+            name: "shop-sync".into(),
+            source: "maria".into(),
+            destination: "kafka".into(),
+            objects: vec![ObjectRule {
+                database: "shop".into(),
+                tables: vec!["orders".into()],
+                exclude: vec![],
+                topic: "{database}.{table}".into(),
+            }],
+            format: Format::Canal,
+            partition: Partition::Table,
+            start: StartPoint::FilePos { file: "bin.000001".into(), pos: 4 },
+            options: ProjectOptions { topic_partitions: 3, ..Default::default() },
+        };
+        vec![
+            Command::CreateDataSource {
+                source: DataSource {
+                    name: "maria".into(),
+                    kind: DataSourceKind::Mysql {
+                        host: "db".into(),
+                        port: 3306,
+                        user: "ferry".into(),
+                        password_sealed: vec![1, 2, 3],
+                    },
+                },
+            },
+            Command::CreateDataSource {
+                source: DataSource {
+                    name: "kafka".into(),
+                    kind: DataSourceKind::Kafka { bootstrap_servers: "k:9092".into() },
+                },
+            },
+            Command::NodeUp { node: 2, raft: "127.0.0.12:7001".into(), http: "127.0.0.12:8990".into() },
+            Command::CreateProject { spec, now_ms: 1_700_000_000_000 },
+            Command::Transition {
+                name: "shop-sync".into(),
+                action: Action::Start,
+                now_ms: 1,
+                start_at: None,
+            },
+            Command::Place { project: "shop-sync".into(), node: 2, epoch: 1, lost: None },
+            Command::Heartbeat { node: 2, applied: 6 },
+            Command::SaveCheckpoints {
+                node: 2,
+                checkpoints: vec![CheckpointUpdate {
+                    project: "shop-sync".into(),
+                    epoch: 2,
+                    seq: 10,
+                    position: Position { file: "bin.000001".into(), pos: 900, gtid: Some("0-1-5".into()) },
+                    commit_ts: 1_700_000_001,
+                    rows: 7,
+                    bytes: 700,
+                    tables: vec![("shop.orders".into(), 7)],
+                }],
+            },
+        ]
+    }
+
+    fn encode(c: &LogCommand) -> Vec<u8> {
+        bincode::serde::encode_to_vec(c, bincode::config::standard()).unwrap()
+    }
+
+    #[test]
+    fn a_v1_log_still_decodes_and_replays() {
+        let lines: Vec<&str> = FIXTURE.lines().filter(|l| !l.is_empty()).collect();
+        let commands = fixture_commands();
+        assert_eq!(lines.len(), commands.len());
+        let mut state = MetaState::default();
+        for (i, (line, expected)) in lines.iter().zip(commands).enumerate() {
+            let bytes = hex::decode(line).unwrap();
+            let (decoded, _): (LogCommand, _) =
+                bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+            assert_eq!(decoded.clone().into_command(), expected, "entry {i}");
+            assert_eq!(
+                hex::encode(encode(&LogCommand::from(expected))),
+                *line,
+                "entry {i} encodes as written"
+            );
+            state.apply(i as u64 + 1, decoded).unwrap();
+        }
+        let p = &state.projects["shop-sync"];
+        assert_eq!((p.epoch, p.placement.as_ref().map(|pl| pl.node)), (2, Some(2)));
+        let cp = p.checkpoint.as_ref().unwrap();
+        assert_eq!((cp.seq, cp.rows, cp.position.pos, cp.tables["shop.orders"]), (10, 7, 900, 7));
+        assert_eq!(state.nodes[&2].heartbeats, 1);
+    }
+}

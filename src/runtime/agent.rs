@@ -1,0 +1,525 @@
+//! The node agent: runs on every node and makes what runs here match the applied placements
+//! ([`reconcile`](super::reconcile::reconcile)): a store and a connector actor per project
+//! placed on this node, each on an arbiter (thread) of its own so reading and writing use both
+//! cores. One pass at a time: while it stops components its mailbox waits, so a restart never
+//! overlaps the run it replaces.
+//!
+//! It starts work only while the node holds its lease; every component gets a [`Gate`] that
+//! closes when the lease lapses or the project is placed elsewhere. A project the supervisor
+//! asks to release (or every project, when the node shuts down) is stopped cleanly, its
+//! connector saving a last checkpoint, and reported `Released`.
+
+use super::component::{ComponentActor, TaskFuture};
+use super::lease::{Gate, Gates, Lease};
+use super::messages::{ComponentExited, ComponentKind, Exit, MetaChanged, Shutdown, StopComponent};
+use super::reconcile::{reconcile, Step};
+use crate::codec::{self, CodecContext};
+use crate::meta::{self, CheckpointSaver, Command, DataSourceKind, Meta, MetaState, Project};
+use crate::pipeline::ack::AckTracker;
+use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
+use crate::pipeline::status::PipelineStatus;
+use crate::pipeline::store::{StoreTask, StoreTaskError};
+use crate::secrets::Keyring;
+use crate::sink::kafka::KafkaSinkConfig;
+use crate::sink::{stable_hash, SinkError};
+use crate::source::mysql::{server_info, MysqlConfig};
+use crate::source::TableFilter;
+use crate::store::{ChangeLog, RocksChangeLog};
+use actix::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Live figures of the projects running on this node, for the API.
+#[derive(Clone, Default)]
+pub struct LiveStatus(Arc<Mutex<HashMap<String, Arc<PipelineStatus>>>>);
+
+impl LiveStatus {
+    pub fn get(&self, project: &str) -> Option<Arc<PipelineStatus>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(project).cloned()
+    }
+
+    fn set(&self, project: &str, status: Option<Arc<PipelineStatus>>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match status {
+            Some(s) => map.insert(project.to_string(), s),
+            None => map.remove(project),
+        };
+    }
+}
+
+pub struct AgentConfig {
+    pub node_id: u64,
+    pub data_dir: PathBuf,
+    pub meta: Meta,
+    pub keyring: Arc<Keyring>,
+    pub live: LiveStatus,
+    pub lease: Arc<Lease>,
+    pub gates: Gates,
+    pub checkpoints: CheckpointSaver,
+    /// Raised when the applied metadata may move work (see `MetaState::generation`).
+    pub generation: watch::Receiver<u64>,
+}
+
+struct Running {
+    epoch: u64,
+    store: Addr<ComponentActor>,
+    connector: Option<Addr<ComponentActor>>,
+    log: Arc<RocksChangeLog>,
+    appended: watch::Receiver<u64>,
+    status: Arc<PipelineStatus>,
+    gate: Arc<Gate>,
+    store_arbiter: Arbiter,
+    connector_arbiter: Arbiter,
+}
+
+pub struct NodeAgent {
+    config: AgentConfig,
+    running: BTreeMap<String, Running>,
+    /// A reconcile pass is stopping components; `again` asks for one more pass after it.
+    reconciling: bool,
+    again: bool,
+    /// The node is stopping: start nothing more.
+    shutting_down: bool,
+}
+
+/// What a component needs to know about its project, resolved from the metadata.
+struct Plan {
+    project: Project,
+    mysql: MysqlConfig,
+    kafka: String,
+    filter: Arc<TableFilter>,
+}
+
+impl NodeAgent {
+    pub fn new(config: AgentConfig) -> Self {
+        Self { config, running: BTreeMap::new(), reconciling: false, again: false, shutting_down: false }
+    }
+
+    fn stores_dir(&self) -> PathBuf {
+        self.config.data_dir.join("stores")
+    }
+
+    fn stored_projects(&self) -> Vec<String> {
+        std::fs::read_dir(self.stores_dir())
+            .map(|dir| dir.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    fn plan(&self, state: &MetaState, name: &str) -> Result<Plan, String> {
+        let project = state.projects.get(name).ok_or("project vanished")?.clone();
+        let mysql = match state.data_sources.get(&project.spec.source).map(|d| &d.kind) {
+            Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => MysqlConfig {
+                host: host.clone(),
+                port: *port,
+                user: user.clone(),
+                password: self.config.keyring.open(password_sealed).map_err(|e| e.to_string())?,
+            },
+            _ => return Err(format!("source {} is not a mysql data source", project.spec.source)),
+        };
+        let kafka = match state.data_sources.get(&project.spec.destination).map(|d| &d.kind) {
+            Some(DataSourceKind::Kafka { bootstrap_servers }) => bootstrap_servers.clone(),
+            _ => return Err(format!("destination {} is not a kafka data source", project.spec.destination)),
+        };
+        let filter = Arc::new(TableFilter::new(&project.spec.objects).map_err(|e| e.to_string())?);
+        Ok(Plan { project, mysql, kafka, filter })
+    }
+
+    /// Opens the project's local store, ready to continue from the replicated checkpoint: a
+    /// store that ran here before is kept when its log agrees with the checkpoint, otherwise it
+    /// starts over from the checkpoint's position.
+    fn open_store(
+        &self,
+        name: &str,
+        checkpoint: &crate::model::Checkpoint,
+    ) -> Result<Arc<RocksChangeLog>, String> {
+        let dir = self.stores_dir().join(name);
+        let log = RocksChangeLog::open(&dir).map_err(|e| format!("cannot open the store: {e}"))?;
+        if checkpoint.seq == 0 || log.agrees_with(checkpoint.seq, &checkpoint.position) {
+            return Ok(Arc::new(log));
+        }
+        drop(log);
+        if dir.exists() {
+            tracing::info!(
+                project = name,
+                seq = checkpoint.seq,
+                "the local store is not at the checkpoint: starting it over from there"
+            );
+            std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot reset the store: {e}"))?;
+        }
+        let log = RocksChangeLog::open(&dir).map_err(|e| format!("cannot open the store: {e}"))?;
+        log.rebase(checkpoint.seq, checkpoint.position.clone())
+            .map_err(|e| format!("cannot prepare the store: {e}"))?;
+        Ok(Arc::new(log))
+    }
+
+    fn start(&mut self, name: &str, epoch: u64, ctx: &mut Context<Self>) {
+        let plan = self.config.meta.read(|s| self.plan(s, name));
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(error) => return self.fail(name, epoch, error),
+        };
+        let checkpoint = plan.project.checkpoint.clone().unwrap_or_default();
+        let log = match self.open_store(name, &checkpoint) {
+            Ok(log) => log,
+            Err(error) => return self.fail(name, epoch, error),
+        };
+        let status = Arc::new(PipelineStatus::default());
+        let (appended_tx, appended) = watch::channel(log.last_seq());
+        let store_task = StoreTask {
+            project: name.to_string(),
+            source: plan.mysql.clone(),
+            replica_server_id: replica_server_id(name),
+            filter: plan.filter.clone(),
+            start: plan.project.spec.start.clone(),
+            log: log.clone(),
+            appended: appended_tx,
+            status: status.clone(),
+        };
+        let report = ctx.address().recipient();
+        let store_arbiter = Arbiter::new();
+        let store = {
+            let (project, report) = (name.to_string(), report.clone());
+            ComponentActor::start_in_arbiter(&store_arbiter.handle(), move |_| {
+                let task = Box::new(move |stop| -> TaskFuture {
+                    Box::pin(async move { store_exit(store_task.run(stop).await) })
+                });
+                ComponentActor::new(project, epoch, ComponentKind::Store, task, report)
+            })
+        };
+        let gate = self.config.gates.issue(&self.config.lease, name, epoch);
+        let mut running = Running {
+            epoch,
+            store,
+            connector: None,
+            log,
+            appended,
+            status: status.clone(),
+            gate,
+            store_arbiter,
+            connector_arbiter: Arbiter::new(),
+        };
+        running.connector = Some(self.start_connector(&plan, &running, ctx));
+        self.config.live.set(name, Some(status));
+        self.running.insert(name.to_string(), running);
+        tracing::info!(project = name, epoch, node = self.config.node_id, "project started on this node");
+    }
+
+    fn start_connector(
+        &self,
+        plan: &Plan,
+        running: &Running,
+        ctx: &mut Context<Self>,
+    ) -> Addr<ComponentActor> {
+        let spec = &plan.project.spec;
+        let name = spec.name.clone();
+        let epoch = running.epoch;
+        let checkpoint = self
+            .config
+            .meta
+            .read(|s| s.projects.get(&name).and_then(|p| p.checkpoint.clone()))
+            .unwrap_or_default();
+        let sink_config = KafkaSinkConfig {
+            bootstrap_servers: plan.kafka.clone(),
+            topic_partitions: spec.options.topic_partitions,
+            replication_factor: 1,
+            partition: spec.partition,
+            epoch,
+            // Half the lease: a paused node's queued messages expire well before the
+            // supervisor gives its work to another node.
+            delivery_timeout_ms: (self.config.lease.duration().as_millis() as u64 / 2).max(1000),
+        };
+        let (checkpoints, gate, log, appended, filter, status, mysql) = (
+            self.config.checkpoints.clone(),
+            running.gate.clone(),
+            running.log.clone() as Arc<dyn ChangeLog>,
+            running.appended.clone(),
+            plan.filter.clone(),
+            running.status.clone(),
+            plan.mysql.clone(),
+        );
+        let (format, options) = (spec.format, spec.options.clone());
+        let report = ctx.address().recipient();
+        let project = name.clone();
+        ComponentActor::start_in_arbiter(&running.connector_arbiter.handle(), move |_| {
+            let task = Box::new(move |stop| -> TaskFuture {
+                Box::pin(async move {
+                    let info = match server_info(&mysql).await {
+                        Ok(info) => info,
+                        Err(e) if e.is_transient() => return Exit::Transient(e.to_string()),
+                        Err(e) => return Exit::Definite(e.to_string()),
+                    };
+                    let acks = Arc::new(AckTracker::new(checkpoint));
+                    let sink = match sink_config.build(acks.clone()) {
+                        Ok(sink) => sink,
+                        Err(e) => return Exit::Transient(e.to_string()),
+                    };
+                    let encoder = codec::encoder(
+                        format,
+                        CodecContext {
+                            project: name.clone(),
+                            store_id: name.clone(),
+                            flavor: info.flavor,
+                            server_tz_offset_secs: info.tz_offset_secs,
+                            tombstones: options.tombstones,
+                        },
+                    );
+                    let task = ConnectorTask {
+                        project: name,
+                        epoch,
+                        checkpoints,
+                        gate,
+                        log,
+                        appended,
+                        sink,
+                        encoder,
+                        filter,
+                        acks,
+                        split_key_updates: options.split_key_updates,
+                        checkpoint_interval: Duration::from_millis(options.checkpoint_interval_ms),
+                        status: status.clone(),
+                    };
+                    let exit = connector_exit(task.run(stop).await);
+                    if let Exit::Transient(e) | Exit::Definite(e) = &exit {
+                        status.set_error(Some(e.clone()));
+                    }
+                    exit
+                })
+            });
+            ComponentActor::new(project, epoch, ComponentKind::Connector, task, report)
+        })
+    }
+
+    /// Proposes that `project` failed; the state change then stops it everywhere.
+    fn fail(&self, project: &str, epoch: u64, error: String) {
+        tracing::error!(project, epoch, %error, "project failed");
+        let meta = self.config.meta.clone();
+        let command = Command::Fail { name: project.to_string(), epoch, error, now_ms: now_ms() };
+        actix::spawn(async move {
+            if let Err(e) = meta::propose(&meta, command).await {
+                tracing::warn!(error = %e, "could not record the failure");
+            }
+        });
+    }
+
+    /// Tells the supervisor these projects are stopped here.
+    fn report_released(
+        &self,
+        projects: Vec<(String, u64)>,
+    ) -> impl std::future::Future<Output = ()> + 'static {
+        let meta = self.config.meta.clone();
+        let node = self.config.node_id;
+        async move {
+            if projects.is_empty() {
+                return;
+            }
+            tracing::info!(node, ?projects, "released projects");
+            if let Err(e) = meta::propose(&meta, Command::Released { node, projects }).await {
+                tracing::warn!(error = %e, "could not report released projects");
+            }
+        }
+    }
+}
+
+fn replica_server_id(project: &str) -> u32 {
+    // Distinct per project and away from the small ids servers usually have.
+    1_000_000 + (stable_hash(project.as_bytes()) % 1_000_000_000) as u32
+}
+
+fn store_exit(result: Result<(), StoreTaskError>) -> Exit {
+    match result {
+        Ok(()) => Exit::Stopped,
+        Err(e) => Exit::Definite(e.to_string()),
+    }
+}
+
+fn connector_exit(result: Result<(), ConnectorError>) -> Exit {
+    match result {
+        Ok(()) => Exit::Stopped,
+        Err(ConnectorError::Fenced(_) | ConnectorError::LeaseLost) => Exit::Fenced,
+        Err(e @ ConnectorError::Sink(SinkError::Refused(_))) => Exit::Definite(e.to_string()),
+        Err(e) => Exit::Transient(e.to_string()),
+    }
+}
+
+impl Actor for NodeAgent {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let mut generation = self.config.generation.clone();
+        let me = ctx.address();
+        ctx.spawn(
+            async move {
+                me.do_send(MetaChanged);
+                while generation.changed().await.is_ok() {
+                    me.do_send(MetaChanged);
+                }
+            }
+            .into_actor(self),
+        );
+        // Retry what failed to start, restart connectors after transient errors, start work
+        // once the lease is (again) held.
+        ctx.run_interval(Duration::from_secs(1), |_, ctx| ctx.notify(MetaChanged));
+    }
+}
+
+/// Stops each project's connector (which drains and saves a last checkpoint), then its store.
+async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus, gates: Gates) {
+    for (name, running) in stops {
+        if let Some(connector) = &running.connector {
+            if let Err(e) = connector.send(StopComponent).await {
+                tracing::warn!(project = %name, error = %e, "connector was already gone");
+            }
+        }
+        if let Err(e) = running.store.send(StopComponent).await {
+            tracing::warn!(project = %name, error = %e, "store was already gone");
+        }
+        running.store_arbiter.stop();
+        running.connector_arbiter.stop();
+        gates.remove(&name, running.epoch);
+        live.set(&name, None);
+        tracing::info!(project = %name, "project stopped on this node");
+    }
+}
+
+impl NodeAgent {
+    fn steps(&self) -> Vec<Step> {
+        let running: BTreeMap<String, u64> = self.running.iter().map(|(n, r)| (n.clone(), r.epoch)).collect();
+        let stored = self.stored_projects();
+        let may_start = self.config.lease.is_valid() && !self.shutting_down;
+        self.config.meta.read(|s| reconcile(s, self.config.node_id, &running, &stored, may_start))
+    }
+
+    fn stop_now(&mut self, project: &str, ctx: &mut Context<Self>) {
+        if let Some(r) = self.running.remove(project) {
+            r.gate.revoke();
+            let stop = stop_all(
+                [(project.to_string(), r)].into(),
+                self.config.live.clone(),
+                self.config.gates.clone(),
+            );
+            ctx.spawn(stop.into_actor(self));
+        }
+    }
+}
+
+impl Handler<MetaChanged> for NodeAgent {
+    type Result = ();
+
+    /// One pass at a time: stop what must stop (awaiting each connector's last checkpoint),
+    /// report what was released, then plan again from the state as it is by then and start or
+    /// purge the rest. A change that arrives during a pass triggers another pass after it.
+    fn handle(&mut self, _: MetaChanged, ctx: &mut Context<Self>) {
+        if self.shutting_down {
+            return;
+        }
+        if self.reconciling {
+            self.again = true;
+            return;
+        }
+        let mut stops = BTreeMap::new();
+        let mut released = Vec::new();
+        for step in self.steps() {
+            match step {
+                Step::Stop { project } => {
+                    if let Some(r) = self.running.remove(&project) {
+                        stops.insert(project, r);
+                    }
+                }
+                Step::Release { project, epoch } => {
+                    if let Some(r) = self.running.remove(&project) {
+                        stops.insert(project.clone(), r);
+                    }
+                    released.push((project, epoch));
+                }
+                Step::Start { .. } | Step::Purge { .. } => {}
+            }
+        }
+        self.reconciling = true;
+        let stopped = stop_all(stops, self.config.live.clone(), self.config.gates.clone());
+        let report = self.report_released(released);
+        ctx.spawn(
+            async move {
+                stopped.await;
+                report.await
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| {
+                act.reconciling = false;
+                if act.shutting_down {
+                    return;
+                }
+                for step in act.steps() {
+                    match step {
+                        Step::Start { project, epoch } => act.start(&project, epoch, ctx),
+                        Step::Purge { project } => {
+                            let dir = act.stores_dir().join(&project);
+                            match std::fs::remove_dir_all(&dir) {
+                                Ok(()) => tracing::info!(project, "released the project's store"),
+                                Err(e) => tracing::warn!(project, error = %e, "cannot remove the store"),
+                            }
+                        }
+                        Step::Stop { .. } | Step::Release { .. } => act.again = true,
+                    }
+                }
+                if std::mem::take(&mut act.again) {
+                    ctx.notify(MetaChanged);
+                }
+            }),
+        );
+    }
+}
+
+impl Handler<ComponentExited> for NodeAgent {
+    type Result = ();
+
+    fn handle(&mut self, msg: ComponentExited, ctx: &mut Context<Self>) {
+        let Some(running) = self.running.get(&msg.project).filter(|r| r.epoch == msg.epoch) else {
+            return; // an exit we asked for, or of an older run
+        };
+        match msg.exit {
+            Exit::Stopped => {}
+            Exit::Definite(error) => self.fail(&msg.project, msg.epoch, error),
+            Exit::Fenced => self.stop_now(&msg.project, ctx),
+            Exit::Transient(error) if msg.kind == ComponentKind::Connector => {
+                tracing::warn!(project = %msg.project, %error, "connector failed, restarting in 2 s");
+                let (project, epoch) = (msg.project.clone(), running.epoch);
+                ctx.run_later(Duration::from_secs(2), move |act, ctx| {
+                    let plan = act.config.meta.read(|s| act.plan(s, &project));
+                    let (Ok(plan), Some(running)) = (plan, act.running.get(&project)) else { return };
+                    if running.epoch == epoch && running.gate.is_open() {
+                        let addr = act.start_connector(&plan, running, ctx);
+                        if let Some(r) = act.running.get_mut(&project) {
+                            r.connector = Some(addr);
+                        }
+                    }
+                });
+            }
+            Exit::Transient(error) => self.fail(&msg.project, msg.epoch, error),
+        }
+    }
+}
+
+impl Handler<Shutdown> for NodeAgent {
+    type Result = ResponseActFuture<Self, ()>;
+
+    /// Stops every project here (connectors drain and checkpoint) and reports them released,
+    /// so the supervisor places them elsewhere at once.
+    fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> Self::Result {
+        self.shutting_down = true;
+        let stops = std::mem::take(&mut self.running);
+        let released: Vec<(String, u64)> = stops.iter().map(|(n, r)| (n.clone(), r.epoch)).collect();
+        let stopped = stop_all(stops, self.config.live.clone(), self.config.gates.clone());
+        let report = self.report_released(released);
+        Box::pin(
+            async move {
+                stopped.await;
+                report.await
+            }
+            .into_actor(self)
+            .map(|_, _, ctx| ctx.stop()),
+        )
+    }
+}
