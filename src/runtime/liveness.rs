@@ -29,7 +29,8 @@ impl Liveness {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Notes the renewals `state` holds (call after every applied change).
+    /// Notes the renewals `state` holds (call after every applied change). A node first seen
+    /// now counts from now.
     pub fn observe(&self, state: &MetaState) {
         let now = Instant::now();
         let mut seen = self.lock();
@@ -39,15 +40,6 @@ impl Liveness {
             if entry.heartbeats != node.heartbeats {
                 *entry = Seen { heartbeats: node.heartbeats, at: now };
             }
-        }
-    }
-
-    /// Gives every node a fresh start: a new leader has no history of when renewals arrived,
-    /// so it assumes the latest possible.
-    pub fn restart_clocks(&self) {
-        let now = Instant::now();
-        for seen in self.lock().values_mut() {
-            seen.at = now;
         }
     }
 

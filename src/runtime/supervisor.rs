@@ -1,7 +1,10 @@
 //! The supervisor: on the Raft leader only, it places running projects on live nodes and moves
 //! the work of lost and leaving nodes ([`plan`]), proposing each move through Raft. A new
 //! leader's supervisor starts from the replicated placements (healthy work stays where it is)
-//! and gives every node a full lease from the moment it took over.
+//! and from its own record of when it applied each node's renewals: applying comes after
+//! committing, which comes after the node sent the renewal its lease counts from, so that
+//! record never makes a lease look older than it is. A node started after the renewal it last
+//! saw counts from its own start.
 
 use super::liveness::Liveness;
 use super::messages::MetaChanged;
@@ -72,7 +75,6 @@ impl Handler<MetaChanged> for Supervisor {
         }
         if !self.leading {
             self.leading = true;
-            self.config.liveness.restart_clocks();
             tracing::info!(node = meta.node_id(), "this node leads: supervising placements");
         }
         let health = self.config.liveness.health(self.config.lease, self.config.lost_after);
