@@ -1,6 +1,7 @@
 """Driver of scripts/bench.sh: see there. Talks to MariaDB with pymysql, to Ferry over its API,
-and reads Kafka with confluent-kafka (an independent client)."""
-import json, os, shutil, signal, statistics, subprocess, sys, tempfile, threading, time, urllib.request
+and reads Kafka with confluent-kafka (an independent client).
+  bench.py [--nodes N]   N > 1: an N-node cluster on 127.0.0.11.. (Raft :7301, HTTP :9301)"""
+import argparse, json, os, shutil, signal, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 import pymysql
 from confluent_kafka import Consumer, TopicPartition
 
@@ -30,8 +31,65 @@ def sql():
                            password=os.environ["FERRY_MYSQL_ADMIN_PASSWORD"], autocommit=True)
 
 
-def api(port, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method,
+# Cluster nodes: node I on 127.0.0.(10+I), apart from scripts/cluster.sh's ports (7001, 8990).
+CLUSTER_RAFT_PORT = 7301
+CLUSTER_HTTP_PORT = 9301
+
+
+class Node:
+    """A ferry node this script started: its process and the base URL of its API."""
+
+    def __init__(self, ident, proc, url):
+        self.id, self.proc, self.url = ident, proc, url
+
+
+def wait_healthy(node, data):
+    for _ in range(300):
+        if node.proc.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(f"{node.url}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    log(open(f"{data}/node{node.id}.log").read()[-3000:])
+    raise SystemExit(f"node {node.id} did not start (log above)")
+
+
+def start_nodes(count, data, nodes):
+    """Starts one node as before (127.0.0.1:18991), or a cluster of `count` the way
+    scripts/cluster.sh starts one: the same peer list, key file and token on every node. Appends
+    each to `nodes` as soon as it runs (the caller stops them), then waits for them to serve."""
+    if count == 1:
+        proc = subprocess.Popen([os.environ["FERRY_BIN"], "node", "--data-dir", f"{data}/node", "--http",
+                                 "127.0.0.1:18991", "--admin-token", TOKEN, "--key-file", f"{data}/key"],
+                                stderr=open(f"{data}/node1.log", "w"))
+        nodes.append(Node(1, proc, "http://127.0.0.1:18991"))
+        wait_healthy(nodes[0], data)
+        return
+    with open(f"{data}/key", "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(os.urandom(32))
+    ip = lambda i: f"127.0.0.{10 + i}"
+    peers = ",".join(f"{i}={ip(i)}:{CLUSTER_RAFT_PORT}" for i in range(1, count + 1))
+    for i in range(1, count + 1):
+        proc = subprocess.Popen([os.environ["FERRY_BIN"], "node", "--node-id", str(i),
+                                 "--raft", f"{ip(i)}:{CLUSTER_RAFT_PORT}", "--peers", peers,
+                                 "--data-dir", f"{data}/node{i}", "--http", f"{ip(i)}:{CLUSTER_HTTP_PORT}",
+                                 "--admin-token", TOKEN, "--key-file", f"{data}/key"],
+                                stderr=open(f"{data}/node{i}.log", "w"))
+        nodes.append(Node(i, proc, f"http://{ip(i)}:{CLUSTER_HTTP_PORT}"))
+    for node in nodes:
+        wait_healthy(node, data)
+    for _ in range(300):
+        if api(nodes[0].url, "GET", "/cluster").get("leader"):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"no leader elected after 30 s; see {data}/node*.log")
+
+
+def api(url, method, path, body=None):
+    req = urllib.request.Request(f"{url}/api/v1{path}", method=method,
                                  data=json.dumps(body).encode() if body is not None else None,
                                  headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
     try:
@@ -95,6 +153,10 @@ class Reader:
 
 
 def main():
+    parser = argparse.ArgumentParser(description="Ferry benchmark: see scripts/bench.sh")
+    parser.add_argument("--nodes", type=int, default=1, choices=range(1, 10), metavar="N",
+                        help="run the project on an N-node cluster (1-9, default 1)")
+    count = parser.parse_args().nodes
     conn = sql()
     with conn.cursor() as c:
         c.execute(f"CREATE DATABASE {DB}")
@@ -107,38 +169,42 @@ def main():
     log(f"loaded in {time.time() - t0:.1f} s")
 
     data = tempfile.mkdtemp(prefix="ferry-bench-")
-    port = 18991
-    node = subprocess.Popen([os.environ["FERRY_BIN"], "node", "--data-dir", f"{data}/node", "--http",
-                             f"127.0.0.1:{port}", "--admin-token", TOKEN, "--key-file", f"{data}/key"],
-                            stderr=open(f"{data}/ferry.log", "w"))
+    nodes = []
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        api(port, "POST", "/datasources", {"name": "maria", "type": "mysql", "host": "127.0.0.1", "port": MYSQL_PORT,
-                                           "user": os.environ["FERRY_MYSQL_USER"],
-                                           "password": os.environ["FERRY_MYSQL_PASSWORD"]})
-        api(port, "POST", "/datasources", {"name": "kafka", "type": "kafka", "bootstrap_servers": KAFKA})
-        api(port, "POST", "/projects", {"name": "bench", "source": "maria", "destination": "kafka",
-                                        "objects": [{"database": DB, "topic": f"bench{RUN}.{{table}}"}],
-                                        "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos},
-                                        "options": {"topic_partitions": PARTITIONS}})
-        cpu0 = proc_cpu_seconds(node.pid)
+        start_nodes(count, data, nodes)
+        # Everything goes through node 1 until the project is placed, then through the node that
+        # runs it (as with one node, whose API shares the process with the project).
+        url = nodes[0].url
+        api(url, "POST", "/datasources", {"name": "maria", "type": "mysql", "host": "127.0.0.1", "port": MYSQL_PORT,
+                                          "user": os.environ["FERRY_MYSQL_USER"],
+                                          "password": os.environ["FERRY_MYSQL_PASSWORD"]})
+        api(url, "POST", "/datasources", {"name": "kafka", "type": "kafka", "bootstrap_servers": KAFKA})
+        api(url, "POST", "/projects", {"name": "bench", "source": "maria", "destination": "kafka",
+                                       "objects": [{"database": DB, "topic": f"bench{RUN}.{{table}}"}],
+                                       "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos},
+                                       "options": {"topic_partitions": PARTITIONS}})
+        cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
         t0 = time.time()
-        api(port, "POST", "/projects/bench/start", {})
+        api(url, "POST", "/projects/bench/start", {})
+        placed = None  # (node, epoch) where the project first ran
         while True:
-            p = api(port, "GET", "/projects/bench")
+            p = api(url, "GET", "/projects/bench")
             if p["state"] == "failed":
                 raise SystemExit(f"project failed: {p['error']}")
+            if placed is None and p.get("node"):
+                placed = (p["node"], p["epoch"])
+                url = nodes[p["node"] - 1].url
             if p["rows"] >= ROWS:
                 break
             time.sleep(0.05)
         wall = time.time() - t0
-        cpu = proc_cpu_seconds(node.pid) - cpu0
-        rss = proc_peak_rss_mb(node.pid)
+        cpu = {n.id: proc_cpu_seconds(n.proc.pid) - cpu0[n.id] for n in nodes}
+        rss = {n.id: proc_peak_rss_mb(n.proc.pid) for n in nodes}
+        runs = (p["node"], p["epoch"])
+        if placed is not None and placed != runs:
+            log(f"warning: the project moved during catch-up: node {placed[0]} epoch {placed[1]} -> "
+                f"node {runs[0]} epoch {runs[1]}; the per-node figures are those of node {runs[0]}")
+        mine = runs[0] or 1
         reader = Reader()
         while reader.count < ROWS:
             if not reader.thread.is_alive():
@@ -146,12 +212,19 @@ def main():
             time.sleep(0.2)
         stamps = sorted(reader.times.values())
         span = (stamps[-1] - stamps[0]) / 1000 if len(stamps) > 1 else wall
+        figure("nodes", count)
+        if count > 1:
+            figure("project_node (runs the project; the per-node figures are its own)", mine)
         figure("catchup_rows", ROWS)
         figure("catchup_rows_per_sec (first to last Kafka timestamp)", round(ROWS / max(span, 1e-3)))
         figure("catchup_rows_per_sec (start to checkpoint, API)", round(ROWS / wall))
-        figure("catchup_cpu_seconds", round(cpu, 2))
-        figure("cpu_seconds_per_1m_rows", round(cpu * 1_000_000 / ROWS, 2))
-        figure("peak_rss_mb", round(rss, 1))
+        figure("catchup_cpu_seconds", round(cpu[mine], 2))
+        figure("cpu_seconds_per_1m_rows", round(cpu[mine] * 1_000_000 / ROWS, 2))
+        figure("peak_rss_mb", round(rss[mine], 1))
+        if count > 1:
+            figure(f"catchup_cpu_seconds_all_{count}_nodes", round(sum(cpu.values()), 2))
+            figure(f"cpu_seconds_per_1m_rows_all_{count}_nodes", round(sum(cpu.values()) * 1_000_000 / ROWS, 2))
+            figure(f"peak_rss_mb_all_{count}_nodes (sum of each node's peak)", round(sum(rss.values()), 1))
 
         # Steady load: RATE rows/s in 100-row autocommit inserts; the commit ack time per row.
         acked = {}
@@ -180,10 +253,24 @@ def main():
             figure("latency_p50_ms", round(statistics.median(lat), 2))
             figure("latency_p99_ms", round(lat[int(len(lat) * 0.99) - 1], 2))
             figure("latency_max_ms", round(lat[-1], 2))
-        figure("peak_rss_mb_after_steady", round(proc_peak_rss_mb(node.pid), 1))
+        figure("peak_rss_mb_after_steady", round(proc_peak_rss_mb(nodes[mine - 1].proc.pid), 1))
+        if count > 1:
+            figure(f"peak_rss_mb_after_steady_all_{count}_nodes (sum of each node's peak)",
+                   round(sum(proc_peak_rss_mb(n.proc.pid) for n in nodes), 1))
+            p = api(url, "GET", "/projects/bench")
+            if (p["node"], p["epoch"]) != runs:
+                log(f"warning: the project moved during the steady load: node {runs[0]} epoch {runs[1]} -> "
+                    f"node {p['node']} epoch {p['epoch']}")
     finally:
-        node.send_signal(signal.SIGTERM)
-        node.wait(timeout=30)
+        for n in nodes:
+            n.proc.send_signal(signal.SIGTERM)
+        for n in nodes:
+            try:
+                n.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                log(f"node {n.id} still running 30 s after SIGTERM; killing it")
+                n.proc.kill()
+                n.proc.wait()
         with conn.cursor() as c:
             c.execute(f"DROP DATABASE {DB}")
         shutil.rmtree(data, ignore_errors=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): catch-up speed, CPU and memory, and steady-state latency.
-#   BENCH_ROWS=1000000 BENCH_RATE=5000 BENCH_SECONDS=20 scripts/bench.sh
+#   BENCH_ROWS=1000000 BENCH_RATE=5000 BENCH_SECONDS=20 scripts/bench.sh [--nodes N]
 # 1. loads BENCH_ROWS sysbench-like rows (BIGINT id, INT k, CHAR(120) c, CHAR(60) pad) into
 #    MariaDB in 1000-row transactions, then starts a project from the position before the load
 #    and measures how fast Ferry catches up (rows/s from the first to the last message's Kafka
@@ -8,6 +8,10 @@
 # 2. writes BENCH_RATE rows/s for BENCH_SECONDS and measures commit-ack-to-Kafka latency
 #    (message CreateTime minus the writer's commit acknowledgement time) p50/p99.
 # Prints one `name: value` line per figure.
+# --nodes N (default 1): run on an N-node cluster on loopback (node I on 127.0.0.(10+I), Raft :7301,
+# HTTP :9301, apart from scripts/cluster.sh's ports); CPU and peak RSS are those of the node that
+# runs the project, and also summed over all nodes (`..._all_N_nodes`).
+# FERRY_BIN=path/to/ferry uses that binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"
@@ -16,6 +20,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"
 scripts/services.sh up >/dev/null
 eval "$(scripts/services.sh env | sed 's/^/export /')"
 "$FERRY_VENV/bin/python" -c 'import pymysql' 2>/dev/null || "$FERRY_VENV/bin/pip" install -q pymysql==1.1.1
-cargo build --release --bin ferry >&2
-export FERRY_BIN="$CARGO_TARGET_DIR/release/ferry"
-exec "$FERRY_VENV/bin/python" scripts/bench.py
+if [ -z "${FERRY_BIN:-}" ]; then
+  cargo build --release --bin ferry >&2
+  export FERRY_BIN="$CARGO_TARGET_DIR/release/ferry"
+fi
+exec "$FERRY_VENV/bin/python" scripts/bench.py "$@"

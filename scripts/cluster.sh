@@ -325,15 +325,20 @@ cmd_status() {
     local n i pid json="" j role leader
     n="$(size)"
     [[ -n "$n" ]] || { log "no cluster in $STATE"; return 0; }
-    # One view for every line: the first answering node's, or better the leader's own.
+    # One view for every line: the leader's own, found through the first node that names a
+    # running one (a node just started, or one whose leader was just killed, may not know it),
+    # else the first answering node's.
     for ((i = 1; i <= n; i++)); do
-        node_pid "$i" >/dev/null && json="$(cluster_json "$i" 2>/dev/null)" && break
-        json=""
+        node_pid "$i" >/dev/null || continue
+        j="$(cluster_json "$i" 2>/dev/null)" || continue
+        [[ -n "$json" ]] || json="$j"
+        leader="$(jq -r '.leader // empty' <<<"$j")"
+        if [[ "$leader" =~ ^[1-9]$ ]] && ((leader <= n)) && node_pid "$leader" >/dev/null &&
+            j="$(cluster_json "$leader" 2>/dev/null)"; then
+            json="$j"
+            break
+        fi
     done
-    leader="$(jq -r '.leader // empty' <<<"${json:-null}")"
-    if [[ "$leader" =~ ^[1-9]$ ]] && ((leader <= n)) && node_pid "$leader" >/dev/null; then
-        j="$(cluster_json "$leader" 2>/dev/null)" && json="$j"
-    fi
     for ((i = 1; i <= n; i++)); do
         if pid="$(node_pid "$i")"; then
             role="$(jq -r --argjson id "$i" '[.members[]? | select(.id == $id) | .role][0] // "?"' \
@@ -343,11 +348,10 @@ cmd_status() {
             echo "node $i: stopped"
         fi
     done
-    if [[ -n "$json" ]]; then
-        jq -r '"leader: \(.leader // "none") term: \(.term // "?")"' <<<"$json"
-    else
-        echo "leader: none term: ?"
-    fi
+    # A leader that is not running (killed, not yet replaced by an election) is no leader.
+    leader="$(jq -r '.leader // empty' <<<"${json:-null}")"
+    if [[ "$leader" =~ ^[1-9]$ ]] && ((leader <= n)) && ! node_pid "$leader" >/dev/null; then leader=""; fi
+    echo "leader: ${leader:-none} term: $(jq -r '.term // "?"' <<<"${json:-null}")"
 }
 
 cmd_env() {
