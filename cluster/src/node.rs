@@ -582,6 +582,25 @@ impl<S: StateMachine> Core<S> {
                         ConfChangeType::RemoveNode => {
                             tracing::info!(node = self.id, removed = cc.node_id, "membership: node removed");
                             self.members.remove(&cc.node_id);
+                            if cc.node_id == self.id && self.rn.raft.state == StateRole::Leader {
+                                // raft-rs lets a removed leader go on leading: hand over to
+                                // the most up-to-date remaining voter.
+                                let raft = &self.rn.raft;
+                                let next = self
+                                    .conf_state
+                                    .voters
+                                    .iter()
+                                    .filter_map(|id| raft.prs().get(*id).map(|p| (p.matched, *id)))
+                                    .max();
+                                if let Some((_, to)) = next {
+                                    tracing::info!(
+                                        node = self.id,
+                                        to,
+                                        "removed from the cluster: handing leadership over"
+                                    );
+                                    self.rn.transfer_leader(to);
+                                }
+                            }
                         }
                     }
                     self.transport.set_peers(&self.members);

@@ -276,11 +276,11 @@ async fn members_are_added_and_removed_at_runtime() {
     c.node(4).propose(Append(6)).await.unwrap();
     c.converge(&[1, 2, 3, 4], &[1, 2, 3, 4, 5, 6]).await;
 
-    // Remove the leader itself: the others go on.
+    // Remove the leader itself: it hands over (still running), the others go on.
     c.node(leader).change_members(MemberChange::Remove { id: leader }).await.unwrap();
-    c.stop(leader).await;
     let rest: Vec<u64> = (1..=4).filter(|i| *i != leader).collect();
     let new = c.leader_among(&rest).await;
+    c.stop(leader).await;
     c.node(new).propose(Append(7)).await.unwrap();
     c.converge(&rest, &[1, 2, 3, 4, 5, 6, 7]).await;
     let members: Vec<u64> = c.node(new).status().members.iter().map(|m| m.id).collect();

@@ -130,13 +130,19 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
     let node_id = cluster_opts.node_id;
 
     let (mailbox, inbox) = cluster::Mailbox::new();
-    let (transport, auth_failures): (Arc<dyn cluster::Transport>, _) = match cluster_opts.raft {
-        Some(raft) => {
-            let tcp = cluster::TcpTransport::start(node_id, raft, keyring.derive("cluster secret"), mailbox)?;
-            let failures = tcp.auth_failures();
-            (Arc::new(tcp), Some(failures))
-        }
-        None => (Arc::new(cluster::transport::NoPeers), None),
+    let tcp = match cluster_opts.raft {
+        Some(raft) => Some(Arc::new(cluster::TcpTransport::start(
+            node_id,
+            raft,
+            keyring.derive("cluster secret"),
+            mailbox,
+        )?)),
+        None => None,
+    };
+    let auth_failures = tcp.as_ref().map(|t| t.auth_failures());
+    let transport: Arc<dyn cluster::Transport> = match &tcp {
+        Some(t) => t.clone(),
+        None => Arc::new(cluster::transport::NoPeers),
     };
     let raft_config =
         cluster::NodeConfig::new(node_id, opts.data_dir.join("raft"), cluster_opts.bootstrap.clone());
@@ -188,7 +194,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         keyring,
         live,
         admin_token: token.into(),
-        cluster: ClusterContext { liveness, lease: opts.lease, lost_after },
+        cluster: ClusterContext { liveness, lease: opts.lease, lost_after, transport: tcp },
     };
     let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))
         .workers(2)

@@ -1,12 +1,13 @@
 //! `/cluster`: the nodes, who leads, what runs where; adding and removing nodes at runtime.
 
 use super::{ApiContext, ApiError};
-use crate::meta::{self, Command, MetaState, ProjectState};
+use crate::meta::{self, Command, MetaError, MetaState, ProjectState};
 use crate::runtime::Liveness;
 use actix_web::{web, HttpResponse};
-use cluster::{ClusterStatus, MemberChange, Role};
+use cluster::{ClusterStatus, MemberChange, Role, TcpTransport};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the cluster endpoints (and the project view) need besides the metadata.
@@ -15,6 +16,8 @@ pub struct ClusterContext {
     pub liveness: Liveness,
     pub lease: Duration,
     pub lost_after: Duration,
+    /// The network to the peers; none for a node started without `--raft`.
+    pub transport: Option<Arc<TcpTransport>>,
 }
 
 impl ClusterContext {
@@ -151,6 +154,15 @@ async fn add_node(ctx: web::Data<ApiContext>, body: web::Json<NewNode>) -> Resul
             "the address {raft} or {http} is already used by node {other}"
         )));
     }
+    // Only a node that answers at that address, as that id, with the cluster secret.
+    let transport = ctx.cluster.transport.as_ref().ok_or_else(|| ApiError::Unprocessable {
+        code: "no_raft_address",
+        message: "this node was started without --raft: restart the cluster's nodes with --node-id, --raft and --peers to add nodes".into(),
+    })?;
+    transport.probe(id, &raft).await.map_err(|message| ApiError::Upstream {
+        code: "node_unusable",
+        message: format!("node {id} was not added: {message}"),
+    })?;
     ctx.meta.change_members(MemberChange::Add { id, raft_addr: raft.clone() }).await?;
     // Known with its HTTP address at once; it gets work once it renews its lease.
     meta::propose(&ctx.meta, Command::NodeUp { node: id, raft: raft.clone(), http: http.clone() }).await??;
@@ -199,8 +211,19 @@ async fn remove_node(ctx: web::Data<ApiContext>, id: web::Path<u64>) -> Result<H
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     ctx.meta.change_members(MemberChange::Remove { id }).await?;
-    if ctx.meta.read(|s| s.nodes.contains_key(&id)) {
-        meta::propose(&ctx.meta, Command::NodeRemoved { node: id }).await??;
+    // A removed leader hands over; a proposal forwarded to it meanwhile is lost, so wait for
+    // the new leader. Forgetting the node is idempotent: try again on a timeout.
+    let mut leader = ctx.meta.watch_leader();
+    let _ =
+        tokio::time::timeout(Duration::from_secs(5), leader.wait_for(|l| l.is_some_and(|l| l != id))).await;
+    let mut attempts = 3;
+    while ctx.meta.read(|s| s.nodes.contains_key(&id)) {
+        match meta::propose(&ctx.meta, Command::NodeRemoved { node: id }).await {
+            Ok(Ok(())) | Ok(Err(MetaError::UnknownNode(_))) => break,
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) if e.is_no_quorum() && attempts > 1 => attempts -= 1,
+            Err(e) => return Err(e.into()),
+        }
     }
     tracing::info!(node = id, moved = ?placed, "removed a node from the cluster");
     Ok(HttpResponse::Ok().json(serde_json::json!({"removed": id, "moved": placed})))

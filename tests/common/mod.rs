@@ -2,6 +2,8 @@
 //! a real `ferry node` process per test, its API, SQL as the admin user, and a Kafka reader.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use mysql_async::prelude::Queryable;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -70,6 +72,20 @@ pub fn setup(name: &str) -> (Services, Node, Sql, String) {
     (services, node, sql, db)
 }
 
+/// The `ferry` binary: cargo's for the ferry package's own tests, else `$FERRY_BIN`, else the
+/// release build in `$CARGO_TARGET_DIR` (what scripts/test.sh builds).
+pub fn ferry_bin() -> PathBuf {
+    if let Some(bin) = option_env!("CARGO_BIN_EXE_ferry") {
+        return bin.into();
+    }
+    if let Ok(bin) = std::env::var("FERRY_BIN") {
+        return bin.into();
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_string());
+    PathBuf::from(target).join("release/ferry")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -135,7 +151,7 @@ impl Node {
 
     fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        let child = Command::new(ferry_bin())
             .args(["node", "--data-dir"])
             .arg(&self.data_dir)
             .args(["--http", &format!("127.0.0.1:{}", self.port)])
@@ -308,6 +324,8 @@ pub struct Msg {
     pub key: Option<Vec<u8>>,
     pub value: Option<Value>,
     pub headers: BTreeMap<String, String>,
+    /// The message's Kafka timestamp (producer CreateTime), in unix milliseconds.
+    pub timestamp_ms: Option<i64>,
 }
 
 impl Msg {
@@ -365,6 +383,7 @@ pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&
             key: m.key().map(<[u8]>::to_vec),
             value: m.payload().map(|p| serde_json::from_slice(p).expect("JSON payload")),
             headers,
+            timestamp_ms: m.timestamp().to_millis(),
         });
     }
     out

@@ -99,6 +99,20 @@ impl TcpTransport {
     pub fn auth_failures(&self) -> watch::Receiver<Option<String>> {
         self.inner.auth_failures.subscribe()
     }
+
+    /// Connects to `addr` as this node and completes the handshake with node `to`: proves the
+    /// address answers as node `to` and holds the cluster secret (before adding it, say).
+    pub async fn probe(&self, to: u64, addr: &str) -> Result<(), String> {
+        let (inner, addr) = (self.inner.clone(), addr.to_string());
+        let attempt = self.inner.rt.spawn(async move {
+            match connect(&inner, to, &addr).await {
+                Ok(_) => Ok(()),
+                Err(ConnectError::Io(reason)) => Err(format!("cannot reach node {to} at {addr}: {reason}")),
+                Err(ConnectError::Auth(reason)) => Err(reason),
+            }
+        });
+        attempt.await.map_err(|e| e.to_string())?
+    }
 }
 
 impl Inner {
