@@ -227,11 +227,13 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
     }
     api.stop(true).await;
     let _ = serving.await;
-    // Everything below is bounded: without a quorum the node still exits.
+    // Everything below is bounded (API 3 s, hand-off 8 s, Raft 2 s): without a quorum the node
+    // still exits within 15 s.
     let leave = async {
-        if outcome.is_ok() {
+        // Without a known leader the cluster has no quorum to tell: just stop.
+        if outcome.is_ok() && meta.leader().is_some() {
             match meta
-                .propose_within(Command::NodeLeaving { node: node_id }.into(), Duration::from_secs(3))
+                .propose_within(Command::NodeLeaving { node: node_id }.into(), Duration::from_secs(2))
                 .await
             {
                 Ok(_) => tracing::info!("told the cluster this node is leaving"),
@@ -241,7 +243,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         agent.send(Shutdown).await.ok();
         hand_over_leadership(&meta).await;
     };
-    if tokio::time::timeout(Duration::from_secs(11), leave).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(8), leave).await.is_err() {
         tracing::warn!("projects did not stop in time; exiting anyway");
     }
     stop_lease.send_replace(true);

@@ -29,10 +29,12 @@ impl CheckpointSaver {
         Self { tx }
     }
 
-    pub async fn save(&self, update: CheckpointUpdate) -> Result<(), SaveError> {
+    /// Hands `update` to the next batch; the answer comes on the returned channel (closed if
+    /// the node stops first).
+    pub fn submit(&self, update: CheckpointUpdate) -> oneshot::Receiver<Result<(), SaveError>> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send((update, reply)).map_err(|_| SaveError::Cluster("the node is stopping".into()))?;
-        answer.await.map_err(|_| SaveError::Cluster("the node is stopping".into()))?
+        let _ = self.tx.send((update, reply));
+        answer
     }
 }
 

@@ -21,7 +21,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
@@ -58,6 +58,12 @@ pub struct ConnectorTask<S> {
     pub status: Arc<PipelineStatus>,
 }
 
+/// The connector's checkpoints: the last one Raft confirmed, and at most one on its way.
+struct Saving {
+    confirmed: Checkpoint,
+    in_flight: Option<(Checkpoint, oneshot::Receiver<Result<(), SaveError>>)>,
+}
+
 /// A table's schema and route, resolved once per schema id.
 struct Target {
     schema: Arc<TableSchema>,
@@ -73,8 +79,8 @@ pub fn now_ms() -> u64 {
 impl<S: Sink> ConnectorTask<S> {
     /// Runs until `stop` turns true (then drains and saves a last checkpoint) or an error.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ConnectorError> {
-        let mut saved = self.acks.checkpoint();
-        let mut next = saved.seq + 1;
+        let mut saved = Saving { confirmed: self.acks.checkpoint(), in_flight: None };
+        let mut next = saved.confirmed.seq + 1;
         let mut targets: HashMap<u64, Target> = HashMap::new();
         let mut out: Vec<Message> = Vec::new();
         let mut last_save = Instant::now();
@@ -162,32 +168,69 @@ impl<S: Sink> ConnectorTask<S> {
         ConnectorError::LeaseLost
     }
 
-    /// Saves the acknowledged checkpoint if it moved, then lets the store drop what it covers.
-    async fn save(&self, saved: &mut Checkpoint) -> Result<(), ConnectorError> {
+    /// Takes Raft's answer to a checkpoint: once confirmed, the store may drop what it covers.
+    fn settle(
+        &self,
+        saved: &mut Saving,
+        answer: Result<(), SaveError>,
+        checkpoint: Checkpoint,
+    ) -> Result<(), ConnectorError> {
+        match answer {
+            Ok(()) => {
+                self.log.truncate_before(checkpoint.seq)?;
+                saved.confirmed = checkpoint;
+                // Data flows again: an earlier transient error is history.
+                self.status.set_error(None);
+                Ok(())
+            }
+            Err(SaveError::Fenced(e)) => Err(ConnectorError::Fenced(e)),
+            // No quorum for now: sending goes on while the gate is open; the next interval
+            // proposes the checkpoint again.
+            Err(e @ SaveError::Cluster(_)) => {
+                tracing::warn!(project = %self.project, error = %e, "checkpoint not saved, will try again");
+                self.status.set_error(Some(e.to_string()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Settles the checkpoint in flight, then hands the next one to the node's saver if the
+    /// acknowledged checkpoint moved. The one in flight was proposed an interval ago and is
+    /// normally answered by now; if not (Raft slow, no quorum), this waits for it, so the
+    /// destination never runs more than an interval ahead of what Raft confirmed.
+    async fn save(&self, saved: &mut Saving) -> Result<(), ConnectorError> {
+        if let Some((checkpoint, answer)) = saved.in_flight.take() {
+            let answer =
+                answer.await.map_err(|_| ConnectorError::Checkpoint("the node is stopping".into()))?;
+            self.settle(saved, answer, checkpoint)?;
+        }
         let checkpoint = self.acks.checkpoint();
-        if checkpoint == *saved {
-            return Ok(());
+        if checkpoint != saved.confirmed {
+            let update = CheckpointUpdate::between(&self.project, self.epoch, &saved.confirmed, &checkpoint);
+            saved.in_flight = Some((checkpoint, self.checkpoints.submit(update)));
         }
-        let update = CheckpointUpdate::between(&self.project, self.epoch, saved, &checkpoint);
-        match self.checkpoints.save(update).await {
-            Ok(()) => {}
-            Err(SaveError::Fenced(e)) => return Err(ConnectorError::Fenced(e)),
-            Err(e @ SaveError::Cluster(_)) => return Err(ConnectorError::Checkpoint(e.to_string())),
+        Ok(())
+    }
+
+    /// Saves the last checkpoint and waits for Raft to confirm it.
+    async fn save_last(&self, saved: &mut Saving) -> Result<(), ConnectorError> {
+        self.save(saved).await?;
+        if let Some((checkpoint, answer)) = saved.in_flight.take() {
+            match answer.await.map_err(|_| ConnectorError::Checkpoint("the node is stopping".into()))? {
+                Err(SaveError::Cluster(e)) => return Err(ConnectorError::Checkpoint(e)),
+                answer => self.settle(saved, answer, checkpoint)?,
+            }
         }
-        self.log.truncate_before(checkpoint.seq)?;
-        *saved = checkpoint;
-        // Data flows again: an earlier transient error is history.
-        self.status.set_error(None);
         Ok(())
     }
 
     /// Waits (bounded) for outstanding acknowledgements and saves the last checkpoint.
-    async fn finish(&mut self, saved: &mut Checkpoint) -> Result<(), ConnectorError> {
+    async fn finish(&mut self, saved: &mut Saving) -> Result<(), ConnectorError> {
         if !self.gate.is_open() {
             return Err(self.shut_out());
         }
         let flushed = self.sink.flush(Duration::from_secs(5));
-        self.save(saved).await?;
+        self.save_last(saved).await?;
         flushed.map_err(Into::into)
     }
 }
