@@ -129,3 +129,29 @@ pub struct Project {
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
 }
+
+#[cfg(test)]
+impl Project {
+    /// A project for tests: source `s`, destination `d`, every option at its default.
+    pub fn sample(name: &str, state: ProjectState, epoch: u64, placement: Option<Placement>) -> Project {
+        Project {
+            spec: ProjectSpec {
+                name: name.into(),
+                source: "s".into(),
+                destination: "d".into(),
+                objects: vec![],
+                format: Default::default(),
+                partition: Default::default(),
+                start: Default::default(),
+                options: ProjectOptions::default(),
+            },
+            state,
+            error: None,
+            epoch,
+            placement,
+            checkpoint: None,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+}

@@ -11,7 +11,9 @@
 
 use super::component::{ComponentActor, TaskFuture};
 use super::lease::{Gate, Gates, Lease};
-use super::messages::{ComponentExited, ComponentKind, Exit, MetaChanged, Shutdown, StopComponent};
+use super::messages::{
+    follow_generation, ComponentExited, ComponentKind, Exit, MetaChanged, Shutdown, StopComponent,
+};
 use super::reconcile::{reconcile, Step};
 use crate::codec::{self, CodecContext};
 use crate::meta::{self, CheckpointSaver, Command, DataSourceKind, Meta, MetaState, Project};
@@ -348,20 +350,10 @@ impl Actor for NodeAgent {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let mut generation = self.config.generation.clone();
-        let me = ctx.address();
-        ctx.spawn(
-            async move {
-                me.do_send(MetaChanged);
-                while generation.changed().await.is_ok() {
-                    me.do_send(MetaChanged);
-                }
-            }
-            .into_actor(self),
-        );
-        // Retry what failed to start, restart connectors after transient errors, start work
-        // once the lease is (again) held.
-        ctx.run_interval(Duration::from_secs(1), |_, ctx| ctx.notify(MetaChanged));
+        // Every second too: retry what failed to start, restart connectors after transient
+        // errors, start work once the lease is (again) held.
+        let generation = self.config.generation.clone();
+        follow_generation(self, ctx, &generation, Duration::from_secs(1));
     }
 }
 

@@ -170,7 +170,7 @@ pub async fn keep_lease(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Placement, Project, ProjectOptions, ProjectSpec};
+    use crate::meta::{Placement, Project};
 
     #[test]
     fn a_gate_closes_when_the_lease_lapses_or_the_project_moves() {
@@ -186,24 +186,8 @@ mod tests {
         assert!(gate.is_open());
 
         let mut state = MetaState::default();
-        let project = |node, epoch| Project {
-            spec: ProjectSpec {
-                name: "p".into(),
-                source: "s".into(),
-                destination: "d".into(),
-                objects: vec![],
-                format: Default::default(),
-                partition: Default::default(),
-                start: Default::default(),
-                options: ProjectOptions::default(),
-            },
-            state: ProjectState::Running,
-            error: None,
-            epoch,
-            placement: Some(Placement { node, releasing: false }),
-            checkpoint: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
+        let project = |node, epoch| {
+            Project::sample("p", ProjectState::Running, epoch, Some(Placement { node, releasing: false }))
         };
         state.projects.insert("p".into(), project(1, 3));
         gates.revoke_moved(1, &state);

@@ -34,10 +34,35 @@ pub struct ComponentExited {
 #[rtype(result = "()")]
 pub struct StopComponent;
 
-/// The applied metadata changed.
+/// The applied metadata changed (in a way that may move work), or it is time to look again.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct MetaChanged;
+
+/// Sends `MetaChanged` to the actor now, whenever `generation` moves, and every `every`.
+pub fn follow_generation<A>(
+    actor: &mut A,
+    ctx: &mut actix::Context<A>,
+    generation: &tokio::sync::watch::Receiver<u64>,
+    every: std::time::Duration,
+) where
+    A: actix::Actor<Context = actix::Context<A>> + actix::Handler<MetaChanged>,
+{
+    use actix::{ActorFutureExt as _, AsyncContext as _, WrapFuture as _};
+    let mut generation = generation.clone();
+    let me = ctx.address();
+    ctx.spawn(
+        async move {
+            me.do_send(MetaChanged);
+            while generation.changed().await.is_ok() {
+                me.do_send(MetaChanged);
+            }
+        }
+        .into_actor(actor)
+        .map(|_, _, _| ()),
+    );
+    ctx.run_interval(every, |_, ctx| ctx.notify(MetaChanged));
+}
 
 /// Stop every project on this node (connectors drain and checkpoint first); answered when done.
 #[derive(Debug, Message)]

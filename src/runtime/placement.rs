@@ -76,28 +76,10 @@ pub fn plan(state: &MetaState, health: &NodeHealth) -> Vec<Move> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{NodeRecord, Placement, Project, ProjectOptions, ProjectSpec};
+    use crate::meta::{NodeRecord, Placement, Project};
 
     fn project(name: &str, state: ProjectState, epoch: u64, node: Option<(u64, bool)>) -> Project {
-        Project {
-            spec: ProjectSpec {
-                name: name.into(),
-                source: "s".into(),
-                destination: "d".into(),
-                objects: vec![],
-                format: Default::default(),
-                partition: Default::default(),
-                start: Default::default(),
-                options: ProjectOptions::default(),
-            },
-            state,
-            error: None,
-            epoch,
-            placement: node.map(|(node, releasing)| Placement { node, releasing }),
-            checkpoint: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-        }
+        Project::sample(name, state, epoch, node.map(|(node, releasing)| Placement { node, releasing }))
     }
 
     fn node(id: u64, leaving: bool, heartbeats: u64) -> (u64, NodeRecord) {

@@ -64,30 +64,12 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Placement, ProjectOptions, ProjectSpec};
+    use crate::meta::Placement;
 
     const ME: u64 = 1;
 
     fn project(name: &str, state: ProjectState, epoch: u64, node: u64, releasing: bool) -> Project {
-        Project {
-            spec: ProjectSpec {
-                name: name.into(),
-                source: "s".into(),
-                destination: "d".into(),
-                objects: vec![],
-                format: Default::default(),
-                partition: Default::default(),
-                start: Default::default(),
-                options: ProjectOptions::default(),
-            },
-            state,
-            error: None,
-            epoch,
-            placement: Some(Placement { node, releasing }),
-            checkpoint: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-        }
+        Project::sample(name, state, epoch, Some(Placement { node, releasing }))
     }
 
     fn meta(projects: Vec<Project>) -> MetaState {

@@ -7,7 +7,7 @@
 //! saw counts from its own start.
 
 use super::liveness::Liveness;
-use super::messages::MetaChanged;
+use super::messages::{follow_generation, MetaChanged};
 use super::placement::{plan, Move};
 use crate::meta::{self, Command, Meta};
 use actix::prelude::*;
@@ -42,18 +42,9 @@ impl Actor for Supervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let mut generation = self.config.generation.clone();
-        let me = ctx.address();
-        ctx.spawn(
-            async move {
-                while generation.changed().await.is_ok() {
-                    me.do_send(MetaChanged);
-                }
-            }
-            .into_actor(self),
-        );
-        // Leases expire with time, not with log entries.
-        ctx.run_interval(Duration::from_millis(250), |_, ctx| ctx.notify(MetaChanged));
+        // Leases expire with time, not with log entries: look every 250 ms too.
+        let generation = self.config.generation.clone();
+        follow_generation(self, ctx, &generation, Duration::from_millis(250));
     }
 }
 
