@@ -69,47 +69,45 @@ fn admin_token(data_dir: &Path, given: Option<String>) -> anyhow::Result<String>
 /// What the key check seals: a node that cannot open it holds another key.
 const KEY_CHECK: &str = "ferry key check v1";
 
-/// Once the node has caught up with the cluster, checks that its key opens the cluster's key
-/// check (recording one if the cluster has none yet). Before the node ever caught up, a peer
-/// refusing our cluster secret is just as final. Either way `fatal` gets the reason.
+/// Checks that this node's key is the cluster's, and stops the node (through `fatal`) if not:
+/// - the replicated state holds a value sealed with the cluster's key: once the node has it
+///   (replayed from its own log at a restart, or caught up), its key must open it;
+/// - a node that has no state yet learns it from its peers: when every peer refuses its cluster
+///   secret, its key is the odd one out;
+/// - the first node to catch up with a cluster that has no key check records one.
 async fn check_key(
     meta: Meta,
     keyring: Arc<Keyring>,
     key_file: PathBuf,
-    mut auth_failures: Option<watch::Receiver<Option<String>>>,
+    transport: Option<Arc<cluster::TcpTransport>>,
     fatal: watch::Sender<Option<String>>,
 ) {
     let differs = |why: String| {
         format!("this node's key file {} differs from the cluster's: {why}", key_file.display())
     };
     loop {
-        let failure = async {
-            match auth_failures.as_mut() {
-                Some(rx) => rx.wait_for(|f| f.is_some()).await.ok().and_then(|f| f.clone()),
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            Some(reason) = failure => {
-                fatal.send_replace(Some(differs(reason)));
-                return;
-            }
-            ready = meta.read_index() => if ready.is_ok() { break },
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    match meta.read(|s| s.key_check.clone()) {
-        Some(sealed) => {
+        if let Some(sealed) = meta.read(|s| s.key_check.clone()) {
             if keyring.open(&sealed).ok().as_deref() != Some(KEY_CHECK) {
-                fatal.send_replace(Some(differs("it cannot open what the cluster sealed".into())));
+                fatal.send_replace(Some(differs(
+                    "it cannot open what the cluster sealed with its key".into(),
+                )));
             }
+            return;
         }
-        None => {
+        if let Some(reason) = transport.as_ref().and_then(|t| t.refused_by_every_peer()) {
+            fatal.send_replace(Some(differs(reason)));
+            return;
+        }
+        let caught_up = tokio::time::timeout(Duration::from_secs(1), meta.read_index()).await;
+        if matches!(caught_up, Ok(Ok(()))) && meta.read(|s| s.key_check.is_none()) {
             let sealed = keyring.seal(KEY_CHECK);
-            if let Err(e) = meta::propose(&meta, Command::SetKeyCheck { sealed }).await {
-                tracing::warn!(error = %e, "could not record the key check; will check at the next start");
+            match meta::propose(&meta, Command::SetKeyCheck { sealed }).await {
+                // Recorded (or another node's was first): check it on the next turn.
+                Ok(_) => continue,
+                Err(e) => tracing::debug!(error = %e, "could not record the key check yet"),
             }
         }
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
 
@@ -139,7 +137,6 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         )?)),
         None => None,
     };
-    let auth_failures = tcp.as_ref().map(|t| t.auth_failures());
     let transport: Arc<dyn cluster::Transport> = match &tcp {
         Some(t) => t.clone(),
         None => Arc::new(cluster::transport::NoPeers),
@@ -149,7 +146,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
     let meta: Meta = cluster::Node::start(raft_config, MetaState::default(), transport, inbox)?;
 
     let (fatal_tx, mut fatal) = watch::channel(None::<String>);
-    tokio::spawn(check_key(meta.clone(), keyring.clone(), key_file, auth_failures, fatal_tx));
+    tokio::spawn(check_key(meta.clone(), keyring.clone(), key_file, tcp.clone(), fatal_tx));
 
     let lease = Lease::new(opts.lease);
     let gates = Gates::default();

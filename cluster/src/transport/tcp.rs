@@ -4,8 +4,8 @@
 //!   the same IP, so a node can be firewalled by its address (several nodes share one host).
 //! - Every connection is mutually authenticated with the cluster secret (derived from the key
 //!   file every node shares): each side proves it knows the secret with an HMAC over both
-//!   sides' nonces. A connection without the secret is dropped and logged; a peer that fails
-//!   our check is reported through [`TcpTransport::auth_failures`].
+//!   sides' nonces. A connection without the secret is dropped and logged; whether each peer
+//!   passed our check is kept ([`TcpTransport::refused_by_every_peer`]).
 //! - Frames: a big-endian u32 length, then a protobuf `eraftpb::Message`.
 //! - Sending never blocks the Raft loop: each peer has a bounded queue drained by a writer task;
 //!   while the peer is unreachable its messages are dropped and the loop is told.
@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 const MAGIC: &[u8; 8] = b"FERRYRF1";
 const MAX_FRAME: usize = 256 << 20;
@@ -48,7 +48,8 @@ struct Inner {
     secret: [u8; 32],
     mailbox: Mailbox,
     links: Mutex<HashMap<u64, Link>>,
-    auth_failures: watch::Sender<Option<String>>,
+    /// Per peer, how its last handshake went.
+    auth: Mutex<BTreeMap<u64, Result<(), String>>>,
     rt: tokio::runtime::Handle,
 }
 
@@ -84,7 +85,7 @@ impl TcpTransport {
             secret,
             mailbox,
             links: Mutex::new(HashMap::new()),
-            auth_failures: watch::channel(None).0,
+            auth: Mutex::new(BTreeMap::new()),
             rt: runtime.handle().clone(),
         });
         let listener = {
@@ -95,9 +96,20 @@ impl TcpTransport {
         Ok(Self { inner, _runtime: Arc::new(runtime) })
     }
 
-    /// The last authentication failure with a peer, as a sentence for the operator.
-    pub fn auth_failures(&self) -> watch::Receiver<Option<String>> {
-        self.inner.auth_failures.subscribe()
+    /// When every peer this node connects to has refused the handshake (and none accepted
+    /// it), the reason, as a sentence for the operator: this node's key is the odd one out.
+    /// A peer refusing while another accepts says nothing about this node.
+    pub fn refused_by_every_peer(&self) -> Option<String> {
+        let peers: Vec<u64> = self.inner.links().keys().copied().collect();
+        let auth = self.inner.auth.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reason = None;
+        for peer in &peers {
+            match auth.get(peer) {
+                Some(Err(r)) => reason = Some(r.clone()),
+                _ => return None,
+            }
+        }
+        reason
     }
 
     /// Connects to `addr` as this node and completes the handshake with node `to`: proves the
@@ -134,9 +146,11 @@ impl Inner {
         self.rt.spawn(writer(self.clone(), id, addr.to_string(), rx));
     }
 
-    fn auth_failed(&self, message: String) {
-        tracing::error!(node = self.id, "{message}");
-        self.auth_failures.send_replace(Some(message));
+    fn handshake_done(&self, peer: u64, result: Result<(), String>) {
+        if let Err(message) = &result {
+            tracing::error!(node = self.id, "{message}");
+        }
+        self.auth.lock().unwrap_or_else(|p| p.into_inner()).insert(peer, result);
     }
 }
 
@@ -353,7 +367,7 @@ async fn writer(inner: Arc<Inner>, to: u64, addr: String, mut rx: mpsc::Receiver
             Ok(s) => s,
             Err(e) => {
                 match e {
-                    ConnectError::Auth(message) => inner.auth_failed(message),
+                    ConnectError::Auth(message) => inner.handshake_done(to, Err(message)),
                     ConnectError::Io(reason) => {
                         if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
                             tracing::warn!(node = inner.id, peer = to, %addr, %reason, "cannot reach peer");
@@ -376,6 +390,7 @@ async fn writer(inner: Arc<Inner>, to: u64, addr: String, mut rx: mpsc::Receiver
             }
         };
         backoff = Duration::from_millis(100);
+        inner.handshake_done(to, Ok(()));
         if last_warning.take().is_some() {
             tracing::info!(node = inner.id, peer = to, %addr, "reached peer");
         }
@@ -444,25 +459,23 @@ mod tests {
             super::super::Inbound::Raft(m) => assert_eq!((m.from, m.term), (1, 3)),
             _ => panic!("expected a raft message"),
         }
-        // Node 3 has another secret: node 1 refuses it, node 3 refuses node 1.
-        let mut failures = a.auth_failures();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(5), failures.wait_for(|f| f.is_some()))
-                .await
-                .unwrap()
-                .unwrap();
-        });
-        let msg = a.auth_failures().borrow().clone().unwrap();
-        assert!(msg.contains("node 3") && msg.contains("--key-file"), "{msg}");
-        c.send(vec![heartbeat(3, 1)]);
-        let mut cf = c.auth_failures();
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(5), cf.wait_for(|f| f.is_some()))
-                .await
-                .unwrap()
-                .unwrap();
-        });
+        // Node 3 has another secret: node 1 refuses it, node 3 refuses node 1. Node 1 was
+        // accepted by node 2, so only node 3, refused by every peer, is the odd one out.
+        let wait = |t: &TcpTransport, what: &str| {
+            let start = std::time::Instant::now();
+            loop {
+                if let Some(reason) = t.refused_by_every_peer() {
+                    return reason;
+                }
+                assert!(start.elapsed() < Duration::from_secs(5), "{what}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        c.send(vec![heartbeat(3, 1), heartbeat(3, 2)]);
+        let msg = wait(&c, "node 3 refused by every peer");
+        assert!(msg.contains("--key-file"), "{msg}");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(a.refused_by_every_peer(), None, "node 2 accepted node 1");
         let reached_c = c_in.rx.try_iter().any(|m| matches!(m, super::super::Inbound::Raft(_)));
         assert!(!reached_c, "a peer without the secret must not get messages through");
     }
