@@ -16,6 +16,8 @@ pub enum SaveError {
 
 type Request = (CheckpointUpdate, oneshot::Sender<Result<(), SaveError>>);
 
+const PROPOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[derive(Clone)]
 pub struct CheckpointSaver {
     tx: mpsc::UnboundedSender<Request>,
@@ -47,7 +49,10 @@ async fn batch_loop(meta: Meta, mut rx: mpsc::UnboundedReceiver<Request>) {
         }
         let (updates, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         let names: Vec<String> = updates.iter().map(|u| u.project.clone()).collect();
-        let result = super::propose(&meta, Command::SaveCheckpoints { node, checkpoints: updates }).await;
+        // Shorter than a request's timeout: a connector waits for its checkpoint only when the
+        // next is due or when it stops, and a node stopping without a quorum must not linger.
+        let command = Command::SaveCheckpoints { node, checkpoints: updates };
+        let result = meta.propose_within(command.into(), PROPOSE_TIMEOUT).await;
         for (name, reply) in names.into_iter().zip(replies) {
             let answer = match &result {
                 Ok(Ok(())) => Ok(()),

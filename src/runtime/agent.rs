@@ -318,7 +318,9 @@ impl NodeAgent {
                 return;
             }
             tracing::info!(node, ?projects, "released projects");
-            if let Err(e) = meta::propose(&meta, Command::Released { node, projects }).await {
+            // A hint: without it the supervisor still moves the work once the lease expires.
+            let released = Command::Released { node, projects }.into();
+            if let Err(e) = meta.propose_within(released, Duration::from_secs(2)).await {
                 tracing::warn!(error = %e, "could not report released projects");
             }
         }
