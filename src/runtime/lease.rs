@@ -46,11 +46,6 @@ impl Lease {
     pub fn renewed(&self, sent_at: Instant) {
         self.valid_until_ms.fetch_max(self.ms(sent_at + self.duration), Ordering::AcqRel);
     }
-
-    /// Gives the lease up at once (the node is leaving).
-    pub fn surrender(&self) {
-        self.valid_until_ms.store(0, Ordering::Release);
-    }
 }
 
 /// A running component's permission to write to its destination.
@@ -66,13 +61,6 @@ impl Gate {
 
     pub fn revoke(&self) {
         self.revoked.store(true, Ordering::Release);
-    }
-
-    /// A gate that never closes, for code that runs outside a cluster (tests, tools).
-    pub fn always_open() -> Arc<Gate> {
-        let lease = Lease::new(Duration::from_secs(100 * 365 * 24 * 3600));
-        lease.renewed(Instant::now());
-        Arc::new(Gate { lease, revoked: AtomicBool::new(false) })
     }
 }
 
@@ -197,7 +185,7 @@ mod tests {
         assert!(!gate.is_open(), "placed on node 2 at epoch 4");
         let newer = gates.issue(&lease, "p", 5);
         assert!(newer.is_open());
-        lease.surrender();
-        assert!(!newer.is_open());
+        gates.remove("p", 5);
+        assert!(!newer.is_open(), "a stopped component's gate is closed");
     }
 }
