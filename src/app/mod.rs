@@ -158,7 +158,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         raft: cluster_opts.raft.map(|a| a.to_string()).unwrap_or_default(),
         http: opts.http.to_string(),
     };
-    let lease_keeper =
+    let mut lease_keeper =
         tokio::spawn(keep_lease(meta.clone(), address, lease.clone(), gates.clone(), stop_lease_rx));
     let checkpoints = CheckpointSaver::start(meta.clone());
     let live = LiveStatus::default();
@@ -244,7 +244,9 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         tracing::warn!("projects did not stop in time; exiting anyway");
     }
     stop_lease.send_replace(true);
-    let _ = lease_keeper.await;
+    if tokio::time::timeout(Duration::from_millis(500), &mut lease_keeper).await.is_err() {
+        lease_keeper.abort(); // mid-renewal without a quorum: nothing to finish
+    }
     let _ = tokio::time::timeout(Duration::from_secs(2), meta.shutdown()).await;
     tracing::info!(took_ms = started.elapsed().as_millis() as u64, "ferry node stopped");
     outcome.map(|_| ()).map_err(anyhow::Error::msg)

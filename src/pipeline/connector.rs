@@ -5,7 +5,7 @@
 //! before it, the destination acknowledged. After a crash the connector resends from there, so
 //! a consumer sees duplicates only after the last checkpoint, never a gap.
 //!
-//! Fencing: nothing is sent unless the component's [`Gate`] is open (the node's lease is valid
+//! Fencing: nothing is sent unless the run's [`Permit`] is granted (the node's lease is valid
 //! and the placement still ours); when it closes, what is queued is abandoned and the run ends.
 
 use super::ack::AckTracker;
@@ -13,8 +13,7 @@ use super::status::PipelineStatus;
 use crate::codec::{split_row, Encoder, Message};
 use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
 use crate::model::{Checkpoint, Record, TableSchema};
-use crate::runtime::Gate;
-use crate::sink::{Route, Sink, SinkError};
+use crate::sink::{Permit, Route, Sink, SinkError};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, StoreError};
 use std::collections::hash_map::Entry;
@@ -46,7 +45,8 @@ pub struct ConnectorTask<S> {
     pub project: String,
     pub epoch: u64,
     pub checkpoints: CheckpointSaver,
-    pub gate: Arc<Gate>,
+    /// The run's permit to write (the node's lease and the project's placement).
+    pub gate: Arc<dyn Permit>,
     pub log: Arc<dyn ChangeLog>,
     pub appended: watch::Receiver<u64>,
     pub sink: S,
@@ -130,10 +130,11 @@ impl<S: Sink> ConnectorTask<S> {
                             Some(&target.table),
                         );
                         for message in &out {
-                            if !self.gate.is_open() {
-                                return Err(self.shut_out());
+                            match self.sink.send(route, message, seq, &*self.gate).await {
+                                Ok(()) => {}
+                                Err(SinkError::Revoked) => return Err(self.shut_out()),
+                                Err(e) => return Err(e.into()),
                             }
-                            self.sink.send(route, message, seq).await?;
                         }
                     }
                     Record::TxEnd(end) => self.acks.register_tx_end(seq, end.position, end.ts),
@@ -226,7 +227,7 @@ impl<S: Sink> ConnectorTask<S> {
 
     /// Waits (bounded) for outstanding acknowledgements and saves the last checkpoint.
     async fn finish(&mut self, saved: &mut Saving) -> Result<(), ConnectorError> {
-        if !self.gate.is_open() {
+        if !self.gate.granted() {
             return Err(self.shut_out());
         }
         let flushed = self.sink.flush(Duration::from_secs(5));

@@ -54,6 +54,12 @@ pub struct Gate {
     revoked: AtomicBool,
 }
 
+impl crate::sink::Permit for Gate {
+    fn granted(&self) -> bool {
+        self.is_open()
+    }
+}
+
 impl Gate {
     pub fn is_open(&self) -> bool {
         !self.revoked.load(Ordering::Acquire) && self.lease.is_valid()
@@ -149,8 +155,9 @@ pub async fn keep_lease(
         }
         let next = tokio::time::Instant::from_std(sent + every);
         tokio::select! {
-            _ = tokio::time::sleep_until(next) => {}
+            biased;
             _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep_until(next) => {}
         }
     }
 }

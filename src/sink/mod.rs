@@ -20,6 +20,16 @@ pub enum SinkError {
     /// Needs the user (bad topic name, authorization, message too large).
     #[error("destination refused: {0}")]
     Refused(String),
+    /// The run's permit is gone (its node's lease lapsed, or the project moved): nothing more
+    /// may be written.
+    #[error("this run may no longer write to the destination")]
+    Revoked,
+}
+
+/// Whether a run may still write: asked before every message is handed to the destination,
+/// also after waiting for room, so a run paused mid-send never writes once it lost its turn.
+pub trait Permit: Send + Sync {
+    fn granted(&self) -> bool;
 }
 
 /// Where a table's messages go, resolved once per table by [`Sink::route`].
@@ -39,13 +49,14 @@ pub trait Sink: Send {
         target: &str,
     ) -> impl Future<Output = Result<Route, SinkError>> + Send;
 
-    /// Queues `message`; the tracker gets `ack(seq)` when the destination has it. Waits when the
-    /// destination's queue is full.
+    /// Queues `message` if `permit` is granted; the tracker gets `ack(seq)` when the destination
+    /// has it. Waits when the destination's queue is full (asking `permit` again after).
     fn send(
         &mut self,
         route: &Route,
         message: &Message,
         seq: u64,
+        permit: &dyn Permit,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     /// Waits until everything queued is acknowledged or `timeout` passes.

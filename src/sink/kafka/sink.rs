@@ -2,7 +2,7 @@ use super::KafkaSinkConfig;
 use crate::codec::Message;
 use crate::meta::Partition;
 use crate::model::TableSchema;
-use crate::sink::{stable_hash, AckTracker, Route, Sink, SinkError};
+use crate::sink::{stable_hash, AckTracker, Permit, Route, Sink, SinkError};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -140,7 +140,13 @@ impl Sink for KafkaSink {
         })
     }
 
-    async fn send(&mut self, route: &Route, message: &Message, seq: u64) -> Result<(), SinkError> {
+    async fn send(
+        &mut self,
+        route: &Route,
+        message: &Message,
+        seq: u64,
+        permit: &dyn Permit,
+    ) -> Result<(), SinkError> {
         let mut headers = OwnedHeaders::new_with_capacity(message.headers.len() + 1);
         for (name, value) in &message.headers {
             headers = headers.insert(Header { key: name, value: Some(value.as_slice()) });
@@ -156,6 +162,9 @@ impl Sink for KafkaSink {
             record = record.payload(value.as_slice());
         }
         loop {
+            if !permit.granted() {
+                return Err(SinkError::Revoked);
+            }
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
