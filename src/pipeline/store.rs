@@ -48,6 +48,10 @@ impl StoreTask {
         self.record_status(&[]);
         let mut backoff = Duration::from_millis(500);
         loop {
+            // A transaction cut off by the last disconnect is read again whole, under the same
+            // sequence numbers.
+            self.log.drop_uncommitted_tail()?;
+            self.appended.send_replace(self.log.last_seq());
             let from = match self.log.state().position {
                 Some(position) => ResumeFrom::Position(position),
                 None => ResumeFrom::Start(self.start.clone()),

@@ -103,16 +103,41 @@ impl RocksChangeLog {
     }
 
     /// Records after the last complete transaction belong to a transaction the source will
-    /// read again from the saved position: remove them.
-    fn drop_uncommitted_tail(&self) -> Result<(), StoreError> {
+    /// read again from the saved position: remove them, and number what comes next from there.
+    /// Done at open and before every reconnect to the source: re-reading from the same position
+    /// yields the same records under the same sequence numbers, so a connector that already
+    /// read part of the transaction continues where it was, sending nothing twice.
+    pub fn drop_uncommitted_tail(&self) -> Result<(), StoreError> {
         let committed = self.state().committed_seq;
         let from = (committed + 1).to_be_bytes();
         let mut tail = self.db.iterator_cf(self.cf(CF_LOG), IteratorMode::From(&from, Direction::Forward));
         if tail.next().is_some() {
             self.db.delete_range_cf(self.cf(CF_LOG), from, u64::MAX.to_be_bytes())?;
+            // Rows are numbered again from the end of the last complete transaction.
+            let rows = self.rows_through(committed)?;
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(rows) = rows {
+                state.rows = rows;
+            }
+            self.db.put_cf(self.cf(CF_STATE), KEY_STATE, encode(&*state))?;
             tracing::info!(committed, "dropped the change log tail after the last transaction");
         }
+        self.last_seq.store(committed, Ordering::Release);
         Ok(())
+    }
+
+    /// The row count after the last rows record at or before `seq`, if the log still has one.
+    fn rows_through(&self, seq: u64) -> Result<Option<u64>, StoreError> {
+        let start = seq.to_be_bytes();
+        let iter = self.db.iterator_cf(self.cf(CF_LOG), IteratorMode::From(&start, Direction::Reverse));
+        for item in iter {
+            let (k, v) = item?;
+            let at = key_seq(&k)?;
+            if let Record::Rows(rows) = decode(at, &v)? {
+                return Ok(Some(rows.first_row_seq + rows.rows.len() as u64));
+            }
+        }
+        Ok(None)
     }
 
     /// Whether this log continues from a connector checkpoint at `seq`: its record `seq` is the
@@ -291,6 +316,28 @@ mod tests {
         assert_eq!(log.append(&[rows(0, 1), end(300)], None).unwrap(), 4);
         log.truncate_before(3).unwrap();
         assert_eq!(log.read_from(0, 10).unwrap().iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_dropped_tail_is_numbered_again_from_the_last_transaction_end() {
+        let dir = temp("rewind");
+        let log = RocksChangeLog::open(&dir).unwrap();
+        let id = log.schema_id(&schema()).unwrap();
+        log.append(&[rows(id, 0), rows(id, 1), end(300)], None).unwrap();
+        // Part of the next transaction, then the source connection drops.
+        log.append(&[rows(id, 2), rows(id, 3)], None).unwrap();
+        assert_eq!((log.last_seq(), log.state().rows), (5, 4));
+        log.drop_uncommitted_tail().unwrap();
+        assert_eq!((log.last_seq(), log.state().rows, log.state().committed_seq), (3, 2, 3));
+        assert!(log.read_from(4, 10).unwrap().is_empty());
+        // Read again from the position, the transaction gets the same numbers.
+        let seq = log.append(&[rows(id, log.state().rows), rows(id, 3), end(500)], None).unwrap();
+        assert_eq!(seq, 6);
+        let again = log.read_from(4, 10).unwrap();
+        assert_eq!(again.len(), 3);
+        assert!(matches!(&again[0].1, Record::Rows(r) if r.first_row_seq == 2));
+        drop(log);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
