@@ -55,6 +55,11 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             "options.checkpoint_interval_ms must be between 10 and 60000 (a crash resends at most that much)",
         ));
     }
+    if body.options.server_id == Some(0) {
+        return Err(ApiError::bad_request(
+            "options.server_id must be between 1 and 4294967295, unique among the source's replicas",
+        ));
+    }
     let source = ctx
         .meta
         .read(|s| s.data_sources.get(&body.source).cloned())

@@ -59,11 +59,20 @@ pub struct ProjectOptions {
     pub tombstones: bool,
     /// How often the connector saves its checkpoint, in milliseconds.
     pub checkpoint_interval_ms: u64,
+    /// The server id Ferry registers with on the source as a replica; by default derived from
+    /// the cluster's identity and the project's name.
+    pub server_id: Option<u32>,
 }
 
 impl Default for ProjectOptions {
     fn default() -> Self {
-        Self { topic_partitions: 4, split_key_updates: true, tombstones: true, checkpoint_interval_ms: 500 }
+        Self {
+            topic_partitions: 4,
+            split_key_updates: true,
+            tombstones: true,
+            checkpoint_interval_ms: 500,
+            server_id: None,
+        }
     }
 }
 

@@ -17,11 +17,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LogCommand {
     V1(v1::Command),
+    V2(v2::Command),
 }
 
 impl From<Command> for LogCommand {
     fn from(c: Command) -> Self {
-        LogCommand::V1(c.into())
+        match c {
+            Command::CreateProject { spec, now_ms } => {
+                LogCommand::V2(v2::Command::CreateProject { spec: spec.into(), now_ms })
+            }
+            c => LogCommand::V1(c.into()),
+        }
     }
 }
 
@@ -30,6 +36,9 @@ impl LogCommand {
     pub fn into_command(self) -> Command {
         match self {
             LogCommand::V1(c) => c.into(),
+            LogCommand::V2(v2::Command::CreateProject { spec, now_ms }) => {
+                Command::CreateProject { spec: spec.into(), now_ms }
+            }
         }
     }
 }
@@ -145,6 +154,85 @@ pub mod v1 {
         pub rows: u64,
         pub bytes: u64,
         pub tables: Vec<(String, u64)>,
+    }
+}
+
+pub mod v2 {
+    //! Version 2: only what changed since v1 (project options gained `server_id`); commands
+    //! whose shape did not change are still written as v1. Frozen.
+    use super::v1;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateProject { spec: ProjectSpec, now_ms: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ProjectSpec {
+        pub name: String,
+        pub source: String,
+        pub destination: String,
+        pub objects: Vec<v1::ObjectRule>,
+        pub format: v1::Format,
+        pub partition: v1::Partition,
+        pub start: v1::StartPoint,
+        pub options: ProjectOptions,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ProjectOptions {
+        pub topic_partitions: u32,
+        pub split_key_updates: bool,
+        pub tombstones: bool,
+        pub checkpoint_interval_ms: u64,
+        pub server_id: Option<u32>,
+    }
+}
+
+// --- model <-> v2 -----------------------------------------------------------------------------
+
+impl From<ProjectSpec> for v2::ProjectSpec {
+    fn from(s: ProjectSpec) -> Self {
+        let o = s.options;
+        v2::ProjectSpec {
+            name: s.name,
+            source: s.source,
+            destination: s.destination,
+            objects: s.objects.into_iter().map(Into::into).collect(),
+            format: s.format.into(),
+            partition: s.partition.into(),
+            start: s.start.into(),
+            options: v2::ProjectOptions {
+                topic_partitions: o.topic_partitions,
+                split_key_updates: o.split_key_updates,
+                tombstones: o.tombstones,
+                checkpoint_interval_ms: o.checkpoint_interval_ms,
+                server_id: o.server_id,
+            },
+        }
+    }
+}
+
+impl From<v2::ProjectSpec> for ProjectSpec {
+    fn from(s: v2::ProjectSpec) -> Self {
+        let o = s.options;
+        ProjectSpec {
+            name: s.name,
+            source: s.source,
+            destination: s.destination,
+            objects: s.objects.into_iter().map(Into::into).collect(),
+            format: s.format.into(),
+            partition: s.partition.into(),
+            start: s.start.into(),
+            options: ProjectOptions {
+                topic_partitions: o.topic_partitions,
+                split_key_updates: o.split_key_updates,
+                tombstones: o.tombstones,
+                checkpoint_interval_ms: o.checkpoint_interval_ms,
+                server_id: o.server_id,
+            },
+        }
     }
 }
 
@@ -354,6 +442,7 @@ impl From<v1::ProjectOptions> for ProjectOptions {
             split_key_updates: o.split_key_updates,
             tombstones: o.tombstones,
             checkpoint_interval_ms: o.checkpoint_interval_ms,
+            ..ProjectOptions::default()
         }
     }
 }
@@ -510,7 +599,7 @@ mod tests {
                 bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
             assert_eq!(decoded.clone().into_command(), expected, "entry {i}");
             assert_eq!(
-                hex::encode(encode(&LogCommand::from(expected))),
+                hex::encode(encode(&LogCommand::V1(expected.into()))),
                 *line,
                 "entry {i} encodes as written"
             );
@@ -521,5 +610,26 @@ mod tests {
         let cp = p.checkpoint.as_ref().unwrap();
         assert_eq!((cp.seq, cp.rows, cp.position.pos, cp.tables["shop.orders"]), (10, 7, 900, 7));
         assert_eq!(state.nodes[&2].heartbeats, 1);
+    }
+
+    /// A v2 entry as bytes; like the v1 fixture, frozen.
+    const FIXTURE_V2: &str = include_str!("testdata/log_v2.hex");
+
+    #[test]
+    fn a_v2_project_keeps_its_replica_server_id() {
+        let mut spec = match fixture_commands().remove(3) {
+            Command::CreateProject { spec, .. } => spec,
+            other => panic!("{other:?}"),
+        };
+        spec.options.server_id = Some(4242);
+        let command = Command::CreateProject { spec, now_ms: 1_700_000_000_000 };
+        let written = LogCommand::from(command.clone());
+        assert!(matches!(written, LogCommand::V2(_)), "new projects are written as v2");
+        let line = FIXTURE_V2.trim();
+        assert_eq!(hex::encode(encode(&written)), line, "v2 encodes as written");
+        let (decoded, _): (LogCommand, _) =
+            bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())
+                .unwrap();
+        assert_eq!(decoded.into_command(), command);
     }
 }

@@ -93,6 +93,8 @@ struct Plan {
     mysql: MysqlConfig,
     kafka: String,
     filter: Arc<TableFilter>,
+    /// The server id the store registers with on the source.
+    server_id: u32,
 }
 
 impl NodeAgent {
@@ -126,7 +128,12 @@ impl NodeAgent {
             _ => return Err(format!("destination {} is not a kafka data source", project.spec.destination)),
         };
         let filter = Arc::new(TableFilter::new(&project.spec.objects).map_err(|e| e.to_string())?);
-        Ok(Plan { project, mysql, kafka, filter })
+        let server_id = project
+            .spec
+            .options
+            .server_id
+            .unwrap_or_else(|| replica_server_id(state.key_check.as_deref().unwrap_or_default(), name));
+        Ok(Plan { project, mysql, kafka, filter, server_id })
     }
 
     /// Opens the project's local store, ready to continue from the replicated checkpoint: a
@@ -173,7 +180,7 @@ impl NodeAgent {
         let store_task = StoreTask {
             project: name.to_string(),
             source: plan.mysql.clone(),
-            replica_server_id: replica_server_id(name),
+            replica_server_id: plan.server_id,
             filter: plan.filter.clone(),
             start: plan.project.spec.start.clone(),
             log: log.clone(),
@@ -327,9 +334,12 @@ impl NodeAgent {
     }
 }
 
-fn replica_server_id(project: &str) -> u32 {
-    // Distinct per project and away from the small ids servers usually have.
-    1_000_000 + (stable_hash(project.as_bytes()) % 1_000_000_000) as u32
+/// The default replica server id: distinct per cluster (`cluster` is its key check, random at
+/// the cluster's creation) and project, and away from the small ids servers usually have.
+fn replica_server_id(cluster: &[u8], project: &str) -> u32 {
+    let mut bytes = cluster.to_vec();
+    bytes.extend_from_slice(project.as_bytes());
+    1_000_000 + (stable_hash(&bytes) % 1_000_000_000) as u32
 }
 
 fn store_exit(result: Result<(), StoreTaskError>) -> Exit {

@@ -397,7 +397,11 @@ pub(crate) fn read_time2(b: &[u8], fsp: u8) -> Option<Value> {
 /// image holds every column; anything else is refused rather than guessed.
 pub(crate) fn decode_rows(def: &TableDef, ev: &RowsEventData<'_>) -> Result<Vec<RowImage>, String> {
     let n = def.cols.len();
-    if ev.num_columns() as usize != n {
+    if n == 0 {
+        // Every image would take no bytes: the loop below would never end.
+        return Err("a rows event for a table of no columns".into());
+    }
+    if ev.num_columns() != n as u64 {
         return Err(format!("the rows event has {} columns, the table map {n}", ev.num_columns()));
     }
     let before = ev.columns_before_image().is_some();
@@ -451,6 +455,47 @@ fn decode_image(def: &TableDef, buf: &mut ParseBuf<'_>) -> Result<Vec<Value>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{TableName, TableSchema};
+    use mysql_async::binlog::events::{Event, EventData, FormatDescriptionEvent};
+    use mysql_async::binlog::BinlogVersion;
+    use std::sync::Arc;
+
+    /// A WRITE_ROWS_V1 event (v4, no checksum) whose body after the table id and flags is `tail`.
+    fn write_rows(tail: &[u8]) -> Event {
+        let mut body = 7u64.to_le_bytes()[..6].to_vec();
+        body.extend([1, 0]); // STMT_END
+        body.extend(tail);
+        let mut ev = 1u32.to_le_bytes().to_vec();
+        ev.push(23);
+        ev.extend(1u32.to_le_bytes());
+        ev.extend(((19 + body.len()) as u32).to_le_bytes());
+        ev.extend([0; 6]);
+        ev.extend(body);
+        Event::read(&FormatDescriptionEvent::new(BinlogVersion::Version4), &ev[..]).unwrap()
+    }
+
+    fn no_columns() -> TableDef {
+        let schema = TableSchema { name: TableName::new("d", "t"), columns: vec![], primary_key: vec![] };
+        TableDef { schema: Arc::new(schema), cols: vec![] }
+    }
+
+    #[test]
+    fn malformed_rows_events_are_errors_not_hangs_or_panics() {
+        // No columns, yet row bytes: each image would take nothing, forever.
+        let ev = write_rows(&[0, 1, 2, 3]);
+        let Ok(Some(EventData::RowsEvent(rows))) = ev.read_data() else { panic!("a rows event") };
+        assert_eq!(rows.num_columns(), 0);
+        assert!(decode_rows(&no_columns(), &rows).unwrap_err().contains("no columns"));
+        // A column count of 2^64 - 1.
+        let mut huge = vec![0xfe];
+        huge.extend(u64::MAX.to_le_bytes());
+        huge.extend([0xff; 4]);
+        let ev = write_rows(&huge);
+        // The driver may refuse it, or it reaches the decoder, which must: either way an error.
+        if let Ok(Some(EventData::RowsEvent(rows))) = ev.read_data() {
+            assert!(decode_rows(&no_columns(), &rows).is_err());
+        }
+    }
 
     fn conv(c: Conv, v: MyValue) -> Value {
         convert(&c, BinlogValue::Value(v)).unwrap()

@@ -16,6 +16,14 @@ pub enum SourceError {
         "binlog position {requested} is not available on the server (oldest available: {oldest}): {reason}"
     )]
     PositionPurged { requested: String, oldest: String, reason: String },
+    /// Another replica registered with the source under the same server id, and the server
+    /// dropped this one's binlog dump for it.
+    #[error(
+        "another replica connected to the source with server_id {server_id} and the server dropped \
+         this project's binlog dump ({message}): another Ferry deployment with a project of the \
+         same name, or a replica using that id. Give this project a unique options.server_id"
+    )]
+    ReplicaIdTaken { server_id: u32, message: String },
     #[error("the server is not set up for CDC: {0}")]
     Misconfigured(String),
     #[error("unsupported: {0}")]
@@ -25,6 +33,15 @@ pub enum SourceError {
     /// The connection dropped or the server went away mid-stream.
     #[error("connection lost: {0}")]
     ConnectionLost(String),
+    /// A change to a synced table logged as SQL text, not as rows.
+    #[error(
+        "table {table}: a change at {position} was logged as a statement, not as rows \
+         (the writing session had binlog_format=STATEMENT or MIXED): {statement:?}. Ferry reads \
+         row events only: SET GLOBAL binlog_format=ROW (sessions keep theirs until they \
+         reconnect), then start the project again from a position after this one and re-sync \
+         the table"
+    )]
+    StatementLogged { table: String, position: String, statement: String },
     #[error("cannot decode binlog event at {position}: {reason}")]
     Decode { position: String, reason: String },
     #[error("server error {code}: {message}")]

@@ -3,7 +3,9 @@
 //! Layout: `conn.rs` (connecting, typed connection errors), `precheck.rs`, `catalog.rs`
 //! (tables, primary keys, information_schema schemas, positions), `reader.rs` (the replication
 //! loop, one handler per event kind), `decode.rs` (binlog values -> [`crate::model::Value`]),
-//! `schema.rs` (TABLE_MAP -> [`crate::model::TableSchema`], cached per table id).
+//! `schema.rs` (TABLE_MAP -> [`crate::model::TableSchema`], cached per table id), `sql.rs`
+//! (which tables a QUERY event's statement touches), `xa.rs` (prepared XA transactions held
+//! until their outcome).
 
 mod catalog;
 mod conn;
@@ -12,6 +14,8 @@ mod error;
 mod precheck;
 mod reader;
 mod schema;
+mod sql;
+mod xa;
 
 pub use catalog::{current_position, list_tables, server_info, table_schema, ServerInfo, TableInfo};
 pub use error::SourceError;

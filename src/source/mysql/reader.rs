@@ -14,15 +14,18 @@
 use super::catalog::{self, BinlogFile, ServerInfo};
 use super::conn::{self, codes, query_error};
 use super::decode::decode_rows;
-use super::schema::{parse_ddl, Ddl, Mapped, SchemaCache};
+use super::schema::{Mapped, SchemaCache};
+use super::sql::{dml_tables, parse_ddl, Ddl};
+use super::xa::{xa_group, XaGroup, XaTransactions};
 use super::{MysqlConfig, SourceError};
 use crate::codec::SourceFlavor;
 use crate::model::{Op, Position, RowsBatch, TxEnd};
 use crate::source::{SourceEvent, StartPoint, TableFilter};
 use futures_util::{FutureExt, StreamExt};
-use mysql_async::binlog::events::{Event, EventData, QueryEvent, RotateEvent};
+use mysql_async::binlog::events::{Event, EventData, QueryEvent, RotateEvent, RowsEventData};
 use mysql_async::prelude::*;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
+use mysql_common::binlog::consts::RowsEventFlags;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -97,6 +100,7 @@ impl BinlogReader {
             .with_pos(start.pos.max(4));
         let stream = c.get_binlog_stream(request).await.map_err(query_error)?;
         let mut replication = Replication {
+            server_id: self.server_id,
             file: start.file.clone(),
             asked_file: (!start.file.is_empty()).then(|| start.file.clone()),
             seen_fde: false,
@@ -109,6 +113,8 @@ impl BinlogReader {
             not_before: start.not_before,
             schemas: SchemaCache::new(self.cfg.clone(), info.flavor, self.filter.clone()),
             pending: Vec::with_capacity(64),
+            xa_rows: Vec::new(),
+            xa: XaTransactions::default(),
             started: start,
             oldest: logs.first().map(|f| f.name.clone()).unwrap_or_default(),
             groups_ended: 0,
@@ -373,6 +379,7 @@ const WRITE_ROWS_V2: u8 = 30;
 const UPDATE_ROWS_V2: u8 = 31;
 const DELETE_ROWS_V2: u8 = 32;
 const MYSQL_GTID: u8 = 33;
+const XA_PREPARE: u8 = 38;
 const PARTIAL_UPDATE_ROWS: u8 = 39;
 const MARIADB_GTID: u8 = 162;
 /// MariaDB compressed QUERY / rows events (log_bin_compress=ON).
@@ -396,10 +403,16 @@ struct Group {
     in_tx: bool,
     /// Emitted rows for synced tables.
     has_rows: bool,
+    /// The group prepares or completes an XA transaction.
+    xa: Option<XaGroup>,
+    /// The resume point before the group.
+    since: Position,
 }
 
 /// The state of one replication stream; one method per event kind.
 struct Replication {
+    /// The replica id this stream registered with.
+    server_id: u32,
     /// The binlog file being read.
     file: String,
     /// The file the dump asked for: the name the first ROTATE means.
@@ -417,6 +430,9 @@ struct Replication {
     not_before: Option<u32>,
     schemas: SchemaCache,
     pending: Vec<SourceEvent>,
+    /// Rows of the XA transaction being prepared, held until its outcome.
+    xa_rows: Vec<SourceEvent>,
+    xa: XaTransactions,
     started: Start,
     oldest: String,
     /// Transaction groups ended since the start (0: the start itself is what failed).
@@ -469,6 +485,10 @@ impl Replication {
 
     fn stream_error(&self, e: mysql_async::Error) -> SourceError {
         match e {
+            // The server dropped this dump for a newer one registered with the same server id.
+            mysql_async::Error::Server(se) if se.message.contains("same server_uuid/server_id") => {
+                SourceError::ReplicaIdTaken { server_id: self.server_id, message: se.message }
+            }
             mysql_async::Error::Server(se) if se.code == codes::FATAL_READING_BINLOG => {
                 let requested =
                     if self.groups_ended == 0 { self.started.describe() } else { self.resume.to_string() };
@@ -503,6 +523,10 @@ impl Replication {
                 Ok(())
             }
             QUERY => self.on_query(ev),
+            XA_PREPARE => {
+                self.on_xa_prepare(ev);
+                Ok(())
+            }
             MARIADB_GTID => self.on_mariadb_gtid(ev),
             MYSQL_GTID => self.on_mysql_gtid(ev),
             ROTATE => self.on_rotate(ev),
@@ -528,11 +552,19 @@ impl Replication {
     }
 
     fn on_rows(&mut self, ev: &Event, ty: u8) -> Result<(), SourceError> {
-        let h = ev.header();
         let data = ev.read_data().map_err(|e| self.decode_error(ev, e.to_string()))?;
         let Some(EventData::RowsEvent(rows)) = data else {
             return Err(self.decode_error(ev, "not a rows event".into()));
         };
+        let result = self.on_rows_event(ev, ty, &rows);
+        if rows.flags().contains(RowsEventFlags::STMT_END) {
+            self.schemas.statement_ended();
+        }
+        result
+    }
+
+    fn on_rows_event(&mut self, ev: &Event, ty: u8, rows: &RowsEventData<'_>) -> Result<(), SourceError> {
+        let h = ev.header();
         let def = match self.schemas.get(rows.table_id()) {
             Mapped::Synced(def) => def.clone(),
             Mapped::Skipped => return Ok(()),
@@ -550,15 +582,20 @@ impl Replication {
             UPDATE_ROWS_V1 | UPDATE_ROWS_V2 => Op::Update,
             _ => Op::Delete,
         };
-        let images = decode_rows(&def, &rows)
+        let images = decode_rows(&def, rows)
             .map_err(|e| self.decode_error(ev, format!("table {}: {e}", def.schema.name)))?;
         if images.is_empty() {
             return Ok(());
         }
         let first_row_seq = self.row_seq;
         self.row_seq += images.len() as u64;
-        self.group.has_rows = true;
-        self.pending.push(SourceEvent::Rows {
+        let to = if let Some(XaGroup::Prepare(_)) = self.group.xa {
+            &mut self.xa_rows
+        } else {
+            self.group.has_rows = true;
+            &mut self.pending
+        };
+        to.push(SourceEvent::Rows {
             schema: def.schema.clone(),
             batch: RowsBatch {
                 schema_id: 0,
@@ -586,10 +623,10 @@ impl Replication {
         };
         if head("BEGIN") || head("XA START") || head("XA BEGIN") {
             self.group.in_tx = true;
+        } else if head("XA COMMIT") || head("XA ROLLBACK") {
+            self.on_xa_outcome(ev, head("XA COMMIT"));
         } else if head("COMMIT")
             || head("XA PREPARE")
-            || head("XA COMMIT")
-            || head("XA ROLLBACK")
             || (head("ROLLBACK") && !sql.to_ascii_uppercase().contains(" TO "))
         {
             // COMMIT ends groups on non-transactional tables; a logged ROLLBACK carries changes
@@ -597,6 +634,17 @@ impl Replication {
             self.end_group(ev, false);
         } else if head("XA END") || head("SAVEPOINT") || head("ROLLBACK") {
             // Inside a transaction; nothing to do.
+        } else if let Some(written) = dml_tables(sql, &q.schema()) {
+            // Rows changed by a statement logged as text (a session with binlog_format=STATEMENT
+            // or MIXED): Ferry cannot know them, and must not pass over them silently.
+            let synced = written.iter().find(|n| self.schemas.synced(&n.database, &n.table));
+            if let (Some(table), None) = (synced, self.not_before) {
+                return Err(SourceError::StatementLogged {
+                    table: table.to_string(),
+                    position: self.position_of(ev),
+                    statement: truncate(sql, 200).to_string(),
+                });
+            }
         } else {
             let db = q.schema();
             let ddl = parse_ddl(sql, &db);
@@ -632,8 +680,11 @@ impl Replication {
         let seq = u64::from_le_bytes(d[0..8].try_into().expect("8 bytes"));
         let domain = u32::from_le_bytes(d[8..12].try_into().expect("4 bytes"));
         let flags = d[12];
+        let xa = xa_group(d).map_err(|reason| self.decode_error(ev, reason))?;
         let server_id = ev.header().server_id();
         self.group = Group {
+            xa,
+            since: self.resume.clone(),
             gtid: Some(format!("{domain}-{server_id}-{seq}")),
             mariadb_gtid: Some((domain, server_id, seq)),
             saw_gtid: true,
@@ -641,6 +692,7 @@ impl Replication {
             in_tx: false,
             has_rows: false,
         };
+        self.xa_rows.clear();
         Ok(())
     }
 
@@ -688,6 +740,41 @@ impl Replication {
         Ok(())
     }
 
+    /// The end of an XA transaction's prepared group: hold its rows until its outcome.
+    fn on_xa_prepare(&mut self, ev: &Event) {
+        if let Some(XaGroup::Prepare(xid)) = self.group.xa.take() {
+            let rows = std::mem::take(&mut self.xa_rows);
+            self.xa.prepared(xid, rows, self.group.since.clone());
+        }
+        self.end_group(ev, false);
+    }
+
+    /// `XA COMMIT` publishes the prepared rows, `XA ROLLBACK` drops them; either ends the group.
+    fn on_xa_outcome(&mut self, ev: &Event, commit: bool) {
+        match self.group.xa.take() {
+            Some(XaGroup::Complete(xid)) if commit => match self.xa.commit(&xid) {
+                Some(events) => {
+                    self.group.has_rows |= !events.is_empty();
+                    self.pending.extend(events);
+                }
+                None => tracing::warn!(
+                    position = %self.position_of(ev),
+                    "XA COMMIT of a transaction prepared before the stream's start: its rows are not known"
+                ),
+            },
+            Some(XaGroup::Complete(xid)) => self.xa.rollback(&xid),
+            // A one-phase XA COMMIT, or a server that logs XA whole at commit: rows went out.
+            _ => {}
+        }
+        self.end_group(ev, false);
+    }
+
+    /// The point a restart reads from: the last group's end, or before the oldest prepared XA
+    /// transaction's group while one awaits its outcome.
+    fn resume_point(&self) -> Position {
+        self.xa.hold().unwrap_or(&self.resume).clone()
+    }
+
     fn on_heartbeat(&mut self) {
         if self.last_progress.elapsed() >= PROGRESS_EVERY && !self.resume.file.is_empty() {
             self.push_progress(now_secs());
@@ -705,7 +792,7 @@ impl Replication {
         self.groups_ended += 1;
         self.resume = Position { file: self.file.clone(), pos: h.log_pos() as u64, gtid: self.gtids.text() };
         if emit {
-            self.pending.push(SourceEvent::TxEnd(TxEnd { position: self.resume.clone(), ts: h.timestamp() }));
+            self.pending.push(SourceEvent::TxEnd(TxEnd { position: self.resume_point(), ts: h.timestamp() }));
             self.resume_reported = true;
         } else {
             self.resume_reported = false;
@@ -716,7 +803,7 @@ impl Replication {
     }
 
     fn push_progress(&mut self, ts: u32) {
-        self.pending.push(SourceEvent::Progress { position: self.resume.clone(), ts });
+        self.pending.push(SourceEvent::Progress { position: self.resume_point(), ts });
         self.resume_reported = true;
         self.last_progress = Instant::now();
     }

@@ -66,7 +66,8 @@ struct Entry {
     def: Option<Arc<TableDef>>,
 }
 
-/// Upper bound on cached table ids (a server with many tables churns through ids).
+/// Cached table ids beyond which the cache is emptied, between statements only (a server with
+/// many tables churns through ids; a statement's TABLE_MAPs must outlive its rows events).
 const MAX_IDS: usize = 4096;
 
 pub(crate) struct SchemaCache {
@@ -115,9 +116,6 @@ impl SchemaCache {
                 return Ok(());
             }
         }
-        if self.by_id.len() >= MAX_IDS {
-            self.by_id.clear();
-        }
         let name =
             TableName::new(String::from_utf8_lossy(head.database), String::from_utf8_lossy(head.table));
         let def = if self.synced(&name.database, &name.table) {
@@ -129,6 +127,14 @@ impl SchemaCache {
         };
         self.by_id.insert(head.table_id, Entry { raw: raw.to_vec(), def });
         Ok(())
+    }
+
+    /// A statement's last rows event (or its transaction) ended: the cache may be emptied now
+    /// if it grew past its bound, since the next statement maps its tables again.
+    pub fn statement_ended(&mut self) {
+        if self.by_id.len() >= MAX_IDS {
+            self.by_id.clear();
+        }
     }
 
     /// Whether any table of `database` was synced since the last invalidation.
@@ -716,312 +722,9 @@ fn decode_err(ev: &Event, reason: &str) -> SourceError {
     }
 }
 
-/// The tables a statement changes the definition of.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Ddl {
-    /// Not DDL (or DDL that changes no table: users, grants, views, routines).
-    None,
-    Tables(Vec<TableName>),
-    /// DROP/ALTER DATABASE: every table of it.
-    Database(String),
-    /// DDL we cannot attribute to tables: forget every schema.
-    Unknown,
-}
-
-/// Classifies a QUERY event's statement. `default_db` is the event's current database.
-pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
-    let mut t = Tokens::new(query);
-    let Some(first) = t.keyword() else {
-        return Ddl::None;
-    };
-    let name = |t: &mut Tokens| t.table_name(default_db);
-    match first.as_str() {
-        "CREATE" | "ALTER" | "DROP" => {
-            // Skip modifiers until the object kind.
-            let mut kind = String::new();
-            while let Some(k) = t.keyword() {
-                match k.as_str() {
-                    "OR" | "REPLACE" | "TEMPORARY" | "ONLINE" | "OFFLINE" | "IGNORE" | "UNIQUE"
-                    | "FULLTEXT" | "SPATIAL" => continue,
-                    "DEFINER" => {
-                        t.skip_user();
-                        continue;
-                    }
-                    _ => {
-                        kind = k;
-                        break;
-                    }
-                }
-            }
-            match kind.as_str() {
-                "TABLE" => {
-                    t.skip_if_exists();
-                    let mut out = Vec::new();
-                    while let Some(n) = name(&mut t) {
-                        out.push(n);
-                        // DROP TABLE a, b
-                        if first == "DROP" && t.eat(',') {
-                            continue;
-                        }
-                        break;
-                    }
-                    if out.is_empty() {
-                        Ddl::Unknown
-                    } else {
-                        Ddl::Tables(out)
-                    }
-                }
-                "INDEX" | "KEY" => {
-                    t.skip_if_exists();
-                    let _index = t.ident();
-                    while let Some(k) = t.keyword() {
-                        if k == "ON" {
-                            return name(&mut t).map_or(Ddl::Unknown, |n| Ddl::Tables(vec![n]));
-                        }
-                    }
-                    Ddl::Unknown
-                }
-                "DATABASE" | "SCHEMA" if first == "CREATE" => Ddl::None,
-                "DATABASE" | "SCHEMA" => {
-                    t.skip_if_exists();
-                    match t.ident() {
-                        Some(db) => Ddl::Database(db),
-                        None => Ddl::Database(default_db.to_string()),
-                    }
-                }
-                "USER" | "ROLE" | "VIEW" | "TRIGGER" | "PROCEDURE" | "FUNCTION" | "EVENT" | "SERVER"
-                | "ALGORITHM" | "SQL" | "AGGREGATE" | "LOGFILE" | "TABLESPACE" | "RESOURCE"
-                | "SPATIAL_REF_SYS" => Ddl::None,
-                "SEQUENCE" => Ddl::None,
-                _ => Ddl::Unknown,
-            }
-        }
-        "RENAME" => {
-            if t.keyword().as_deref() != Some("TABLE") {
-                return Ddl::None; // RENAME USER
-            }
-            // RENAME TABLE a TO b [, c TO d ...]
-            let mut out = Vec::new();
-            while let Some(a) = name(&mut t) {
-                out.push(a);
-                if t.keyword().as_deref() != Some("TO") {
-                    break;
-                }
-                let Some(b) = name(&mut t) else { break };
-                out.push(b);
-                if !t.eat(',') {
-                    break;
-                }
-            }
-            if out.is_empty() {
-                Ddl::Unknown
-            } else {
-                Ddl::Tables(out)
-            }
-        }
-        "TRUNCATE" => {
-            let mut probe = t.clone();
-            if probe.keyword().as_deref() == Some("TABLE") {
-                t = probe;
-            }
-            name(&mut t).map_or(Ddl::Unknown, |n| Ddl::Tables(vec![n]))
-        }
-        _ => Ddl::None,
-    }
-}
-
-/// Just enough of a SQL tokenizer for DDL heads: keywords, identifiers, comments.
-#[derive(Clone)]
-struct Tokens<'a> {
-    s: &'a str,
-}
-
-impl<'a> Tokens<'a> {
-    fn new(s: &'a str) -> Self {
-        Self { s }
-    }
-
-    fn skip_space(&mut self) {
-        loop {
-            let t = self.s.trim_start();
-            if let Some(rest) = t.strip_prefix("/*") {
-                // MariaDB's executable comments `/*!50100 ... */` hold real SQL: read inside.
-                if let Some(body) = rest.strip_prefix('!').or_else(|| rest.strip_prefix("M!")) {
-                    let digits = body.bytes().take_while(u8::is_ascii_digit).count();
-                    self.s = &body[digits..];
-                    continue;
-                }
-                self.s = rest.find("*/").map_or("", |p| &rest[p + 2..]);
-            } else if let Some(rest) = t.strip_prefix("*/") {
-                self.s = rest;
-            } else if t.starts_with("-- ") || t.starts_with('#') {
-                self.s = t.find('\n').map_or("", |p| &t[p + 1..]);
-            } else {
-                self.s = t;
-                return;
-            }
-        }
-    }
-
-    /// The next bare word, uppercased (`None` at a quote, punctuation or the end).
-    fn keyword(&mut self) -> Option<String> {
-        self.skip_space();
-        let end =
-            self.s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(self.s.len());
-        if end == 0 {
-            return None;
-        }
-        let w = self.s[..end].to_ascii_uppercase();
-        self.s = &self.s[end..];
-        Some(w)
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        self.skip_space();
-        match self.s.strip_prefix(c) {
-            Some(rest) => {
-                self.s = rest;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// `= user@host` after DEFINER, in any quoting (`CURRENT_USER` too).
-    fn skip_user(&mut self) {
-        self.eat('=');
-        self.user_part();
-        if self.eat('@') {
-            self.user_part();
-        }
-        if self.eat('(') {
-            self.eat(')');
-        }
-    }
-
-    fn user_part(&mut self) {
-        self.skip_space();
-        match self.s.chars().next() {
-            Some(q @ ('\'' | '"')) => {
-                let rest = &self.s[1..];
-                self.s = rest.find(q).map_or("", |p| &rest[p + 1..]);
-            }
-            _ => {
-                self.ident();
-            }
-        }
-    }
-
-    fn skip_if_exists(&mut self) {
-        let mut probe = self.clone();
-        if probe.keyword().as_deref() == Some("IF") {
-            let mut not = probe.clone();
-            if not.keyword().as_deref() == Some("NOT") {
-                probe = not;
-            }
-            if probe.keyword().as_deref() == Some("EXISTS") {
-                *self = probe;
-            }
-        }
-    }
-
-    /// An identifier, bare or in backquotes.
-    fn ident(&mut self) -> Option<String> {
-        self.skip_space();
-        if let Some(rest) = self.s.strip_prefix('`') {
-            let mut out = String::new();
-            let mut it = rest.char_indices();
-            while let Some((i, c)) = it.next() {
-                if c == '`' {
-                    if rest[i + 1..].starts_with('`') {
-                        out.push('`');
-                        it.next();
-                    } else {
-                        self.s = &rest[i + 1..];
-                        return Some(out);
-                    }
-                } else {
-                    out.push(c);
-                }
-            }
-            None
-        } else {
-            let end =
-                self.s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(self.s.len());
-            if end == 0 {
-                return None;
-            }
-            let w = self.s[..end].to_string();
-            self.s = &self.s[end..];
-            Some(w)
-        }
-    }
-
-    /// `db.table`, `table`, with or without backquotes.
-    fn table_name(&mut self, default_db: &str) -> Option<TableName> {
-        let a = self.ident()?;
-        if self.s.starts_with('.') {
-            self.s = &self.s[1..];
-            let b = self.ident()?;
-            Some(TableName::new(a, b))
-        } else {
-            Some(TableName::new(default_db, a))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tables(q: &str) -> Ddl {
-        parse_ddl(q, "shop")
-    }
-
-    fn t(db: &str, table: &str) -> TableName {
-        TableName::new(db, table)
-    }
-
-    #[test]
-    fn ddl_names_its_tables() {
-        assert_eq!(tables("ALTER TABLE orders ADD x INT"), Ddl::Tables(vec![t("shop", "orders")]));
-        assert_eq!(
-            tables("alter online ignore table `s`.`o``x` add y int"),
-            Ddl::Tables(vec![t("s", "o`x")])
-        );
-        assert_eq!(tables("CREATE TABLE IF NOT EXISTS a.b (id int)"), Ddl::Tables(vec![t("a", "b")]));
-        assert_eq!(tables("CREATE OR REPLACE TEMPORARY TABLE x (id int)"), Ddl::Tables(vec![t("shop", "x")]));
-        assert_eq!(
-            tables("DROP TABLE IF EXISTS `a`,b.c /* generated by server */"),
-            Ddl::Tables(vec![t("shop", "a"), t("b", "c")])
-        );
-        assert_eq!(
-            tables("RENAME TABLE a TO b, x.c TO x.d"),
-            Ddl::Tables(vec![t("shop", "a"), t("shop", "b"), t("x", "c"), t("x", "d")])
-        );
-        assert_eq!(tables("TRUNCATE TABLE a"), Ddl::Tables(vec![t("shop", "a")]));
-        assert_eq!(tables("truncate a"), Ddl::Tables(vec![t("shop", "a")]));
-        assert_eq!(tables("CREATE UNIQUE INDEX i ON o (x)"), Ddl::Tables(vec![t("shop", "o")]));
-        assert_eq!(tables("DROP INDEX i ON s.o"), Ddl::Tables(vec![t("s", "o")]));
-        assert_eq!(tables("/* c */ ALTER TABLE a ADD b INT"), Ddl::Tables(vec![t("shop", "a")]));
-    }
-
-    #[test]
-    fn other_statements() {
-        assert_eq!(tables("CREATE USER x"), Ddl::None);
-        assert_eq!(tables("GRANT SELECT ON *.* TO x"), Ddl::None);
-        assert_eq!(tables("CREATE DATABASE d"), Ddl::None);
-        assert_eq!(tables("DROP DATABASE IF EXISTS `d`"), Ddl::Database("d".into()));
-        assert_eq!(tables("ALTER DATABASE d CHARACTER SET utf8mb4"), Ddl::Database("d".into()));
-        assert_eq!(tables("ALTER SERVER s OPTIONS (HOST 'h')"), Ddl::None);
-        assert_eq!(tables("DROP FROBNICATOR x"), Ddl::Unknown);
-        assert_eq!(
-            tables("CREATE DEFINER=`root`@`localhost` TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET @x = 1"),
-            Ddl::None
-        );
-        assert_eq!(tables("CREATE VIEW v AS SELECT 1"), Ddl::None);
-        assert_eq!(tables("FLUSH PRIVILEGES"), Ddl::None);
-    }
 
     #[test]
     fn string_lengths_fold_high_bits() {
@@ -1042,5 +745,49 @@ mod tests {
         assert_eq!(h.database, b"db");
         assert_eq!(h.table, b"t");
         assert_eq!(h.optional, &[1, 1, 0x80]);
+    }
+
+    /// A TABLE_MAP event (v4, no checksum) for `db.table` with one INT column.
+    fn table_map_event(table_id: u64, db: &str, table: &str) -> Event {
+        let mut body = table_id.to_le_bytes()[..6].to_vec();
+        body.extend([0, 0]);
+        for name in [db, table] {
+            body.push(name.len() as u8);
+            body.extend(name.as_bytes());
+            body.push(0);
+        }
+        body.extend([1, 3, 0, 0]); // 1 column, LONG, no metadata, null bitmap
+        let mut ev = Vec::new();
+        ev.extend(1u32.to_le_bytes()); // timestamp
+        ev.push(19); // TABLE_MAP
+        ev.extend(1u32.to_le_bytes()); // server id
+        ev.extend(((19 + body.len()) as u32).to_le_bytes());
+        ev.extend(0u32.to_le_bytes()); // log pos
+        ev.extend(0u16.to_le_bytes()); // flags
+        ev.extend(body);
+        let fde = mysql_async::binlog::events::FormatDescriptionEvent::new(
+            mysql_async::binlog::BinlogVersion::Version4,
+        );
+        Event::read(&fde, &ev[..]).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_emptied_between_statements_never_inside_one() {
+        let cfg = MysqlConfig { host: "unused".into(), port: 1, user: "u".into(), password: String::new() };
+        let rule: crate::source::filter::ObjectRule =
+            serde_json::from_value(serde_json::json!({"database": "synced_nowhere"})).unwrap();
+        let filter = Arc::new(TableFilter::new(&[rule]).unwrap());
+        let mut cache = SchemaCache::new(cfg, SourceFlavor::MariaDb, filter);
+        for id in 1..MAX_IDS as u64 {
+            cache.table_map(&table_map_event(id, "db", &format!("t{id}"))).await.unwrap();
+            cache.statement_ended();
+        }
+        // One statement over two tables (a multi-table UPDATE) as the cache reaches its bound.
+        cache.table_map(&table_map_event(9001, "db", "a")).await.unwrap();
+        cache.table_map(&table_map_event(9002, "db", "b")).await.unwrap();
+        assert!(matches!(cache.get(9001), Mapped::Skipped), "the statement's first table is still mapped");
+        assert!(matches!(cache.get(9002), Mapped::Skipped));
+        cache.statement_ended();
+        assert!(matches!(cache.get(9001), Mapped::Unknown), "emptied once the statement ended");
     }
 }
