@@ -187,6 +187,7 @@ def main():
         t0 = time.time()
         api(url, "POST", "/projects/bench/start", {})
         placed = None  # (node, epoch) where the project first ran
+        store_wall = None  # when the store had read every row (the pull rate alone)
         while True:
             p = api(url, "GET", "/projects/bench")
             if p["state"] == "failed":
@@ -194,6 +195,8 @@ def main():
             if placed is None and p.get("node"):
                 placed = (p["node"], p["epoch"])
                 url = nodes[p["node"] - 1].url
+            if store_wall is None and (p.get("rows_read") or 0) >= ROWS:
+                store_wall = time.time() - t0
             if p["rows"] >= ROWS:
                 break
             time.sleep(0.05)
@@ -218,6 +221,9 @@ def main():
         figure("catchup_rows", ROWS)
         figure("catchup_rows_per_sec (first to last Kafka timestamp)", round(ROWS / max(span, 1e-3)))
         figure("catchup_rows_per_sec (start to checkpoint, API)", round(ROWS / wall))
+        if store_wall is not None:
+            figure("store_pull_rows_per_sec (start to the store having read every row, API)",
+                   round(ROWS / max(store_wall, 1e-3)))
         figure("catchup_cpu_seconds", round(cpu[mine], 2))
         figure("cpu_seconds_per_1m_rows", round(cpu[mine] * 1_000_000 / ROWS, 2))
         figure("peak_rss_mb", round(rss[mine], 1))

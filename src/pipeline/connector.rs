@@ -38,8 +38,10 @@ pub enum ConnectorError {
     LeaseLost,
 }
 
-/// Records per read of the change log (a record is one binlog rows event, tens of rows).
+/// Records per read of the change log (a record is one binlog rows event, tens of rows)...
 const READ_BATCH: usize = 1024;
+/// ...and bytes: rows of large BLOBs make few records of many megabytes.
+const READ_BYTES: usize = 8 << 20;
 
 pub struct ConnectorTask<S> {
     pub project: String,
@@ -85,7 +87,7 @@ impl<S: Sink> ConnectorTask<S> {
         let mut out: Vec<Message> = Vec::new();
         let mut last_save = Instant::now();
         loop {
-            let records = self.log.read_from(next, READ_BATCH)?;
+            let records = self.log.read_from(next, READ_BATCH, READ_BYTES)?;
             if records.is_empty() {
                 let wait = self.checkpoint_interval.saturating_sub(last_save.elapsed());
                 let stopping = tokio::select! {

@@ -34,8 +34,9 @@ pub trait ChangeLog: Send + Sync {
     /// Appends `records` (seqs assigned in order) and, when given, the new resume position.
     /// Returns the last sequence number written.
     fn append(&self, records: &[Record], position: Option<&Position>) -> Result<u64, StoreError>;
-    /// Up to `max` records with sequence >= `from`, in order.
-    fn read_from(&self, from: u64, max: usize) -> Result<Vec<(u64, Record)>, StoreError>;
+    /// Records with sequence >= `from`, in order: up to `max` of them, and no more once they
+    /// hold `max_bytes` (stored size; the first record always comes, whatever its size).
+    fn read_from(&self, from: u64, max: usize, max_bytes: usize) -> Result<Vec<(u64, Record)>, StoreError>;
     /// Drops records with sequence < `seq` (the destination has them).
     fn truncate_before(&self, seq: u64) -> Result<(), StoreError>;
     /// Last sequence written (0 when empty).

@@ -147,7 +147,7 @@ impl RocksChangeLog {
         if state.committed_seq < seq {
             return false;
         }
-        match self.read_from(seq, 1).ok().and_then(|mut r| r.pop()) {
+        match self.read_from(seq, 1, 0).ok().and_then(|mut r| r.pop()) {
             Some((s, Record::TxEnd(end))) if s == seq => end.position == *position,
             Some(_) => false,
             None => state.committed_seq == seq && state.position.as_ref() == Some(position),
@@ -231,17 +231,19 @@ impl ChangeLog for RocksChangeLog {
         Ok(seq)
     }
 
-    fn read_from(&self, from: u64, max: usize) -> Result<Vec<(u64, Record)>, StoreError> {
+    fn read_from(&self, from: u64, max: usize, max_bytes: usize) -> Result<Vec<(u64, Record)>, StoreError> {
         let start = from.to_be_bytes();
         let last = self.last_seq.load(Ordering::Acquire);
         let mut out = Vec::with_capacity(max.min(1024));
+        let mut bytes = 0;
         let iter = self.db.iterator_cf(self.cf(CF_LOG), IteratorMode::From(&start, Direction::Forward));
         for item in iter.take(max) {
             let (k, v) = item?;
             let seq = key_seq(&k)?;
-            if seq > last {
+            if seq > last || (bytes >= max_bytes && !out.is_empty()) {
                 break;
             }
+            bytes += v.len();
             out.push((seq, decode(seq, &v)?));
         }
         Ok(out)
@@ -304,18 +306,18 @@ mod tests {
             assert_eq!(log.append(&[rows(id, 0), end(200)], None).unwrap(), 2);
             // A transaction whose end has not arrived yet.
             assert_eq!(log.append(&[rows(id, 1)], None).unwrap(), 3);
-            assert_eq!(log.read_from(1, 10).unwrap().len(), 3);
+            assert_eq!(log.read_from(1, 10, usize::MAX).unwrap().len(), 3);
             assert_eq!(log.state().position.unwrap().pos, 200);
         }
         let log = RocksChangeLog::open(&dir).unwrap();
         assert_eq!(log.last_seq(), 2);
-        let read = log.read_from(1, 10).unwrap();
+        let read = log.read_from(1, 10, usize::MAX).unwrap();
         assert_eq!(read.len(), 2);
         assert_eq!(read[1], (2, end(200)));
         assert_eq!(*log.schema(0).unwrap(), *schema());
         assert_eq!(log.append(&[rows(0, 1), end(300)], None).unwrap(), 4);
         log.truncate_before(3).unwrap();
-        assert_eq!(log.read_from(0, 10).unwrap().iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(log.read_from(0, 10, usize::MAX).unwrap().iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -330,11 +332,11 @@ mod tests {
         assert_eq!((log.last_seq(), log.state().rows), (5, 4));
         log.drop_uncommitted_tail().unwrap();
         assert_eq!((log.last_seq(), log.state().rows, log.state().committed_seq), (3, 2, 3));
-        assert!(log.read_from(4, 10).unwrap().is_empty());
+        assert!(log.read_from(4, 10, usize::MAX).unwrap().is_empty());
         // Read again from the position, the transaction gets the same numbers.
         let seq = log.append(&[rows(id, log.state().rows), rows(id, 3), end(500)], None).unwrap();
         assert_eq!(seq, 6);
-        let again = log.read_from(4, 10).unwrap();
+        let again = log.read_from(4, 10, usize::MAX).unwrap();
         assert_eq!(again.len(), 3);
         assert!(matches!(&again[0].1, Record::Rows(r) if r.first_row_seq == 2));
         drop(log);

@@ -3,7 +3,7 @@
 //!
 //! Invariants:
 //! - events leave in binlog order, batched (a batch is flushed when the stream has nothing more
-//!   ready, or at [`FLUSH_EVENTS`] events);
+//!   ready, or at [`FLUSH_EVENTS`] events or [`FLUSH_BYTES`] bytes);
 //! - a [`TxEnd`] follows the last rows of every transaction that had rows for synced tables,
 //!   and every DDL touching a synced table; its position is the end of the XID/COMMIT/DDL
 //!   event, with the GTID state after it: the only resume points;
@@ -40,8 +40,10 @@ pub enum ResumeFrom {
     Position(Position),
 }
 
-/// Flush the pending events to the channel at this many, even if more are ready.
+/// Flush the pending events to the channel at this many, even if more are ready...
 const FLUSH_EVENTS: usize = 256;
+/// ...or once they came from this many binlog bytes (rows of large BLOBs).
+const FLUSH_BYTES: usize = 4 << 20;
 /// Progress events at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// The server sends a heartbeat after this much idle time.
@@ -113,6 +115,7 @@ impl BinlogReader {
             not_before: start.not_before,
             schemas: SchemaCache::new(self.cfg.clone(), info.flavor, self.filter.clone()),
             pending: Vec::with_capacity(64),
+            pending_bytes: 0,
             xa_rows: Vec::new(),
             xa: XaTransactions::default(),
             started: start,
@@ -430,6 +433,8 @@ struct Replication {
     not_before: Option<u32>,
     schemas: SchemaCache,
     pending: Vec<SourceEvent>,
+    /// Binlog bytes of the events behind `pending`.
+    pending_bytes: usize,
     /// Rows of the XA transaction being prepared, held until its outcome.
     xa_rows: Vec<SourceEvent>,
     xa: XaTransactions,
@@ -446,7 +451,13 @@ impl Replication {
         out: &Sender<Vec<SourceEvent>>,
     ) -> Result<(), SourceError> {
         loop {
-            if self.pending.len() >= FLUSH_EVENTS && !self.flush(out).await {
+            if self.pending.is_empty() {
+                // Bytes of events that left nothing to send (other tables) hold no memory.
+                self.pending_bytes = 0;
+            }
+            if (self.pending.len() >= FLUSH_EVENTS || self.pending_bytes >= FLUSH_BYTES)
+                && !self.flush(out).await
+            {
                 return Ok(());
             }
             let next = match stream.next().now_or_never() {
@@ -470,7 +481,10 @@ impl Replication {
                 }
             };
             match next {
-                Some(Ok(ev)) => self.handle(&ev).await?,
+                Some(Ok(ev)) => {
+                    self.pending_bytes += ev.header().event_size() as usize;
+                    self.handle(&ev).await?
+                }
                 Some(Err(e)) => return Err(self.stream_error(e)),
                 None => return Err(SourceError::ConnectionLost("the server ended the binlog stream".into())),
             }
@@ -479,6 +493,7 @@ impl Replication {
 
     /// Sends the pending events; `false` when the receiver is gone.
     async fn flush(&mut self, out: &Sender<Vec<SourceEvent>>) -> bool {
+        self.pending_bytes = 0;
         let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(64));
         out.send(batch).await.is_ok()
     }

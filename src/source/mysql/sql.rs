@@ -336,12 +336,9 @@ pub(crate) fn dml_tables(query: &str, default_db: &str) -> Option<Vec<TableName>
             loop {
                 if expect_table {
                     let mut probe = t.clone();
-                    match probe.keyword().as_deref() {
-                        Some("LOW_PRIORITY" | "QUICK" | "IGNORE") => {
-                            t = probe;
-                            continue;
-                        }
-                        _ => {}
+                    if let Some("LOW_PRIORITY" | "QUICK" | "IGNORE") = probe.keyword().as_deref() {
+                        t = probe;
+                        continue;
                     }
                     if t.at_ident() {
                         out.extend(t.table_name(default_db));
