@@ -175,6 +175,16 @@ GRANT ALL PRIVILEGES ON *.* TO 'ferry_admin'@'%' WITH GRANT OPTION;
 CREATE USER IF NOT EXISTS 'ferry'@'%' IDENTIFIED BY 'ferry';
 GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'ferry'@'%';"
 
+# Named time zones (tests read TIMESTAMPs in Europe/Berlin), loaded once, out of the binlog.
+load_time_zones() {
+    local client="$1"
+    [[ "$("$client" --batch --skip-column-names -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" == "0" ]] ||
+        return 0
+    log "loading time zones into mysql.time_zone*"
+    { echo "SET SESSION sql_log_bin = 0;"; mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null; } |
+        "$client" mysql
+}
+
 start_mysql() {
     if running mysql; then
         log "mysql already running on 127.0.0.1:$MYSQL_PORT"
@@ -193,6 +203,7 @@ start_mysql() {
         if [[ "$(mysql_tcp_admin -e 'SELECT @@log_bin, @@binlog_format' 2>/dev/null)" == "1	ROW" ]]; then
             log "reusing the MariaDB already serving 127.0.0.1:$MYSQL_PORT (binlog ON, ROW)"
             mysql_tcp_admin <<<"$USERS_SQL"
+            load_time_zones mysql_tcp_admin
             return 0
         fi
         die "port $MYSQL_PORT is taken by another process (set FERRY_MYSQL_PORT)"
@@ -229,6 +240,7 @@ start_mysql() {
 
     # The users, every time: cheap and idempotent.
     mysql_socket_cli --batch <<<"$USERS_SQL"
+    load_time_zones mysql_socket_cli
 }
 
 # --- tansu ---------------------------------------------------------------------------------------

@@ -962,3 +962,26 @@ async fn decoding_keeps_up_with_bulk_inserts() {
     r.stop().await;
     c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
 }
+
+/// The server's zone as the server shows TIMESTAMPs: each instant with the offset in force then
+/// (summer time included), whatever the zone setting.
+#[tokio::test]
+async fn the_server_zone_gives_the_offset_in_force_at_each_instant() {
+    let mut c = admin().await;
+    c.query_drop("SET time_zone = 'Europe/Berlin'").await.unwrap();
+    let berlin = mysql::server_zone_on(&mut c).await.unwrap();
+    // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
+    let (spring, autumn) = (1_774_746_000, 1_792_890_000);
+    assert_eq!(berlin.offset_at(spring - 1), 3600);
+    assert_eq!(berlin.offset_at(spring), 7200);
+    assert_eq!(berlin.offset_at(autumn - 1), 7200);
+    assert_eq!(berlin.offset_at(autumn), 3600);
+    assert_eq!(berlin.offset_at(1_000_000_000), 7200, "2001-09-09: summer");
+    assert_eq!(berlin.offset_at(2_000_000_000), 7200, "2033-05-18: summer");
+    assert_eq!(berlin.offset_at(1_300_000_000), 3600, "2011-03-13: winter");
+    c.query_drop("SET time_zone = '+08:00'").await.unwrap();
+    let fixed = mysql::server_zone_on(&mut c).await.unwrap();
+    assert!(fixed.is_fixed());
+    assert_eq!(fixed.offset_at(spring), 8 * 3600);
+    c.disconnect().await.unwrap();
+}

@@ -8,7 +8,7 @@
 //! Invariant: `sqlType` and `mysqlType` depend on the schema only, so they are rendered once
 //! per schema and cached by `schema_id`, checked against the table name and column count.
 
-use super::{json, text_keyed, values, CodecContext, Encoder, Message, RowChange};
+use super::{json, text_keyed, values, CodecContext, Encoder, Message, RowChange, ServerZone};
 use crate::model::{Column, ColumnKind, Op, TableName, TableSchema};
 use std::collections::HashMap;
 
@@ -74,13 +74,14 @@ impl Encoder for CanalEncoder {
     fn encode(&mut self, change: &RowChange<'_>, now_ms: u64, out: &mut Vec<Message>) {
         let schema = change.schema;
         let batch = change.batch;
-        let tz = self.ctx.server_tz_offset_secs;
-        let key_text = values::key_text(schema, change.key_image(), tz);
+        let zone = self.ctx.server_zone.clone();
+        let zone = &*zone;
+        let key_text = values::key_text(schema, change.key_image());
         let data = match change.op {
             Op::Delete => change.before,
             Op::Insert | Op::Update => change.after,
         };
-        let write = |out: &mut Vec<u8>, col: &Column, v: &_| values::write_canal(out, col, v, tz);
+        let write = |out: &mut Vec<u8>, col: &Column, v: &_| values::write_canal(out, col, v, zone);
 
         let mut buf = Vec::with_capacity(self.size_hint);
         buf.extend_from_slice(b"{\"data\":");
@@ -103,7 +104,7 @@ impl Encoder for CanalEncoder {
         buf.extend_from_slice(&types.mysql_type);
 
         buf.extend_from_slice(b",\"old\":");
-        write_old(&mut buf, change, tz);
+        write_old(&mut buf, change, zone);
         buf.extend_from_slice(b",\"pkNames\":");
         if schema.has_primary_key() {
             buf.push(b'[');
@@ -132,7 +133,7 @@ impl Encoder for CanalEncoder {
 }
 
 /// `[{col: old value}]` with only the columns an UPDATE changed; `null` otherwise.
-fn write_old(buf: &mut Vec<u8>, change: &RowChange<'_>, tz: i32) {
+fn write_old(buf: &mut Vec<u8>, change: &RowChange<'_>, zone: &ServerZone) {
     let (Op::Update, Some(before), Some(after)) = (change.op, change.before, change.after) else {
         json::null(buf);
         return;
@@ -147,7 +148,7 @@ fn write_old(buf: &mut Vec<u8>, change: &RowChange<'_>, tz: i32) {
             }
             any = true;
             json::field(buf, &col.name);
-            values::write_canal(buf, col, old, tz);
+            values::write_canal(buf, col, old, zone);
         }
     }
     if any {

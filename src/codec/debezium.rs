@@ -83,7 +83,7 @@ impl Encoder for DebeziumEncoder {
     fn encode(&mut self, change: &RowChange<'_>, now_ms: u64, out: &mut Vec<Message>) {
         let schema = change.schema;
         let has_key = schema.has_primary_key();
-        let key_text = values::key_text(schema, change.key_image(), self.ctx.server_tz_offset_secs);
+        let key_text = values::key_text(schema, change.key_image());
         let key = has_key.then(|| key_json(schema, change.key_image()));
         let value = self.envelope(change, now_ms);
         self.size_hint = value.len() + 64;

@@ -36,7 +36,7 @@ impl Encoder for DefaultEncoder {
     fn encode(&mut self, change: &RowChange<'_>, _now_ms: u64, out: &mut Vec<Message>) {
         let schema = change.schema;
         let batch = change.batch;
-        let key_text = values::key_text(schema, change.key_image(), self.ctx.server_tz_offset_secs);
+        let key_text = values::key_text(schema, change.key_image());
         let (prev, post) = match change.op {
             Op::Insert => (None, change.after),
             Op::Update => (change.before, change.after),
@@ -82,5 +82,21 @@ impl Encoder for DefaultEncoder {
         buf.extend_from_slice(b"\"}");
         self.size_hint = buf.len() + 64;
         out.push(text_keyed(change, key_text, buf));
+    }
+
+    fn heartbeat(&mut self, ts: u32, seq: u64) -> Option<Message> {
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(b"{\"prevStruct\":null,\"postStruct\":null,\"allMetaData\":{\"checkpoint\":\"");
+        json::u64(&mut buf, u64::from(ts));
+        buf.extend_from_slice(b"\",\"source_identity\":");
+        json::string(&mut buf, &self.ctx.store_id);
+        buf.extend_from_slice(b",\"dbType\":\"");
+        buf.extend_from_slice(self.db_type.as_bytes());
+        buf.extend_from_slice(b"\",\"storeDataSequence\":");
+        json::u64(&mut buf, seq);
+        buf.extend_from_slice(b",\"timestamp\":\"");
+        json::u64(&mut buf, u64::from(ts));
+        buf.extend_from_slice(b"\"},\"recordType\":\"HEARTBEAT\"}");
+        Some(Message { key: None, value: Some(buf), headers: Vec::new(), key_text: String::new() })
     }
 }

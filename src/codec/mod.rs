@@ -11,16 +11,19 @@ mod default;
 mod json;
 mod time;
 mod values;
+mod zone;
 
 #[cfg(test)]
 mod tests;
 
 use crate::model::{Op, RowImage, RowsBatch, TableSchema, Value};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 pub use canal::CanalEncoder;
 pub use debezium::DebeziumEncoder;
 pub use default::DefaultEncoder;
+pub use zone::ServerZone;
 
 /// The message layouts Ferry writes (see docs/FORMATS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -48,8 +51,8 @@ pub struct CodecContext {
     /// The store's id (OMS `source_identity`).
     pub store_id: String,
     pub flavor: SourceFlavor,
-    /// The source server's offset from UTC in seconds (Canal writes TIMESTAMP in server time).
-    pub server_tz_offset_secs: i32,
+    /// The source server's time zone (Canal writes TIMESTAMP in server time).
+    pub server_zone: Arc<ServerZone>,
     /// Debezium: write a tombstone after each delete.
     pub tombstones: bool,
 }
@@ -97,6 +100,12 @@ pub struct Message {
 pub trait Encoder: Send {
     /// Appends the messages for `change` to `out`, in the order they must be delivered.
     fn encode(&mut self, change: &RowChange<'_>, now_ms: u64, out: &mut Vec<Message>);
+
+    /// The heartbeat message of an idle source alive at `ts` (unix seconds), `seq` its store
+    /// sequence; `None` for formats without one (the sync timestamp still moves).
+    fn heartbeat(&mut self, _ts: u32, _seq: u64) -> Option<Message> {
+        None
+    }
 }
 
 /// Builds the encoder for `format`.

@@ -7,6 +7,7 @@
 
 use super::json;
 use super::time::{self, Civil};
+use super::zone::ServerZone;
 use crate::model::{Column, ColumnKind, TableSchema, Value};
 
 /// Writes `{"col":value,...}` for the columns of `image`, each value through `write`.
@@ -26,8 +27,9 @@ where
 }
 
 /// The `record_primary_value` text: each primary key value in its Canal string form, joined
-/// by `\u{1}`; empty for a table without a primary key.
-pub fn key_text(schema: &TableSchema, image: &[Value], tz_offset_secs: i32) -> String {
+/// by `\u{1}`; empty for a table without a primary key. A TIMESTAMP is written in UTC, so keys
+/// do not depend on the server's time zone.
+pub fn key_text(schema: &TableSchema, image: &[Value]) -> String {
     let mut buf = Vec::new();
     for (n, &i) in schema.primary_key.iter().enumerate() {
         if n > 0 {
@@ -35,7 +37,7 @@ pub fn key_text(schema: &TableSchema, image: &[Value], tz_offset_secs: i32) -> S
         }
         if let (Some(col), Some(v)) = (schema.columns.get(i), image.get(i)) {
             if !v.is_null() {
-                canal_contents(&mut buf, col, v, tz_offset_secs, false);
+                canal_contents(&mut buf, col, v, None, false);
             }
         }
     }
@@ -158,12 +160,12 @@ pub fn write_debezium(out: &mut Vec<u8>, col: &Column, v: &Value) {
 }
 
 /// `canal`: every value as a JSON string (NULL stays `null`).
-pub fn write_canal(out: &mut Vec<u8>, col: &Column, v: &Value, tz_offset_secs: i32) {
+pub fn write_canal(out: &mut Vec<u8>, col: &Column, v: &Value, zone: &ServerZone) {
     if v.is_null() {
         json::null(out);
     } else {
         out.push(b'"');
-        canal_contents(out, col, v, tz_offset_secs, true);
+        canal_contents(out, col, v, Some(zone), true);
         out.push(b'"');
     }
 }
@@ -171,7 +173,8 @@ pub fn write_canal(out: &mut Vec<u8>, col: &Column, v: &Value, tz_offset_secs: i
 /// The Canal string form of a non-null value: JSON-escaped when `escape`, else raw UTF-8.
 /// Only text taken from the value (strings, labels, decimal and JSON text, bytes) can need
 /// escaping; numbers, dates and times are plain ASCII.
-fn canal_contents(out: &mut Vec<u8>, col: &Column, v: &Value, tz_offset_secs: i32, escape: bool) {
+/// A value's Canal text; TIMESTAMP in `zone`'s local time at that instant (`None`: UTC).
+fn canal_contents(out: &mut Vec<u8>, col: &Column, v: &Value, zone: Option<&ServerZone>, escape: bool) {
     match v {
         Value::Null => {}
         Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
@@ -203,7 +206,8 @@ fn canal_contents(out: &mut Vec<u8>, col: &Column, v: &Value, tz_offset_secs: i3
                 out.extend_from_slice(b"0000-00-00 00:00:00");
                 time::fraction(out, 0, fsp);
             } else {
-                let local = Civil::from_unix(secs + i64::from(tz_offset_secs));
+                let offset = zone.map_or(0, |z| z.offset_at(secs));
+                let local = Civil::from_unix(secs + i64::from(offset));
                 time::datetime(out, &local, micros, fsp, b' ');
             }
         }
@@ -342,7 +346,7 @@ mod tests {
 
     fn canal(kind: ColumnKind, v: Value, tz: i32) -> String {
         let mut out = Vec::new();
-        write_canal(&mut out, &col(kind), &v, tz);
+        write_canal(&mut out, &col(kind), &v, &ServerZone::fixed(tz));
         String::from_utf8(out).unwrap()
     }
 
@@ -458,6 +462,22 @@ mod tests {
             primary_key: vec![2, 0, 1],
         };
         let row = [Value::Timestamp { secs: 86_400, micros: 0 }, Value::Bytes(vec![0xe9]), Value::Int(-1)];
-        assert_eq!(key_text(&schema, &row, 3600), "-1\u{1}1970-01-02 01:00:00\u{1}é");
+        assert_eq!(key_text(&schema, &row), "-1\u{1}1970-01-02 00:00:00\u{1}é", "TIMESTAMP keys in UTC");
+    }
+
+    #[test]
+    fn canal_timestamps_take_the_offset_in_force_at_each_value() {
+        let col = Column::new("ts", ColumnKind::Timestamp { fsp: 0 });
+        // Berlin: summer time from 2026-03-29 01:00 UTC.
+        let spring = 1_774_746_000;
+        let zone = ServerZone::from_samples([(spring - 3600, 3600), (spring, 7200)]);
+        let text = |secs| {
+            let mut out = Vec::new();
+            write_canal(&mut out, &col, &Value::Timestamp { secs, micros: 0 }, &zone);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(spring - 1), "\"2026-03-29 01:59:59\"");
+        assert_eq!(text(spring), "\"2026-03-29 03:00:00\"");
+        assert_eq!(text(spring + 86_400 * 100), "\"2026-07-07 03:00:00\"");
     }
 }

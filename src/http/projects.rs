@@ -60,6 +60,11 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             "options.server_id must be between 1 and 4294967295, unique among the source's replicas",
         ));
     }
+    if body.options.heartbeat_ms != 0 && !(1000..=3_600_000).contains(&body.options.heartbeat_ms) {
+        return Err(ApiError::bad_request(
+            "options.heartbeat_ms must be 0 (no heartbeat records) or between 1000 and 3600000",
+        ));
+    }
     let source = ctx
         .meta
         .read(|s| s.data_sources.get(&body.source).cloned())

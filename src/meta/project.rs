@@ -62,6 +62,10 @@ pub struct ProjectOptions {
     /// The server id Ferry registers with on the source as a replica; by default derived from
     /// the cluster's identity and the project's name.
     pub server_id: Option<u32>,
+    /// How often an idle source still moves the sync timestamp with a heartbeat record, in
+    /// milliseconds (the `default` format also writes it to `__ferry-heartbeat.<project>`);
+    /// 0: no heartbeat records.
+    pub heartbeat_ms: u64,
 }
 
 impl Default for ProjectOptions {
@@ -72,6 +76,7 @@ impl Default for ProjectOptions {
             tombstones: true,
             checkpoint_interval_ms: 500,
             server_id: None,
+            heartbeat_ms: 0,
         }
     }
 }

@@ -158,8 +158,8 @@ pub mod v1 {
 }
 
 pub mod v2 {
-    //! Version 2: only what changed since v1 (project options gained `server_id`); commands
-    //! whose shape did not change are still written as v1. Frozen.
+    //! Version 2: only what changed since v1 (project options gained `server_id` and
+    //! `heartbeat_ms`); commands whose shape did not change are still written as v1. Frozen.
     use super::v1;
     use serde::{Deserialize, Serialize};
 
@@ -187,6 +187,7 @@ pub mod v2 {
         pub tombstones: bool,
         pub checkpoint_interval_ms: u64,
         pub server_id: Option<u32>,
+        pub heartbeat_ms: u64,
     }
 }
 
@@ -209,6 +210,7 @@ impl From<ProjectSpec> for v2::ProjectSpec {
                 tombstones: o.tombstones,
                 checkpoint_interval_ms: o.checkpoint_interval_ms,
                 server_id: o.server_id,
+                heartbeat_ms: o.heartbeat_ms,
             },
         }
     }
@@ -231,6 +233,7 @@ impl From<v2::ProjectSpec> for ProjectSpec {
                 tombstones: o.tombstones,
                 checkpoint_interval_ms: o.checkpoint_interval_ms,
                 server_id: o.server_id,
+                heartbeat_ms: o.heartbeat_ms,
             },
         }
     }
@@ -616,12 +619,13 @@ mod tests {
     const FIXTURE_V2: &str = include_str!("testdata/log_v2.hex");
 
     #[test]
-    fn a_v2_project_keeps_its_replica_server_id() {
+    fn a_v2_project_keeps_its_replica_server_id_and_heartbeat() {
         let mut spec = match fixture_commands().remove(3) {
             Command::CreateProject { spec, .. } => spec,
             other => panic!("{other:?}"),
         };
         spec.options.server_id = Some(4242);
+        spec.options.heartbeat_ms = 1500;
         let command = Command::CreateProject { spec, now_ms: 1_700_000_000_000 };
         let written = LogCommand::from(command.clone());
         assert!(matches!(written, LogCommand::V2(_)), "new projects are written as v2");

@@ -60,4 +60,7 @@ pub struct TxEnd {
 pub enum Record {
     Rows(RowsBatch),
     TxEnd(TxEnd),
+    /// An idle source's heartbeat: a resume point like a transaction end, with no rows before
+    /// it; the connector may write a heartbeat message for it. (Last: older logs still decode.)
+    Heartbeat(TxEnd),
 }

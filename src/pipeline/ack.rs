@@ -58,11 +58,13 @@ impl AckTracker {
     }
 
     /// Registers the end of a transaction at `seq`: a checkpoint candidate.
-    pub fn register_tx_end(&self, seq: u64, position: Position, ts: u32) {
+    /// Record `seq` ends a transaction (or is a heartbeat) at `position`, after `messages` of
+    /// its own (a heartbeat message) are acknowledged.
+    pub fn register_tx_end(&self, seq: u64, messages: u32, position: Position, ts: u32) {
         let mut inner = self.lock();
         inner.pending.push_back(Pending {
             seq,
-            outstanding: 0,
+            outstanding: messages,
             rows: 0,
             bytes: 0,
             table: None,
@@ -149,9 +151,9 @@ mod tests {
         let t = AckTracker::new(Checkpoint::default());
         t.register(1, 2, 2, 10, Some("shop.a"));
         t.register(2, 1, 1, 5, Some("shop.b"));
-        t.register_tx_end(3, pos(300), 11);
+        t.register_tx_end(3, 0, pos(300), 11);
         t.register(4, 1, 1, 5, Some("shop.a"));
-        t.register_tx_end(5, pos(500), 12);
+        t.register_tx_end(5, 0, pos(500), 12);
         t.ack(2);
         t.ack(4);
         t.ack(1);
@@ -171,7 +173,7 @@ mod tests {
         t.ack(1);
         // The transaction has not ended: a restart from here would resend those rows.
         assert_eq!(t.checkpoint(), Checkpoint::default());
-        t.register_tx_end(2, pos(20), 5);
+        t.register_tx_end(2, 0, pos(20), 5);
         let cp = t.checkpoint();
         assert_eq!((cp.seq, cp.rows, cp.bytes, cp.tables["shop.a"]), (2, 3, 30, 3));
     }
@@ -180,7 +182,7 @@ mod tests {
     fn a_record_without_messages_does_not_block() {
         let t = AckTracker::new(Checkpoint::default());
         t.register(1, 0, 0, 0, None);
-        t.register_tx_end(2, pos(2), 1);
+        t.register_tx_end(2, 0, pos(2), 1);
         assert_eq!(t.checkpoint().seq, 2);
         t.ack(99); // unknown acks are ignored
         t.fail("x".into());

@@ -12,7 +12,7 @@ use super::ack::AckTracker;
 use super::status::PipelineStatus;
 use crate::codec::{split_row, Encoder, Message};
 use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
-use crate::model::{Checkpoint, Record, TableSchema};
+use crate::model::{Checkpoint, Record, TableName, TableSchema};
 use crate::sink::{Permit, Route, Sink, SinkError};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, StoreError};
@@ -84,6 +84,7 @@ impl<S: Sink> ConnectorTask<S> {
         let mut saved = Saving { confirmed: self.acks.checkpoint(), in_flight: None };
         let mut next = saved.confirmed.seq + 1;
         let mut targets: HashMap<u64, Target> = HashMap::new();
+        let mut heartbeat_route: Option<Route> = None;
         let mut out: Vec<Message> = Vec::new();
         let mut last_save = Instant::now();
         loop {
@@ -139,7 +140,23 @@ impl<S: Sink> ConnectorTask<S> {
                             }
                         }
                     }
-                    Record::TxEnd(end) => self.acks.register_tx_end(seq, end.position, end.ts),
+                    Record::TxEnd(end) => self.acks.register_tx_end(seq, 0, end.position, end.ts),
+                    Record::Heartbeat(end) => {
+                        let Some(message) = self.encoder.heartbeat(end.ts, seq) else {
+                            self.acks.register_tx_end(seq, 0, end.position, end.ts);
+                            continue;
+                        };
+                        if heartbeat_route.is_none() {
+                            heartbeat_route = Some(self.heartbeat_route().await?);
+                        }
+                        let route = heartbeat_route.as_ref().expect("resolved above");
+                        self.acks.register_tx_end(seq, 1, end.position, end.ts);
+                        match self.sink.send(route, &message, seq, &*self.gate).await {
+                            Ok(()) => {}
+                            Err(SinkError::Revoked) => return Err(self.shut_out()),
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
                 }
             }
             if let Some(error) = self.acks.error() {
@@ -153,6 +170,13 @@ impl<S: Sink> ConnectorTask<S> {
                 return self.finish(&mut saved).await;
             }
         }
+    }
+
+    /// The topic heartbeat messages go to: `__ferry-heartbeat.<project>`.
+    async fn heartbeat_route(&mut self) -> Result<Route, ConnectorError> {
+        let name = TableName::new(self.project.clone(), "heartbeat");
+        let schema = TableSchema { name, columns: Vec::new(), primary_key: Vec::new() };
+        Ok(self.sink.route(&schema, &format!("__ferry-heartbeat.{}", self.project)).await?)
     }
 
     async fn resolve(&mut self, schema_id: u64) -> Result<Target, ConnectorError> {

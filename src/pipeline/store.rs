@@ -3,7 +3,7 @@
 //! reconnect after a pause and resume from the saved position; definite ones end the loop.
 
 use super::status::PipelineStatus;
-use crate::model::{Record, RowsBatch};
+use crate::model::{Record, RowsBatch, TxEnd};
 use crate::source::mysql::{BinlogReader, MysqlConfig, ResumeFrom, SourceError};
 use crate::source::{SourceEvent, StartPoint, TableFilter};
 use crate::store::{ChangeLog, RocksChangeLog, StoreError};
@@ -31,6 +31,8 @@ pub struct StoreTask {
     /// Last sequence appended; connectors wait on it.
     pub appended: watch::Sender<u64>,
     pub status: Arc<PipelineStatus>,
+    /// Turn an idle source's progress into a heartbeat record this often.
+    pub heartbeat: Option<Duration>,
 }
 
 /// Aborts a spawned task when dropped, so a cancelled store never leaves its reader running.
@@ -93,6 +95,7 @@ impl StoreTask {
         let mut next_row = self.log.state().rows;
         let mut records = Vec::new();
         let mut any = false;
+        let mut last_beat = std::time::Instant::now();
         while let Some(events) = rx.recv().await {
             any = true;
             records.clear();
@@ -109,7 +112,19 @@ impl StoreTask {
                         progress = None;
                         records.push(Record::TxEnd(end));
                     }
-                    SourceEvent::Progress { position, .. } => progress = Some(position),
+                    SourceEvent::Progress { position, ts } => {
+                        let open = match records.last() {
+                            Some(r) => matches!(r, Record::Rows(_)),
+                            None => self.log.state().committed_seq != self.log.last_seq(),
+                        };
+                        if !open && self.heartbeat.is_some_and(|every| last_beat.elapsed() >= every) {
+                            last_beat = std::time::Instant::now();
+                            progress = None;
+                            records.push(Record::Heartbeat(TxEnd { position, ts }));
+                        } else {
+                            progress = Some(position);
+                        }
+                    }
                 }
             }
             let seq = self.log.append(&records, progress.as_ref())?;

@@ -24,7 +24,7 @@ use crate::pipeline::store::{StoreTask, StoreTaskError};
 use crate::secrets::Keyring;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, SinkError};
-use crate::source::mysql::{server_info, MysqlConfig};
+use crate::source::mysql::{server_info, server_zone, MysqlConfig};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, RocksChangeLog};
 use actix::prelude::*;
@@ -181,6 +181,8 @@ impl NodeAgent {
             project: name.to_string(),
             source: plan.mysql.clone(),
             replica_server_id: plan.server_id,
+            heartbeat: (plan.project.spec.options.heartbeat_ms > 0)
+                .then(|| Duration::from_millis(plan.project.spec.options.heartbeat_ms)),
             filter: plan.filter.clone(),
             start: plan.project.spec.start.clone(),
             log: log.clone(),
@@ -255,8 +257,8 @@ impl NodeAgent {
         ComponentActor::start_in_arbiter(&running.connector_arbiter.handle(), move |_| {
             let task = Box::new(move |stop| -> TaskFuture {
                 Box::pin(async move {
-                    let info = match server_info(&mysql).await {
-                        Ok(info) => info,
+                    let (info, zone) = match tokio::try_join!(server_info(&mysql), server_zone(&mysql)) {
+                        Ok(found) => found,
                         Err(e) if e.is_transient() => return Exit::Transient(e.to_string()),
                         Err(e) => return Exit::Definite(e.to_string()),
                     };
@@ -271,7 +273,7 @@ impl NodeAgent {
                             project: name.clone(),
                             store_id: name.clone(),
                             flavor: info.flavor,
-                            server_tz_offset_secs: info.tz_offset_secs,
+                            server_zone: Arc::new(zone),
                             tombstones: options.tombstones,
                         },
                     );

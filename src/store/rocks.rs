@@ -148,7 +148,7 @@ impl RocksChangeLog {
             return false;
         }
         match self.read_from(seq, 1, 0).ok().and_then(|mut r| r.pop()) {
-            Some((s, Record::TxEnd(end))) if s == seq => end.position == *position,
+            Some((s, Record::TxEnd(end) | Record::Heartbeat(end))) if s == seq => end.position == *position,
             Some(_) => false,
             None => state.committed_seq == seq && state.position.as_ref() == Some(position),
         }
@@ -211,7 +211,7 @@ impl ChangeLog for RocksChangeLog {
             batch.put_cf(log, seq.to_be_bytes(), encode(record));
             match record {
                 Record::Rows(rows) => state.rows = rows.first_row_seq + rows.rows.len() as u64,
-                Record::TxEnd(end) => {
+                Record::TxEnd(end) | Record::Heartbeat(end) => {
                     state.committed_seq = seq;
                     state.committed_ts = end.ts;
                     state.position = Some(end.position.clone());

@@ -9,9 +9,10 @@ mod canal;
 mod debezium;
 mod default;
 
-use super::{split_row, CodecContext, Encoder, Message, SourceFlavor};
+use super::{split_row, CodecContext, Encoder, Message, ServerZone, SourceFlavor};
 use crate::model::{Column, ColumnKind as K, Op, RowImage, RowsBatch, TableName, TableSchema, Value};
 use serde_json::Value as J;
+use std::sync::Arc;
 
 /// Build time the tests pass as `now_ms`.
 const NOW_MS: u64 = 1_795_437_300_123;
@@ -25,7 +26,7 @@ fn ctx() -> CodecContext {
         project: "shop-sync".into(),
         store_id: "store-1".into(),
         flavor: SourceFlavor::MariaDb,
-        server_tz_offset_secs: 8 * 3600,
+        server_zone: Arc::new(ServerZone::fixed(8 * 3600)),
         tombstones: true,
     }
 }

@@ -24,8 +24,6 @@ pub struct ServerInfo {
     /// `SELECT VERSION()`, e.g. `10.11.19-MariaDB-log`.
     pub version: String,
     pub server_id: u32,
-    /// The server's offset from UTC, in seconds (its `time_zone`, as of now).
-    pub tz_offset_secs: i32,
     /// `binlog_row_metadata=FULL`: table maps carry column names, signedness, charsets, labels
     /// and the primary key. Otherwise those come from `information_schema`.
     pub row_metadata_full: bool,
@@ -51,24 +49,14 @@ pub async fn server_info(cfg: &MysqlConfig) -> Result<ServerInfo, SourceError> {
 }
 
 pub(crate) async fn server_info_on(c: &mut Conn) -> Result<ServerInfo, SourceError> {
-    let row: Option<Row> = c
-        .query_first("SELECT VERSION(), @@server_id, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())")
-        .await
-        .map_err(query_error)?;
+    let row: Option<Row> = c.query_first("SELECT VERSION(), @@server_id").await.map_err(query_error)?;
     let row = row
         .ok_or_else(|| SourceError::Server { code: 0, message: "SELECT VERSION() returned no row".into() })?;
     let version = text(&row, 0).unwrap_or_default();
     let server_id = number(&row, 1).unwrap_or(0) as u32;
-    let tz: i64 = text(&row, 2).and_then(|t| t.parse().ok()).unwrap_or(0);
     let row_metadata_full =
         global_variable(c, "binlog_row_metadata").await?.is_some_and(|v| v.eq_ignore_ascii_case("FULL"));
-    Ok(ServerInfo {
-        flavor: flavor_of(&version),
-        version,
-        server_id,
-        tz_offset_secs: tz as i32,
-        row_metadata_full,
-    })
+    Ok(ServerInfo { flavor: flavor_of(&version), version, server_id, row_metadata_full })
 }
 
 /// `SHOW GLOBAL VARIABLES LIKE name`: `None` when the server has no such variable.

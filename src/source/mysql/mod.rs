@@ -5,7 +5,8 @@
 //! loop, one handler per event kind), `decode.rs` (binlog values -> [`crate::model::Value`]),
 //! `schema.rs` (TABLE_MAP -> [`crate::model::TableSchema`], cached per table id), `sql.rs`
 //! (which tables a QUERY event's statement touches), `xa.rs` (prepared XA transactions held
-//! until their outcome).
+//! until their outcome), `zone.rs` (the server's
+//! time zone as UTC offsets over time).
 
 mod catalog;
 mod conn;
@@ -16,11 +17,13 @@ mod reader;
 mod schema;
 mod sql;
 mod xa;
+mod zone;
 
 pub use catalog::{current_position, list_tables, server_info, table_schema, ServerInfo, TableInfo};
 pub use error::SourceError;
 pub use precheck::precheck;
 pub use reader::{BinlogReader, ResumeFrom};
+pub use zone::{server_zone, server_zone_on};
 
 use serde::{Deserialize, Serialize};
 

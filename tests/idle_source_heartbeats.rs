@@ -1,0 +1,68 @@
+//! Proves: with `heartbeat_ms` set, an idle source still moves the project's sync timestamp,
+//! and the `default` format writes HEARTBEAT records to `__ferry-heartbeat.<project>`; without
+//! it the sync timestamp stays at the last change.
+
+mod common;
+
+use common::read_topic;
+use serde_json::json;
+use std::time::Duration;
+
+#[test]
+fn an_idle_source_moves_the_sync_timestamp_with_heartbeats() {
+    let (services, node, mut sql, db) = common::setup("beat");
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"));
+    node.register_sources(&services);
+    let (status, body) = node.post(
+        "/projects",
+        json!({"name": "bad", "source": "maria", "destination": "kafka",
+               "objects": [{"database": db}], "options": {"heartbeat_ms": 50}}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("options.heartbeat_ms"), "{body}");
+
+    // Topics outlive the test: the project's name is unique to this run.
+    let beating = format!("{db}_beat");
+    for (name, heartbeat_ms) in [(beating.as_str(), 1000), ("quiet", 0)] {
+        node.start_project(json!({
+            "name": name, "source": "maria", "destination": "kafka",
+            "objects": [{"database": db, "topic": format!("{{database}}.{{table}}.{name}")}],
+            "format": "default", "start": {"file": start.0, "pos": start.1},
+            "options": {"heartbeat_ms": heartbeat_ms}
+        }));
+    }
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (1)"));
+    let synced = |name: &str| {
+        let p = node.wait_project(name, Duration::from_secs(30), |p| p["rows"].as_u64() == Some(1));
+        p["sync_timestamp"].as_u64().unwrap()
+    };
+    let (beating_at, quiet_at) = (synced(&beating), synced("quiet"));
+
+    // Idle from here on.
+    std::thread::sleep(Duration::from_secs(5));
+    let later = node.wait_project(&beating, Duration::from_secs(10), |p| {
+        p["sync_timestamp"].as_u64() >= Some(beating_at + 3)
+    });
+    assert_eq!(later["rows"].as_u64(), Some(1), "heartbeats are not rows: {later}");
+    let quiet = node.wait_project("quiet", Duration::from_secs(5), |_| true);
+    assert_eq!(quiet["sync_timestamp"].as_u64(), Some(quiet_at), "no heartbeats, no movement: {quiet}");
+
+    let beats =
+        read_topic(&services.kafka, &format!("__ferry-heartbeat.{beating}"), Duration::from_secs(20), |m| {
+            m.len() >= 3
+        });
+    assert!(beats.len() >= 3, "{} heartbeat records", beats.len());
+    let stamps: Vec<u64> = beats
+        .iter()
+        .map(|m| {
+            let v = m.value.as_ref().unwrap();
+            assert_eq!(v["recordType"], "HEARTBEAT", "{v}");
+            assert_eq!(v["allMetaData"]["source_identity"], beating.as_str(), "{v}");
+            v["allMetaData"]["checkpoint"].as_str().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "in time order: {stamps:?}");
+    assert!(stamps.last().unwrap() >= &(beating_at + 3), "{stamps:?} after {beating_at}");
+    sql.exec(&format!("DROP DATABASE {db}"));
+}
