@@ -6,7 +6,7 @@
 //!
 //! Shutdown (SIGTERM/SIGINT), in order, bounded so the process exits within 15 s even
 //! without a quorum: the API stops accepting requests; the node says it is leaving (it gets
-//! no new work); the agent stops every project here (each connector drains its in-flight
+//! no new work) while, at the same time, the agent stops every project here (each connector drains its in-flight
 //! messages and saves a last checkpoint, then its store stops) and reports them released, so
 //! the supervisor places them elsewhere at once; a leader hands leadership over; Raft stops.
 
@@ -227,17 +227,23 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
     // Everything below is bounded (API 3 s, hand-off 8 s, Raft 2 s): without a quorum the node
     // still exits within 15 s.
     let leave = async {
-        // Without a known leader the cluster has no quorum to tell: just stop.
-        if outcome.is_ok() && meta.leader().is_some() {
-            match meta
-                .propose_within(Command::NodeLeaving { node: node_id }.into(), Duration::from_secs(2))
-                .await
-            {
-                Ok(_) => tracing::info!("told the cluster this node is leaving"),
-                Err(e) => tracing::warn!(error = %e, "could not tell the cluster this node is leaving"),
+        let leaving = async {
+            // Without a known leader the cluster has no quorum to tell: just stop.
+            if outcome.is_ok() && meta.leader().is_some() {
+                match meta
+                    .propose_within(Command::NodeLeaving { node: node_id }.into(), Duration::from_secs(2))
+                    .await
+                {
+                    Ok(_) => tracing::info!("told the cluster this node is leaving"),
+                    Err(e) => tracing::warn!(error = %e, "could not tell the cluster this node is leaving"),
+                }
             }
-        }
-        agent.send(Shutdown).await.ok();
+        };
+        // Both at once: the leaving notice is proposed first (before the projects' release
+        // report), and the projects stop taking new changes now. Waiting for the notice first
+        // let connectors write for its 2 s timeout when the cluster had just lost its quorum:
+        // changes no checkpoint could cover, sent again after the restart.
+        tokio::join!(leaving, async { agent.send(Shutdown).await.ok() });
         hand_over_leadership(&meta).await;
     };
     if tokio::time::timeout(Duration::from_secs(8), leave).await.is_err() {
