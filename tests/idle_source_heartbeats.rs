@@ -14,13 +14,7 @@ fn an_idle_source_moves_the_sync_timestamp_with_heartbeats() {
     let start = sql.position();
     sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"));
     node.register_sources(&services);
-    let (status, body) = node.post(
-        "/projects",
-        json!({"name": "bad", "source": "maria", "destination": "kafka",
-               "objects": [{"database": db}], "options": {"heartbeat_ms": 50}}),
-    );
-    assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("options.heartbeat_ms"), "{body}");
+    node.refuses_options(&db, json!({"heartbeat_ms": 50}), "options.heartbeat_ms");
 
     // Topics outlive the test: the project's name is unique to this run.
     let beating = format!("{db}_beat");

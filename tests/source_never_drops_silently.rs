@@ -117,13 +117,7 @@ fn a_dump_evicted_by_a_replica_with_the_same_server_id_says_so() {
     let start = sql.position();
     sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"));
     node.register_sources(&services);
-    let (status, body) = node.post(
-        "/projects",
-        json!({"name": "bad", "source": "maria", "destination": "kafka",
-               "objects": [{"database": db}], "options": {"server_id": 0}}),
-    );
-    assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("options.server_id"), "{body}");
+    node.refuses_options(&db, json!({"server_id": 0}), "options.server_id");
     let server_id = 3_000_000 + std::process::id() % 1_000_000;
     node.start_project(json!({
         "name": "evict", "source": "maria", "destination": "kafka",

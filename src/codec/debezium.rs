@@ -109,6 +109,17 @@ impl Encoder for DebeziumEncoder {
             out.push(Message { key, value: Some(value), headers, key_text });
         }
     }
+
+    /// Debezium's heartbeat: key `{"serverName":<project>}`, value `{"ts_ms":<ms>}`.
+    fn heartbeat(&mut self, ts: u32, _seq: u64) -> Option<Message> {
+        let mut key = b"{\"serverName\":".to_vec();
+        json::string(&mut key, &self.ctx.project);
+        key.push(b'}');
+        let mut value = b"{\"ts_ms\":".to_vec();
+        json::u64(&mut value, u64::from(ts) * 1000);
+        value.push(b'}');
+        Some(Message { key: Some(key), value: Some(value), headers: Vec::new(), key_text: String::new() })
+    }
 }
 
 fn image(out: &mut Vec<u8>, schema: &TableSchema, image: Option<&[Value]>) {

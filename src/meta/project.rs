@@ -63,7 +63,7 @@ pub struct ProjectOptions {
     /// the cluster's identity and the project's name.
     pub server_id: Option<u32>,
     /// How often an idle source still moves the sync timestamp with a heartbeat record, in
-    /// milliseconds (the `default` format also writes it to `__ferry-heartbeat.<project>`);
+    /// milliseconds (`default` and `debezium` also write it to `__ferry-heartbeat.<project>`);
     /// 0: no heartbeat records.
     pub heartbeat_ms: u64,
 }

@@ -294,21 +294,33 @@ impl Cluster {
 
     /// SIGTERM; returns how long the node took to exit.
     pub fn terminate(&mut self, id: u64) -> Duration {
-        self.signal(id, "TERM");
+        self.terminate_all(&[id])[0]
+    }
+
+    /// SIGTERM to every node of `ids` at once; returns how long each took to exit.
+    pub fn terminate_all(&mut self, ids: &[u64]) -> Vec<Duration> {
+        for &id in ids {
+            self.signal(id, "TERM");
+        }
         let start = Instant::now();
-        let child = self.nodes.get_mut(&id).unwrap().child.as_mut().unwrap();
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                break;
+        let mut took = vec![None; ids.len()];
+        while took.iter().any(Option::is_none) {
+            for (i, &id) in ids.iter().enumerate() {
+                let child = self.nodes.get_mut(&id).unwrap().child.as_mut().unwrap();
+                if took[i].is_none() && child.try_wait().unwrap().is_some() {
+                    took[i] = Some(start.elapsed());
+                }
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
-                "node {id} did not exit within 20 s of SIGTERM"
+                "nodes {ids:?} did not exit within 20 s of SIGTERM"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        self.nodes.get_mut(&id).unwrap().child = None;
-        start.elapsed()
+        for &id in ids {
+            self.nodes.get_mut(&id).unwrap().child = None;
+        }
+        took.into_iter().flatten().collect()
     }
 
     pub fn sigstop(&mut self, id: u64) {

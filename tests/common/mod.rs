@@ -217,6 +217,17 @@ impl Node {
         self.ok(&format!("/projects/{name}/start"), json!({}), 200);
     }
 
+    /// Asserts that creating a project of `db` with these `options` is a 400 naming `field`.
+    pub fn refuses_options(&self, db: &str, options: Value, field: &str) {
+        let (status, body) = self.post(
+            "/projects",
+            json!({"name": "refused", "source": "maria", "destination": "kafka",
+                   "objects": [{"database": db}], "options": options}),
+        );
+        assert_eq!(status, 400, "{body}");
+        assert!(body["message"].as_str().unwrap_or_default().contains(field), "{body}");
+    }
+
     /// Waits until `GET /projects/{name}` satisfies `pred`; panics naming the last answer.
     pub fn wait_project(&self, name: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
         let start = Instant::now();

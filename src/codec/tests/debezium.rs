@@ -207,3 +207,10 @@ fn source_gtid_is_null_without_one() {
     assert_eq!(header_names(&msgs[0]), ["ferry.position"]);
     assert_eq!(value_json(&msgs[0])["source"]["gtid"], J::Null);
 }
+
+#[test]
+fn heartbeats_are_debeziums() {
+    let m = encoder().heartbeat(1_795_437_296, 9).expect("a heartbeat message");
+    assert_eq!(m.key.as_deref(), Some(&br#"{"serverName":"shop-sync"}"#[..]));
+    assert_eq!(m.value.as_deref(), Some(&br#"{"ts_ms":1795437296000}"#[..]));
+}

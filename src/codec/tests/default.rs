@@ -164,3 +164,16 @@ fn table_without_primary_key_has_no_key() {
     });
     assert_json(&value_json(&msgs[0]), &expected);
 }
+
+#[test]
+fn heartbeats_are_heartbeat_records() {
+    let m = encoder().heartbeat(1_795_437_296, 9).expect("a heartbeat message");
+    assert_eq!(m.key, None);
+    let v: J = serde_json::from_slice(m.value.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"prevStruct": null, "postStruct": null, "recordType": "HEARTBEAT",
+            "allMetaData": {"checkpoint": "1795437296", "source_identity": "store-1", "dbType": "MYSQL",
+                            "storeDataSequence": 9, "timestamp": "1795437296"}})
+    );
+}
