@@ -235,6 +235,14 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
             now_ms().saturating_sub(u64::from(cp.commit_ts) * 1000)
         }
     });
+    let store_timestamp = live.as_ref().map(|l| l.store_ts()).filter(|ts| *ts > 0);
+    let store_delay_ms = store_timestamp.map(|ts| {
+        if source_position.is_some() && at_source_end {
+            0
+        } else {
+            now_ms().saturating_sub(u64::from(ts) * 1000)
+        }
+    });
     // How far the source is ahead of us: of the store when everything it read is delivered
     // (it may have read past transactions of tables the project does not sync), else of the
     // checkpoint.
@@ -276,6 +284,8 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         latency_ms,
         position: checkpoint.filter(|cp| cp.seq > 0).map(|cp| PositionView::from(&cp.position)),
         store_position: store_position.as_ref().map(PositionView::from),
+        store_timestamp,
+        store_delay_ms,
         source_position: source_position.map(PositionView::from),
         behind_bytes,
         rows: checkpoint.map_or(0, |cp| cp.rows),

@@ -192,6 +192,10 @@ pub struct ProjectView {
     pub position: Option<PositionView>,
     /// How far the store has read.
     pub store_position: Option<PositionView>,
+    /// The source's time (unix seconds) of the last transaction or progress the store read.
+    pub store_timestamp: Option<u32>,
+    /// Now minus `store_timestamp`: how far the store is behind the source; 0 at its end.
+    pub store_delay_ms: Option<u64>,
     /// The source's current end of binlog (only on `GET /projects/{name}`).
     pub source_position: Option<PositionView>,
     /// Bytes of binlog between the checkpoint and the source's end (same file only).

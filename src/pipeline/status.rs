@@ -12,6 +12,9 @@ pub struct PipelineStatus {
     /// caught up when its checkpoint reaches it.
     pub store_committed_seq: AtomicU64,
     pub store_position: Mutex<Option<Position>>,
+    /// Time (unix seconds) of the last transaction end or progress the store read: how far in
+    /// the source's time it has come.
+    pub store_ts: AtomicU64,
     /// The last error of the store or connector (transient ones too), for the API.
     pub last_error: Mutex<Option<String>>,
 }
@@ -27,6 +30,10 @@ impl PipelineStatus {
 
     pub fn store_position(&self) -> Option<Position> {
         self.store_position.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn store_ts(&self) -> u32 {
+        self.store_ts.load(Ordering::Relaxed) as u32
     }
 
     pub fn store_committed_seq(&self) -> u64 {

@@ -109,10 +109,12 @@ impl StoreTask {
                         records.push(Record::Rows(batch));
                     }
                     SourceEvent::TxEnd(end) => {
+                        self.status.store_ts.fetch_max(u64::from(end.ts), Ordering::Relaxed);
                         progress = None;
                         records.push(Record::TxEnd(end));
                     }
                     SourceEvent::Progress { position, ts } => {
+                        self.status.store_ts.fetch_max(u64::from(ts), Ordering::Relaxed);
                         let open = match records.last() {
                             Some(r) => matches!(r, Record::Rows(_)),
                             None => self.log.state().committed_seq != self.log.last_seq(),
