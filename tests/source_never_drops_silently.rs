@@ -80,15 +80,32 @@ fn xa_changes_go_out_at_commit_and_never_after_rollback() {
         sql.exec(&format!("XA END '{xid}'"));
         sql.exec(&format!("XA PREPARE '{xid}'"));
     };
+    // The server detaches a prepared transaction from its closed session a moment after the
+    // disconnect: until then another session gets XAER_NOTA (1397).
+    let finish = |sql: &mut Sql, verb: &str, xid: &str| {
+        let q = format!("XA {verb} '{db}_{xid}'");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match sql.try_exec(&q) {
+                Ok(()) => return,
+                Err(mysql_async::Error::Server(e))
+                    if e.code == 1397 && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("{q}: {e}"),
+            }
+        }
+    };
 
     xa(&mut sql, "x1", 1);
     sql.exec(&format!("INSERT INTO {db}.t VALUES (2, 2)"));
     xa(&mut sql, "x2", 3);
-    sql.exec(&format!("XA ROLLBACK '{db}_x2'"));
+    finish(&mut sql, "ROLLBACK", "x2");
     sql.exec(&format!("INSERT INTO {db}.t VALUES (4, 4)"));
     let msgs = read_topic(&services.kafka, &topic, Duration::from_secs(30), |m| m.len() >= 2);
     assert_eq!(ids(&msgs), vec![2, 4], "prepared changes wait for their commit; rolled back ones never go");
-    sql.exec(&format!("XA COMMIT '{db}_x1'"));
+    finish(&mut sql, "COMMIT", "x1");
     let msgs = read_topic(&services.kafka, &topic, Duration::from_secs(30), |m| m.len() >= 3);
     assert_eq!(ids(&msgs), vec![2, 4, 1], "x1 goes out at its commit");
 
@@ -101,7 +118,7 @@ fn xa_changes_go_out_at_commit_and_never_after_rollback() {
     node.kill9();
     node.restart();
     node.wait_project("xa", Duration::from_secs(30), |p| p["state"] == "running");
-    sql.exec(&format!("XA COMMIT '{db}_x3'"));
+    finish(&mut sql, "COMMIT", "x3");
     let msgs = read_topic(&services.kafka, &topic, Duration::from_secs(30), |m| ids(m).contains(&5));
     let seen = ids(&msgs);
     assert!(seen.contains(&5), "x3's row survived the restart: {seen:?}");

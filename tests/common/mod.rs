@@ -312,8 +312,12 @@ impl Sql {
     }
 
     pub fn exec(&mut self, q: &str) {
+        self.try_exec(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+
+    pub fn try_exec(&mut self, q: &str) -> Result<(), mysql_async::Error> {
         let conn = self.conn.as_mut().unwrap();
-        self.rt.block_on(conn.query_drop(q)).unwrap_or_else(|e| panic!("{q}: {e}"));
+        self.rt.block_on(conn.query_drop(q))
     }
 
     pub fn rows(&mut self, q: &str) -> Vec<mysql_async::Row> {
