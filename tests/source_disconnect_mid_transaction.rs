@@ -32,47 +32,63 @@ fn a_dump_connection_killed_mid_transaction_resends_nothing() {
     }));
     node.wait_project("p", Duration::from_secs(30), |p| p["rows_read"].as_u64().is_some());
 
-    // One transaction of ROWS rows: the binlog gets it whole at COMMIT.
-    sql.exec("START TRANSACTION");
-    for first in (1..=ROWS).step_by(PER_STATEMENT as usize) {
-        let rows: Vec<String> =
-            (first..first + PER_STATEMENT).map(|id| format!("({id}, 'row {id}')")).collect();
-        sql.exec(&format!("INSERT INTO {db}.t VALUES {}", rows.join(",")));
+    // One transaction of ROWS rows (the binlog gets it whole at COMMIT), its dump connection
+    // cut once the store has read part of it. The store reads some 300,000 rows a second: if
+    // the cut comes too late (the whole transaction read), another transaction tries again.
+    let mut written = 0;
+    let mut read_at_kill = None;
+    while read_at_kill.is_none() {
+        assert!(written < 3 * ROWS, "no kill landed inside a transaction in 3 tries");
+        let before = node.get("/projects/p").1["rows_read"].as_u64().unwrap_or(0);
+        sql.exec("START TRANSACTION");
+        for first in (written + 1..=written + ROWS).step_by(PER_STATEMENT as usize) {
+            let rows: Vec<String> =
+                (first..first + PER_STATEMENT).map(|id| format!("({id}, 'row {id}')")).collect();
+            sql.exec(&format!("INSERT INTO {db}.t VALUES {}", rows.join(",")));
+        }
+        sql.exec("COMMIT");
+        written += ROWS;
+        let started = std::time::Instant::now();
+        let read = loop {
+            let (_, p) = node.get("/projects/p");
+            match p["rows_read"].as_u64() {
+                Some(n) if n > before => break n - before,
+                _ => assert!(started.elapsed() < Duration::from_secs(60), "the store read nothing: {p}"),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let ids: Vec<u64> = sql
+            .rows(&format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '{user}' AND COMMAND LIKE 'Binlog Dump%'"
+            ))
+            .iter()
+            .map(|r| r.get(0).unwrap())
+            .collect();
+        for id in &ids {
+            sql.exec(&format!("KILL CONNECTION {id}"));
+        }
+        eprintln!("dump connections {ids:?} killed with {read} of {ROWS} rows read");
+        if !ids.is_empty() && read < ROWS {
+            read_at_kill = Some(read);
+        }
     }
-    sql.exec("COMMIT");
+    let read_at_kill = read_at_kill.unwrap();
+    let rows_total = written;
 
-    // Cut the store off once it has read part of the transaction.
-    let part = node.wait_project("p", Duration::from_secs(60), |p| p["rows_read"].as_u64() > Some(0));
-    let read_at_kill = part["rows_read"].as_u64().unwrap();
-    let ids: Vec<u64> = sql
-        .rows(&format!(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '{user}' AND COMMAND LIKE 'Binlog Dump%'"
-        ))
-        .iter()
-        .map(|r| r.get(0).unwrap())
-        .collect();
-    for id in &ids {
-        sql.exec(&format!("KILL CONNECTION {id}"));
-    }
-    assert!(
-        !ids.is_empty() && read_at_kill < ROWS,
-        "the kill must land mid-transaction ({read_at_kill} read)"
-    );
-
-    let p = node.wait_project("p", Duration::from_secs(120), |p| p["rows"].as_u64() >= Some(ROWS));
+    let p = node.wait_project("p", Duration::from_secs(120), |p| p["rows"].as_u64() >= Some(rows_total));
     let topic = format!("{db}.t");
     // Everything the destination acknowledged is in the topic by now, duplicates included: read
-    // it all (stopping early at the first message beyond ROWS).
-    let msgs = read_topic(&services.kafka, &topic, Duration::from_secs(20), |m| m.len() as u64 > ROWS);
+    // it all (stopping early at the first message beyond the rows written).
+    let msgs = read_topic(&services.kafka, &topic, Duration::from_secs(20), |m| m.len() as u64 > rows_total);
     let positions: HashSet<_> = msgs.iter().map(|m| m.position()).collect();
     eprintln!("read at the kill: {read_at_kill}; messages {}; distinct {}", msgs.len(), positions.len());
     assert!(
-        msgs.len() as u64 <= ROWS,
+        msgs.len() as u64 <= rows_total,
         "rows were sent twice: {} messages, {} distinct",
         msgs.len(),
         positions.len()
     );
-    assert_eq!(positions.len() as u64, ROWS, "every row arrived");
-    assert_eq!(p["rows"].as_u64(), Some(ROWS), "the delivered count is exact");
+    assert_eq!(positions.len() as u64, rows_total, "every row arrived");
+    assert_eq!(p["rows"].as_u64(), Some(rows_total), "the delivered count is exact");
     sql.exec(&format!("DROP DATABASE {db}"));
 }

@@ -389,8 +389,15 @@ pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&
     consumer.assign(&tpl).unwrap();
     let mut out = Vec::new();
     while !done(&out) && start.elapsed() < timeout {
-        let Some(m) = consumer.poll(Duration::from_millis(100)) else { continue };
-        let m = m.unwrap();
+        let m = match consumer.poll(Duration::from_millis(100)) {
+            None => continue,
+            Some(Ok(m)) => m,
+            // The client reconnects by itself (a broker connection dropped, say).
+            Some(Err(e)) => {
+                eprintln!("read_topic {topic}: {e}; polling on");
+                continue;
+            }
+        };
         let headers = m
             .headers()
             .map(|h| {
