@@ -58,15 +58,20 @@ impl CanalEncoder {
         Self { ctx, types: HashMap::new(), size_hint: 512 }
     }
 
-    fn type_maps(&mut self, schema_id: u64, schema: &TableSchema) -> &TypeMaps {
-        let fresh = self.types.get(&schema_id).is_some_and(|t| t.fits(schema));
+    /// Takes the cache alone, so an encode may hold other fields (the zone) meanwhile.
+    fn type_maps<'a>(
+        types: &'a mut HashMap<u64, TypeMaps>,
+        schema_id: u64,
+        schema: &TableSchema,
+    ) -> &'a TypeMaps {
+        let fresh = types.get(&schema_id).is_some_and(|t| t.fits(schema));
         if !fresh {
-            if self.types.len() >= MAX_CACHED_SCHEMAS {
-                self.types.clear();
+            if types.len() >= MAX_CACHED_SCHEMAS {
+                types.clear();
             }
-            self.types.insert(schema_id, TypeMaps::new(schema));
+            types.insert(schema_id, TypeMaps::new(schema));
         }
-        &self.types[&schema_id]
+        &types[&schema_id]
     }
 }
 
@@ -74,8 +79,7 @@ impl Encoder for CanalEncoder {
     fn encode(&mut self, change: &RowChange<'_>, now_ms: u64, out: &mut Vec<Message>) {
         let schema = change.schema;
         let batch = change.batch;
-        let zone = self.ctx.server_zone.clone();
-        let zone = &*zone;
+        let zone = &*self.ctx.server_zone;
         let key_text = values::key_text(schema, change.key_image());
         let data = match change.op {
             Op::Delete => change.before,
@@ -100,7 +104,7 @@ impl Encoder for CanalEncoder {
         buf.extend_from_slice(b",\"id\":");
         json::u64(&mut buf, change.row_seq);
         buf.extend_from_slice(b",\"isDdl\":false");
-        let types = self.type_maps(batch.schema_id, schema);
+        let types = Self::type_maps(&mut self.types, batch.schema_id, schema);
         buf.extend_from_slice(&types.mysql_type);
 
         buf.extend_from_slice(b",\"old\":");

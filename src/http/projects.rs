@@ -228,21 +228,14 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
     let at_source_end = source_position.is_none_or(|src| {
         store_position.as_ref().is_some_and(|s| (s.file.as_str(), s.pos) >= (src.file.as_str(), src.pos))
     });
-    let latency_ms = checkpoint.filter(|cp| cp.commit_ts > 0).map(|cp| {
-        if delivered_all_read && at_source_end {
-            0
-        } else {
-            now_ms().saturating_sub(u64::from(cp.commit_ts) * 1000)
-        }
-    });
+    // Now minus a source time (unix seconds), 0 when caught up.
+    let delay_ms =
+        |ts: u32, caught_up: bool| if caught_up { 0 } else { now_ms().saturating_sub(u64::from(ts) * 1000) };
+    let latency_ms = checkpoint
+        .filter(|cp| cp.commit_ts > 0)
+        .map(|cp| delay_ms(cp.commit_ts, delivered_all_read && at_source_end));
     let store_timestamp = live.as_ref().map(|l| l.store_ts()).filter(|ts| *ts > 0);
-    let store_delay_ms = store_timestamp.map(|ts| {
-        if source_position.is_some() && at_source_end {
-            0
-        } else {
-            now_ms().saturating_sub(u64::from(ts) * 1000)
-        }
-    });
+    let store_delay_ms = store_timestamp.map(|ts| delay_ms(ts, source_position.is_some() && at_source_end));
     // How far the source is ahead of us: of the store when everything it read is delivered
     // (it may have read past transactions of tables the project does not sync), else of the
     // checkpoint.

@@ -133,11 +133,7 @@ impl<S: Sink> ConnectorTask<S> {
                             Some(&target.table),
                         );
                         for message in &out {
-                            match self.sink.send(route, message, seq, &*self.gate).await {
-                                Ok(()) => {}
-                                Err(SinkError::Revoked) => return Err(self.shut_out()),
-                                Err(e) => return Err(e.into()),
-                            }
+                            self.send(route, message, seq).await?;
                         }
                     }
                     Record::TxEnd(end) => self.acks.register_tx_end(seq, 0, end.position, end.ts),
@@ -151,11 +147,7 @@ impl<S: Sink> ConnectorTask<S> {
                         }
                         let route = heartbeat_route.as_ref().expect("resolved above");
                         self.acks.register_tx_end(seq, 1, end.position, end.ts);
-                        match self.sink.send(route, &message, seq, &*self.gate).await {
-                            Ok(()) => {}
-                            Err(SinkError::Revoked) => return Err(self.shut_out()),
-                            Err(e) => return Err(e.into()),
-                        }
+                        self.send(route, &message, seq).await?;
                     }
                 }
             }
@@ -169,6 +161,15 @@ impl<S: Sink> ConnectorTask<S> {
             if *stop.borrow() {
                 return self.finish(&mut saved).await;
             }
+        }
+    }
+
+    /// Sends one message of record `seq` under the run's permit; a closed permit ends the run.
+    async fn send(&mut self, route: &Route, message: &Message, seq: u64) -> Result<(), ConnectorError> {
+        match self.sink.send(route, message, seq, &*self.gate).await {
+            Ok(()) => Ok(()),
+            Err(SinkError::Revoked) => Err(self.shut_out()),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -115,11 +115,12 @@ impl StoreTask {
                     }
                     SourceEvent::Progress { position, ts } => {
                         self.status.store_ts.fetch_max(u64::from(ts), Ordering::Relaxed);
-                        let open = match records.last() {
+                        // No heartbeat inside an open transaction (rows since the last end).
+                        let open = || match records.last() {
                             Some(r) => matches!(r, Record::Rows(_)),
                             None => self.log.state().committed_seq != self.log.last_seq(),
                         };
-                        if !open && self.heartbeat.is_some_and(|every| last_beat.elapsed() >= every) {
+                        if self.heartbeat.is_some_and(|every| last_beat.elapsed() >= every) && !open() {
                             last_beat = std::time::Instant::now();
                             progress = None;
                             records.push(Record::Heartbeat(TxEnd { position, ts }));

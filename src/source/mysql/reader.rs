@@ -408,8 +408,8 @@ struct Group {
     has_rows: bool,
     /// The group prepares or completes an XA transaction.
     xa: Option<XaGroup>,
-    /// The resume point before the group.
-    since: Position,
+    /// The resume point before the group, kept for a group that prepares an XA transaction.
+    since: Option<Position>,
 }
 
 /// The state of one replication stream; one method per event kind.
@@ -697,9 +697,10 @@ impl Replication {
         let flags = d[12];
         let xa = xa_group(d).map_err(|reason| self.decode_error(ev, reason))?;
         let server_id = ev.header().server_id();
+        let since = matches!(xa, Some(XaGroup::Prepare(_))).then(|| self.resume.clone());
         self.group = Group {
             xa,
-            since: self.resume.clone(),
+            since,
             gtid: Some(format!("{domain}-{server_id}-{seq}")),
             mariadb_gtid: Some((domain, server_id, seq)),
             saw_gtid: true,
@@ -757,9 +758,9 @@ impl Replication {
 
     /// The end of an XA transaction's prepared group: hold its rows until its outcome.
     fn on_xa_prepare(&mut self, ev: &Event) {
-        if let Some(XaGroup::Prepare(xid)) = self.group.xa.take() {
+        if let (Some(XaGroup::Prepare(xid)), Some(since)) = (self.group.xa.take(), self.group.since.take()) {
             let rows = std::mem::take(&mut self.xa_rows);
-            self.xa.prepared(xid, rows, self.group.since.clone());
+            self.xa.prepared(xid, rows, since);
         }
         self.end_group(ev, false);
     }

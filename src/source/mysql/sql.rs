@@ -166,13 +166,18 @@ impl<'a> Tokens<'a> {
     /// The next bare word, uppercased (`None` at a quote, punctuation or the end).
     fn keyword(&mut self) -> Option<String> {
         self.skip_space();
+        self.word().map(str::to_ascii_uppercase)
+    }
+
+    /// A bare word at the cursor (letters, digits, `_`, `$`).
+    fn word(&mut self) -> Option<&'a str> {
         let end =
             self.s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(self.s.len());
         if end == 0 {
             return None;
         }
-        let w = self.s[..end].to_ascii_uppercase();
-        self.s = &self.s[end..];
+        let (w, rest) = self.s.split_at(end);
+        self.s = rest;
         Some(w)
     }
 
@@ -246,14 +251,7 @@ impl<'a> Tokens<'a> {
             }
             None
         } else {
-            let end =
-                self.s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(self.s.len());
-            if end == 0 {
-                return None;
-            }
-            let w = self.s[..end].to_string();
-            self.s = &self.s[end..];
-            Some(w)
+            self.word().map(str::to_string)
         }
     }
 
