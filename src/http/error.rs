@@ -53,6 +53,12 @@ impl ApiError {
         }
     }
 
+    /// Another node's answer, passed on as it came (a JSON body).
+    pub fn relay(status: u16, body: Vec<u8>) -> HttpResponse {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        HttpResponse::build(status).content_type("application/json").body(body)
+    }
+
     /// A JSON body actix could not read: say what was wrong and where.
     pub fn from_json_error(err: &actix_web::error::JsonPayloadError) -> Self {
         use actix_web::error::JsonPayloadError as E;

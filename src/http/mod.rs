@@ -3,6 +3,7 @@
 
 mod auth;
 mod cluster;
+mod connectors;
 mod datasources;
 mod error;
 mod projects;
@@ -46,6 +47,8 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(from_fn(auth::require_token))
                     .configure(cluster::configure)
                     .configure(datasources::configure)
+                    // Before the `/projects` scope, which would take its paths.
+                    .configure(connectors::configure)
                     .configure(projects::configure)
                     .default_service(web::to(|| async {
                         Err::<HttpResponse, _>(ApiError::NotFound("no such API path".into()))

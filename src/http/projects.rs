@@ -2,12 +2,14 @@
 
 use super::datasources::mysql_config;
 use super::views::{
-    validate_name, ComponentView, NewProject, PositionView, ProjectView, StartBody, TableView,
+    validate_name, ComponentView, NewProject, PositionView, ProjectView, RetainedView, StartBody,
+    StoreStatusView, TableView,
 };
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Action, Command, DataSourceKind, Partition, Project, ProjectSpec, ProjectState};
 use crate::model::{Position, TableName};
 use crate::pipeline::connector::now_ms;
+use crate::runtime::LiveProject;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{StartPoint, TableFilter};
 use actix_web::{web, HttpResponse};
@@ -65,6 +67,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             "options.heartbeat_ms must be 0 (no heartbeat records) or between 1000 and 3600000",
         ));
     }
+    body.store.validate().map_err(ApiError::bad_request)?;
     let source = ctx
         .meta
         .read(|s| s.data_sources.get(&body.source).cloned())
@@ -114,13 +117,14 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         partition: body.partition,
         start,
         options: body.options,
+        store: body.store,
     };
     meta::propose(&ctx.meta, Command::CreateProject { spec, now_ms: now_ms() }).await??;
     let project = find(&ctx, &body.name)?;
     Ok(HttpResponse::Created().json(view(&ctx, &project, None)))
 }
 
-fn find(ctx: &ApiContext, name: &str) -> Result<Project, ApiError> {
+pub(super) fn find(ctx: &ApiContext, name: &str) -> Result<Project, ApiError> {
     ctx.meta
         .read(|s| s.projects.get(name).cloned())
         .ok_or_else(|| ApiError::NotFound(format!("project {name:?} does not exist")))
@@ -216,7 +220,8 @@ fn components(ctx: &ApiContext, project: &Project) -> Vec<ComponentView> {
 
 fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>) -> ProjectView {
     let spec = &project.spec;
-    let live = ctx.live.get(&spec.name);
+    let running = ctx.live.project(&spec.name);
+    let live = running.as_ref().map(|r| r.status.clone());
     let checkpoint = project.checkpoint.as_ref();
     let store_position = live.as_ref().and_then(|l| l.store_position());
     // Caught up: the destination acknowledged every transaction the store has read, and the
@@ -271,6 +276,7 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         partition: spec.partition,
         start: StartBody::from_start(&spec.start),
         options: spec.options.clone(),
+        store: spec.store.clone(),
         created_at_ms: project.created_at_ms,
         updated_at_ms: project.updated_at_ms,
         sync_timestamp: checkpoint.map(|cp| cp.commit_ts).filter(|ts| *ts > 0),
@@ -285,6 +291,25 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         bytes: checkpoint.map_or(0, |cp| cp.bytes),
         rows_read: live.as_ref().map(|l| l.store_rows.load(Ordering::Relaxed)),
         last_error: live.as_ref().and_then(|l| l.last_error()),
+        store_status: running.as_ref().map(store_status),
         tables,
+    }
+}
+
+fn store_status(running: &LiveProject) -> StoreStatusView {
+    let (live, retained) = (&running.status, running.log.retained());
+    let paused_reason = live.store_paused();
+    StoreStatusView {
+        state: if paused_reason.is_some() { "paused" } else { "pulling" },
+        paused_reason,
+        retained: RetainedView {
+            oldest_seq: retained.oldest_seq,
+            oldest_timestamp: retained.oldest_ts,
+            newest_seq: retained.newest_seq,
+            newest_timestamp: retained.newest_ts,
+            bytes: retained.bytes,
+        },
+        rows_per_s: live.store_rows_per_s.load(Ordering::Relaxed),
+        bytes_per_s: live.store_bytes_per_s.load(Ordering::Relaxed),
     }
 }

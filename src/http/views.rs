@@ -2,7 +2,7 @@
 
 use super::ApiError;
 use crate::codec::Format;
-use crate::meta::{DataSource, DataSourceKind, Partition, ProjectOptions};
+use crate::meta::{DataSource, DataSourceKind, Partition, ProjectOptions, StoreOptions};
 use crate::source::{filter::ObjectRule, StartPoint};
 use serde::{Deserialize, Serialize};
 
@@ -130,9 +130,11 @@ pub struct NewProject {
     pub start: Option<serde_json::Value>,
     #[serde(default)]
     pub options: ProjectOptions,
+    #[serde(default)]
+    pub store: StoreOptions,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PositionView {
     pub file: String,
     pub pos: u64,
@@ -182,6 +184,7 @@ pub struct ProjectView {
     pub partition: Partition,
     pub start: StartBody,
     pub options: ProjectOptions,
+    pub store: StoreOptions,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
     /// Commit time (unix seconds) of the last change the destination acknowledged.
@@ -206,5 +209,60 @@ pub struct ProjectView {
     pub rows_read: Option<u64>,
     /// The last transient error (being retried); cleared once a checkpoint moves again.
     pub last_error: Option<String>,
+    /// The store's log and pulling (only from the node that runs it).
+    pub store_status: Option<StoreStatusView>,
     pub tables: Vec<TableView>,
+}
+
+/// What the store holds and how fast it pulls.
+#[derive(Debug, Serialize)]
+pub struct StoreStatusView {
+    /// `pulling`, or `paused` at its disk high-water mark (`paused_reason` says more).
+    pub state: &'static str,
+    pub paused_reason: Option<String>,
+    pub retained: RetainedView,
+    pub rows_per_s: u64,
+    pub bytes_per_s: u64,
+}
+
+/// The range a connector can be reset into: transactions committed after `oldest_timestamp`
+/// up to `newest_timestamp` (unix seconds).
+#[derive(Debug, Serialize)]
+pub struct RetainedView {
+    pub oldest_seq: u64,
+    pub oldest_timestamp: u32,
+    pub newest_seq: u64,
+    pub newest_timestamp: u32,
+    pub bytes: u64,
+}
+
+/// `POST /projects/{name}/connectors/{id}/reset`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum ResetBody {
+    /// Resend every transaction committed at or after this unix time (seconds).
+    Timestamp { timestamp: u32 },
+    /// Continue after the transaction that ends at this source position.
+    Position { position: ResetPosition },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPosition {
+    pub file: String,
+    pub pos: u64,
+}
+
+/// A connector after a reset: where it continues from.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResetView {
+    pub project: String,
+    pub connector: String,
+    /// The transaction end it continues after (`seq` in the store's log).
+    pub seq: u64,
+    pub position: PositionView,
+    /// Commit time (unix seconds) of that transaction: the project's sync timestamp now.
+    pub commit_timestamp: u32,
+    /// The project's epoch after the reset (it restarts under it).
+    pub epoch: u64,
 }

@@ -150,6 +150,17 @@ pub enum Command {
         node: u64,
         projects: Vec<(String, u64)>,
     },
+    /// A connector goes back to an earlier transaction end its store still holds (`seq` in the
+    /// change log, `position` in the source). Only for the running epoch that resolved it; the
+    /// epoch is raised, so the project restarts from there.
+    ResetCheckpoint {
+        name: String,
+        epoch: u64,
+        seq: u64,
+        position: Position,
+        commit_ts: u32,
+        now_ms: u64,
+    },
     /// Records the proof that the cluster's key file is known (a value sealed with it), once.
     SetKeyCheck {
         sealed: Vec<u8>,

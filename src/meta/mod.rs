@@ -17,6 +17,7 @@ pub use command::{Action, CheckpointUpdate, Command};
 pub use node::NodeRecord;
 pub use project::{
     DataSource, DataSourceKind, Partition, Placement, Project, ProjectOptions, ProjectSpec, ProjectState,
+    StoreOptions,
 };
 pub use state::{MetaError, MetaState};
 pub use wire::LogCommand;

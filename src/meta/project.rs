@@ -81,6 +81,44 @@ impl Default for ProjectOptions {
     }
 }
 
+/// What the project's store keeps and how much disk it may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreOptions {
+    /// Keep changes at least this many hours (1-8760), so a connector can be reset into them.
+    pub retention_hours: u64,
+    /// ...and at most this many bytes of them (at least 1 MiB). The store drops a change only
+    /// once it is outside this window and every connector has delivered it.
+    pub retention_bytes: u64,
+    /// Pause pulling from the source while the store's files take more than this (at least 16
+    /// MiB); none: 80% of the disk's free space when the store starts.
+    pub max_disk_bytes: Option<u64>,
+}
+
+pub const MIN_RETENTION_BYTES: u64 = 1 << 20;
+pub const MIN_DISK_BYTES: u64 = 16 << 20;
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { retention_hours: 24, retention_bytes: 10 << 30, max_disk_bytes: None }
+    }
+}
+
+impl StoreOptions {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=8760).contains(&self.retention_hours) {
+            return Err("store.retention_hours must be between 1 and 8760".into());
+        }
+        if self.retention_bytes < MIN_RETENTION_BYTES {
+            return Err(format!("store.retention_bytes must be at least {MIN_RETENTION_BYTES} (1 MiB)"));
+        }
+        if self.max_disk_bytes.is_some_and(|b| b < MIN_DISK_BYTES) {
+            return Err(format!("store.max_disk_bytes must be at least {MIN_DISK_BYTES} (16 MiB)"));
+        }
+        Ok(())
+    }
+}
+
 /// What the user asked for when creating the project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectSpec {
@@ -92,6 +130,9 @@ pub struct ProjectSpec {
     pub partition: Partition,
     pub start: StartPoint,
     pub options: ProjectOptions,
+    /// Retention and disk bounds of the project's store.
+    #[serde(default)]
+    pub store: StoreOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +199,7 @@ impl Project {
                 partition: Default::default(),
                 start: Default::default(),
                 options: ProjectOptions::default(),
+                store: StoreOptions::default(),
             },
             state,
             error: None,

@@ -196,6 +196,18 @@ impl MetaState {
                     return Err(MetaError::Fenced { projects: fenced });
                 }
             }
+            Command::ResetCheckpoint { name, epoch, seq, position, commit_ts, now_ms } => {
+                let project = self.project_mut(&name)?;
+                if epoch != project.epoch || project.state != ProjectState::Running {
+                    return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
+                }
+                let checkpoint = project.checkpoint.get_or_insert_with(Default::default);
+                checkpoint.seq = seq;
+                checkpoint.position = position;
+                checkpoint.commit_ts = commit_ts;
+                project.epoch += 1;
+                project.updated_at_ms = now_ms;
+            }
             Command::NodeUp { node, raft, http } => {
                 let record = self.nodes.entry(node).or_insert_with(|| NodeRecord {
                     id: node,
@@ -335,6 +347,7 @@ mod tests {
             partition: Default::default(),
             start: Default::default(),
             options: ProjectOptions::default(),
+            store: Default::default(),
         }
     }
 

@@ -7,7 +7,7 @@
 //! the API's JSON types are free to change; only the conversions here follow them.
 
 use super::command::{Action, CheckpointUpdate, Command};
-use super::project::{DataSource, DataSourceKind, Partition, ProjectOptions, ProjectSpec};
+use super::project::{DataSource, DataSourceKind, Partition, ProjectOptions, ProjectSpec, StoreOptions};
 use crate::codec::Format;
 use crate::model::Position;
 use crate::source::{filter::ObjectRule, StartPoint};
@@ -18,13 +18,24 @@ use serde::{Deserialize, Serialize};
 pub enum LogCommand {
     V1(v1::Command),
     V2(v2::Command),
+    V3(v3::Command),
 }
 
 impl From<Command> for LogCommand {
     fn from(c: Command) -> Self {
         match c {
             Command::CreateProject { spec, now_ms } => {
-                LogCommand::V2(v2::Command::CreateProject { spec: spec.into(), now_ms })
+                LogCommand::V3(v3::Command::CreateProject { spec: spec.into(), now_ms })
+            }
+            Command::ResetCheckpoint { name, epoch, seq, position, commit_ts, now_ms } => {
+                LogCommand::V3(v3::Command::ResetCheckpoint {
+                    name,
+                    epoch,
+                    seq,
+                    position: position.into(),
+                    commit_ts,
+                    now_ms,
+                })
             }
             c => LogCommand::V1(c.into()),
         }
@@ -39,6 +50,17 @@ impl LogCommand {
             LogCommand::V2(v2::Command::CreateProject { spec, now_ms }) => {
                 Command::CreateProject { spec: spec.into(), now_ms }
             }
+            LogCommand::V3(v3::Command::CreateProject { spec, now_ms }) => {
+                Command::CreateProject { spec: spec.into(), now_ms }
+            }
+            LogCommand::V3(v3::Command::ResetCheckpoint {
+                name,
+                epoch,
+                seq,
+                position,
+                commit_ts,
+                now_ms,
+            }) => Command::ResetCheckpoint { name, epoch, seq, position: position.into(), commit_ts, now_ms },
         }
     }
 }
@@ -191,6 +213,94 @@ pub mod v2 {
     }
 }
 
+pub mod v3 {
+    //! Version 3: project specs gained `store` (retention and disk bounds), and a connector can
+    //! be reset to an earlier checkpoint. Frozen.
+    use super::{v1, v2};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateProject {
+            spec: ProjectSpec,
+            now_ms: u64,
+        },
+        ResetCheckpoint {
+            name: String,
+            epoch: u64,
+            seq: u64,
+            position: v1::Position,
+            commit_ts: u32,
+            now_ms: u64,
+        },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ProjectSpec {
+        pub name: String,
+        pub source: String,
+        pub destination: String,
+        pub objects: Vec<v1::ObjectRule>,
+        pub format: v1::Format,
+        pub partition: v1::Partition,
+        pub start: v1::StartPoint,
+        pub options: v2::ProjectOptions,
+        pub store: StoreOptions,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct StoreOptions {
+        pub retention_hours: u64,
+        pub retention_bytes: u64,
+        pub max_disk_bytes: Option<u64>,
+    }
+}
+
+// --- model <-> v3 -----------------------------------------------------------------------------
+
+impl From<ProjectSpec> for v3::ProjectSpec {
+    fn from(s: ProjectSpec) -> Self {
+        let store = v3::StoreOptions {
+            retention_hours: s.store.retention_hours,
+            retention_bytes: s.store.retention_bytes,
+            max_disk_bytes: s.store.max_disk_bytes,
+        };
+        let v2 = v2::ProjectSpec::from(s);
+        v3::ProjectSpec {
+            name: v2.name,
+            source: v2.source,
+            destination: v2.destination,
+            objects: v2.objects,
+            format: v2.format,
+            partition: v2.partition,
+            start: v2.start,
+            options: v2.options,
+            store,
+        }
+    }
+}
+
+impl From<v3::ProjectSpec> for ProjectSpec {
+    fn from(s: v3::ProjectSpec) -> Self {
+        let store = StoreOptions {
+            retention_hours: s.store.retention_hours,
+            retention_bytes: s.store.retention_bytes,
+            max_disk_bytes: s.store.max_disk_bytes,
+        };
+        let v2 = v2::ProjectSpec {
+            name: s.name,
+            source: s.source,
+            destination: s.destination,
+            objects: s.objects,
+            format: s.format,
+            partition: s.partition,
+            start: s.start,
+            options: s.options,
+        };
+        ProjectSpec { store, ..v2.into() }
+    }
+}
+
 // --- model <-> v2 -----------------------------------------------------------------------------
 
 impl From<ProjectSpec> for v2::ProjectSpec {
@@ -235,6 +345,7 @@ impl From<v2::ProjectSpec> for ProjectSpec {
                 server_id: o.server_id,
                 heartbeat_ms: o.heartbeat_ms,
             },
+            store: StoreOptions::default(),
         }
     }
 }
@@ -264,6 +375,7 @@ impl From<Command> for v1::Command {
             Command::Release { project, epoch } => W::Release { project, epoch },
             Command::Released { node, projects } => W::Released { node, projects },
             Command::SetKeyCheck { sealed } => W::SetKeyCheck { sealed },
+            Command::ResetCheckpoint { .. } => unreachable!("written as v3"),
         }
     }
 }
@@ -349,6 +461,7 @@ impl From<v1::ProjectSpec> for ProjectSpec {
             partition: s.partition.into(),
             start: s.start.into(),
             options: s.options.into(),
+            store: StoreOptions::default(),
         }
     }
 }
@@ -541,6 +654,7 @@ mod tests {
             partition: Partition::Table,
             start: StartPoint::FilePos { file: "bin.000001".into(), pos: 4 },
             options: ProjectOptions { topic_partitions: 3, ..Default::default() },
+            store: StoreOptions::default(),
         };
         vec![
             Command::CreateDataSource {
@@ -626,14 +740,53 @@ mod tests {
         };
         spec.options.server_id = Some(4242);
         spec.options.heartbeat_ms = 1500;
-        let command = Command::CreateProject { spec, now_ms: 1_700_000_000_000 };
-        let written = LogCommand::from(command.clone());
-        assert!(matches!(written, LogCommand::V2(_)), "new projects are written as v2");
+        let command = Command::CreateProject { spec: spec.clone(), now_ms: 1_700_000_000_000 };
         let line = FIXTURE_V2.trim();
-        assert_eq!(hex::encode(encode(&written)), line, "v2 encodes as written");
+        let as_v2 =
+            LogCommand::V2(v2::Command::CreateProject { spec: spec.into(), now_ms: 1_700_000_000_000 });
+        assert_eq!(hex::encode(encode(&as_v2)), line, "v2 encodes as written");
         let (decoded, _): (LogCommand, _) =
             bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())
                 .unwrap();
-        assert_eq!(decoded.into_command(), command);
+        assert_eq!(decoded.into_command(), command, "a v2 project has the default store options");
+    }
+
+    /// v3 entries as bytes; frozen.
+    const FIXTURE_V3: &str = include_str!("testdata/log_v3.hex");
+
+    fn v3_commands() -> Vec<Command> {
+        let mut spec = match fixture_commands().remove(3) {
+            Command::CreateProject { spec, .. } => spec,
+            other => panic!("{other:?}"),
+        };
+        spec.store =
+            StoreOptions { retention_hours: 2, retention_bytes: 5 << 20, max_disk_bytes: Some(1 << 30) };
+        vec![
+            Command::CreateProject { spec, now_ms: 1_700_000_000_000 },
+            Command::ResetCheckpoint {
+                name: "shop-sync".into(),
+                epoch: 2,
+                seq: 4,
+                position: Position { file: "bin.000001".into(), pos: 400, gtid: None },
+                commit_ts: 1_700_000_000,
+                now_ms: 1_700_000_100_000,
+            },
+        ]
+    }
+
+    #[test]
+    fn v3_keeps_store_options_and_connector_resets() {
+        let lines: Vec<&str> = FIXTURE_V3.lines().filter(|l| !l.is_empty()).collect();
+        let commands = v3_commands();
+        assert_eq!(lines.len(), commands.len());
+        for (i, (line, command)) in lines.iter().zip(commands).enumerate() {
+            let written = LogCommand::from(command.clone());
+            assert!(matches!(written, LogCommand::V3(_)), "entry {i} is written as v3");
+            assert_eq!(hex::encode(encode(&written)), *line, "entry {i} encodes as written");
+            let (decoded, _): (LogCommand, _) =
+                bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())
+                    .unwrap();
+            assert_eq!(decoded.into_command(), command, "entry {i}");
+        }
     }
 }

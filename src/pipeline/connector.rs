@@ -33,6 +33,9 @@ pub enum ConnectorError {
     /// Another run of this project took over (its epoch is newer): stop without writing.
     #[error("fenced out: {0}")]
     Fenced(String),
+    /// The store no longer holds the records after the checkpoint (retention dropped them).
+    #[error("the store no longer holds change {wanted} (its oldest is {oldest}): the connector cannot continue from its checkpoint; reset it inside the retained range")]
+    Gap { wanted: u64, oldest: u64 },
     /// The node's lease lapsed or the project was placed elsewhere: stop without writing.
     #[error("the node's lease lapsed or the project moved: stopped writing")]
     LeaseLost,
@@ -89,6 +92,11 @@ impl<S: Sink> ConnectorTask<S> {
         let mut last_save = Instant::now();
         loop {
             let records = self.log.read_from(next, READ_BATCH, READ_BYTES)?;
+            if let Some(&(first, _)) = records.first() {
+                if first != next {
+                    return Err(ConnectorError::Gap { wanted: next, oldest: first });
+                }
+            }
             if records.is_empty() {
                 let wait = self.checkpoint_interval.saturating_sub(last_save.elapsed());
                 let stopping = tokio::select! {
@@ -196,7 +204,8 @@ impl<S: Sink> ConnectorTask<S> {
         ConnectorError::LeaseLost
     }
 
-    /// Takes Raft's answer to a checkpoint: once confirmed, the store may drop what it covers.
+    /// Takes Raft's answer to a checkpoint: once confirmed, the store may drop what it covers
+    /// (when its retention window lets go of it).
     fn settle(
         &self,
         saved: &mut Saving,
@@ -205,7 +214,6 @@ impl<S: Sink> ConnectorTask<S> {
     ) -> Result<(), ConnectorError> {
         match answer {
             Ok(()) => {
-                self.log.truncate_before(checkpoint.seq)?;
                 saved.confirmed = checkpoint;
                 // Data flows again: an earlier transient error is history.
                 self.status.set_error(None);

@@ -17,6 +17,11 @@ pub struct PipelineStatus {
     pub store_ts: AtomicU64,
     /// The last error of the store or connector (transient ones too), for the API.
     pub last_error: Mutex<Option<String>>,
+    /// Why the store stopped pulling (its disk high-water mark), while it waits.
+    pub store_paused: Mutex<Option<String>>,
+    /// Rows and bytes the store pulled per second, over its last few seconds.
+    pub store_rows_per_s: AtomicU64,
+    pub store_bytes_per_s: AtomicU64,
 }
 
 impl PipelineStatus {
@@ -34,6 +39,10 @@ impl PipelineStatus {
 
     pub fn store_ts(&self) -> u32 {
         self.store_ts.load(Ordering::Relaxed) as u32
+    }
+
+    pub fn store_paused(&self) -> Option<String> {
+        self.store_paused.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn store_committed_seq(&self) -> u64 {

@@ -1,15 +1,19 @@
 //! The store's loop: read the source from the change log's saved position (or the project's
 //! start point the first time), append every event, tell connectors. Transient source errors
 //! reconnect after a pause and resume from the saved position; definite ones end the loop.
+//!
+//! Beside it, the store's keeper: every few seconds it drops what is outside the retention
+//! window and behind every connector, measures the disk and the pull rates, and raises the
+//! high-water flag that makes the loop stop pulling (and resume once under it again).
 
 use super::status::PipelineStatus;
 use crate::model::{Record, RowsBatch, TxEnd};
 use crate::source::mysql::{BinlogReader, MysqlConfig, ResumeFrom, SourceError};
 use crate::source::{SourceEvent, StartPoint, TableFilter};
-use crate::store::{ChangeLog, RocksChangeLog, StoreError};
-use std::sync::atomic::Ordering;
+use crate::store::{ChangeLog, Retention, RocksChangeLog, StoreError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,23 @@ pub struct StoreTask {
     pub status: Arc<PipelineStatus>,
     /// Turn an idle source's progress into a heartbeat record this often.
     pub heartbeat: Option<Duration>,
+    pub retention: Retention,
+    /// Stop pulling while the store's files take more than this.
+    pub max_disk_bytes: u64,
+    /// The oldest checkpoint (change-log sequence) of the project's connectors: the store
+    /// keeps every record after it.
+    pub oldest_checkpoint: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+/// How often the keeper runs.
+const KEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// What ended a stretch of appending.
+enum Appended {
+    /// The reader closed its channel; whether anything arrived.
+    SourceEnded(bool),
+    /// The disk high-water mark was passed.
+    DiskFull,
 }
 
 /// Aborts a spawned task when dropped, so a cancelled store never leaves its reader running.
@@ -46,10 +67,41 @@ impl<T> Drop for AbortOnDrop<T> {
 
 impl StoreTask {
     /// Runs until a definite error (or until cancelled by dropping the future).
-    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), StoreTaskError> {
+    pub async fn run(self, stop: watch::Receiver<bool>) -> Result<(), StoreTaskError> {
         self.record_status(&[]);
+        let over_disk = AtomicBool::new(false);
+        let keeper = self.keeper();
+        // The keeper lives inside this future (not a task of its own), so when the store ends
+        // nothing holds its log any more and the next run can open it at once.
+        tokio::select! {
+            result = self.pull(&over_disk, stop) => result,
+            never = keeper.run(&over_disk) => match never {},
+        }
+    }
+
+    async fn pull(
+        &self,
+        over_disk: &AtomicBool,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), StoreTaskError> {
         let mut backoff = Duration::from_millis(500);
         loop {
+            if over_disk.load(Ordering::Acquire) {
+                let reason = format!(
+                    "paused: the store's files passed store.max_disk_bytes ({} bytes); pulling resumes once connectors pass what the retention window lets go (lower store.retention_hours or store.retention_bytes to free it sooner)",
+                    self.max_disk_bytes
+                );
+                tracing::warn!(project = %self.project, %reason, "store paused");
+                *self.status.store_paused.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+                while over_disk.load(Ordering::Acquire) {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        _ = stop.wait_for(|s| *s) => return Ok(()),
+                    }
+                }
+                *self.status.store_paused.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                tracing::info!(project = %self.project, "store under its disk high-water mark: pulling again");
+            }
             // A transaction cut off by the last disconnect is read again whole, under the same
             // sequence numbers.
             self.log.drop_uncommitted_tail()?;
@@ -64,7 +116,11 @@ impl StoreTask {
             let reader = BinlogReader::new(self.source.clone(), self.replica_server_id, self.filter.clone());
             let mut reader = AbortOnDrop(tokio::spawn(reader.run(from, tx)));
             let appended_any = tokio::select! {
-                result = self.append_all(rx) => result?,
+                result = self.append_all(rx, over_disk) => match result? {
+                    Appended::SourceEnded(any) => any,
+                    // Stop reading (the reader is aborted); the loop waits and reconnects.
+                    Appended::DiskFull => continue,
+                },
                 _ = stop.wait_for(|s| *s) => return Ok(()),
             };
             let outcome = match (&mut reader.0).await {
@@ -90,13 +146,31 @@ impl StoreTask {
         }
     }
 
-    /// Appends what the reader sends until it closes the channel. True if anything arrived.
-    async fn append_all(&self, mut rx: mpsc::Receiver<Vec<SourceEvent>>) -> Result<bool, StoreError> {
+    fn keeper(&self) -> Keeper {
+        Keeper {
+            project: self.project.clone(),
+            log: self.log.clone(),
+            status: self.status.clone(),
+            retention: self.retention,
+            max_disk_bytes: self.max_disk_bytes,
+            oldest_checkpoint: self.oldest_checkpoint.clone(),
+        }
+    }
+
+    /// Appends what the reader sends until it closes the channel or the disk is full.
+    async fn append_all(
+        &self,
+        mut rx: mpsc::Receiver<Vec<SourceEvent>>,
+        over_disk: &AtomicBool,
+    ) -> Result<Appended, StoreError> {
         let mut next_row = self.log.state().rows;
         let mut records = Vec::new();
         let mut any = false;
         let mut last_beat = std::time::Instant::now();
         while let Some(events) = rx.recv().await {
+            if over_disk.load(Ordering::Acquire) {
+                return Ok(Appended::DiskFull);
+            }
             any = true;
             records.clear();
             let mut progress = None;
@@ -134,7 +208,7 @@ impl StoreTask {
             self.record_status(&records);
             self.appended.send_replace(seq);
         }
-        Ok(any)
+        Ok(Appended::SourceEnded(any))
     }
 
     fn record_status(&self, records: &[Record]) {
@@ -146,5 +220,65 @@ impl StoreTask {
         let state = self.log.state();
         self.status.store_committed_seq.store(state.committed_seq, Ordering::Relaxed);
         *self.status.store_position.lock().unwrap_or_else(|p| p.into_inner()) = state.position;
+    }
+}
+
+/// The store's upkeep, beside its loop: retention, the disk high-water mark, pull rates.
+struct Keeper {
+    project: String,
+    log: Arc<RocksChangeLog>,
+    status: Arc<PipelineStatus>,
+    retention: Retention,
+    max_disk_bytes: u64,
+    oldest_checkpoint: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl Keeper {
+    /// Runs until dropped. A pass is a few RocksDB calls on the store's own thread (the disk
+    /// reclaim, only when over the high-water mark, takes longer).
+    async fn run(&self, over_disk: &AtomicBool) -> std::convert::Infallible {
+        let sample =
+            || (Instant::now(), self.status.store_rows.load(Ordering::Relaxed), self.log.appended_bytes());
+        let mut last = sample();
+        loop {
+            over_disk.store(self.keep(), Ordering::Release);
+            let now = sample();
+            let secs = now.0.duration_since(last.0).as_secs_f64().max(0.001);
+            let rate = |new: u64, old: u64| (new.saturating_sub(old) as f64 / secs) as u64;
+            self.status.store_rows_per_s.store(rate(now.1, last.1), Ordering::Relaxed);
+            self.status.store_bytes_per_s.store(rate(now.2, last.2), Ordering::Relaxed);
+            last = now;
+            tokio::time::sleep(KEEP_EVERY).await;
+        }
+    }
+
+    /// One pass: drop what retention lets go. True when over the disk high-water mark.
+    fn keep(&self) -> bool {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        match self.log.retain(&self.retention, (self.oldest_checkpoint)(), now) {
+            Ok(Some(seq)) => tracing::debug!(project = %self.project, seq, "store dropped records before"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(project = %self.project, error = %e, "store retention failed"),
+        }
+        if self.log.disk_bytes() <= self.max_disk_bytes {
+            return false;
+        }
+        // What retention dropped may still take space: reclaim it, then look again.
+        if let Err(e) = self.log.reclaim() {
+            tracing::warn!(project = %self.project, error = %e, "store could not reclaim space");
+        }
+        self.log.disk_bytes() > self.max_disk_bytes
+    }
+}
+
+/// The default disk high-water mark: 80% of the free space where the store lives.
+pub fn default_max_disk_bytes(dir: &std::path::Path) -> u64 {
+    match rustix::fs::statvfs(dir) {
+        Ok(fs) => fs.f_bavail.saturating_mul(fs.f_frsize) / 5 * 4,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot read the free space: no disk high-water mark");
+            u64::MAX
+        }
     }
 }

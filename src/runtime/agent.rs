@@ -20,13 +20,13 @@ use crate::meta::{self, CheckpointSaver, Command, DataSourceKind, Meta, MetaStat
 use crate::pipeline::ack::AckTracker;
 use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
 use crate::pipeline::status::PipelineStatus;
-use crate::pipeline::store::{StoreTask, StoreTaskError};
+use crate::pipeline::store::{default_max_disk_bytes, StoreTask, StoreTaskError};
 use crate::secrets::Keyring;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, SinkError};
 use crate::source::mysql::{server_info, server_zone, MysqlConfig};
 use crate::source::TableFilter;
-use crate::store::{ChangeLog, RocksChangeLog};
+use crate::store::{ChangeLog, Retention, RocksChangeLog};
 use actix::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -34,18 +34,31 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// A project running on this node, as the API sees it.
+#[derive(Clone)]
+pub struct LiveProject {
+    pub epoch: u64,
+    pub status: Arc<PipelineStatus>,
+    /// Its store's log (to resolve a connector reset).
+    pub log: Arc<RocksChangeLog>,
+}
+
 /// Live figures of the projects running on this node, for the API.
 #[derive(Clone, Default)]
-pub struct LiveStatus(Arc<Mutex<HashMap<String, Arc<PipelineStatus>>>>);
+pub struct LiveStatus(Arc<Mutex<HashMap<String, LiveProject>>>);
 
 impl LiveStatus {
     pub fn get(&self, project: &str) -> Option<Arc<PipelineStatus>> {
+        self.project(project).map(|p| p.status)
+    }
+
+    pub fn project(&self, project: &str) -> Option<LiveProject> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).get(project).cloned()
     }
 
-    fn set(&self, project: &str, status: Option<Arc<PipelineStatus>>) {
+    fn set(&self, project: &str, live: Option<LiveProject>) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match status {
+        match live {
             Some(s) => map.insert(project.to_string(), s),
             None => map.remove(project),
         };
@@ -177,6 +190,15 @@ impl NodeAgent {
         };
         let status = Arc::new(PipelineStatus::default());
         let (appended_tx, appended) = watch::channel(log.last_seq());
+        let store = &plan.project.spec.store;
+        let max_disk_bytes =
+            store.max_disk_bytes.unwrap_or_else(|| default_max_disk_bytes(&self.stores_dir().join(name)));
+        let meta = self.config.meta.clone();
+        let project = name.to_string();
+        // The replicated checkpoint: what the connector (wherever it runs) has delivered.
+        let oldest_checkpoint = Arc::new(move || {
+            meta.read(|s| s.projects.get(&project).and_then(|p| p.checkpoint.as_ref()).map_or(0, |c| c.seq))
+        });
         let store_task = StoreTask {
             project: name.to_string(),
             source: plan.mysql.clone(),
@@ -188,6 +210,12 @@ impl NodeAgent {
             log: log.clone(),
             appended: appended_tx,
             status: status.clone(),
+            retention: Retention {
+                max_age_secs: store.retention_hours * 3600,
+                max_bytes: store.retention_bytes,
+            },
+            max_disk_bytes,
+            oldest_checkpoint,
         };
         let report = ctx.address().recipient();
         let store_arbiter = Arbiter::new();
@@ -213,7 +241,8 @@ impl NodeAgent {
             connector_arbiter: Arbiter::new(),
         };
         running.connector = Some(self.start_connector(&plan, &running, ctx));
-        self.config.live.set(name, Some(status));
+        let live = LiveProject { epoch, status, log: running.log.clone() };
+        self.config.live.set(name, Some(live));
         self.running.insert(name.to_string(), running);
         tracing::info!(project = name, epoch, node = self.config.node_id, "project started on this node");
     }
@@ -355,7 +384,9 @@ fn connector_exit(result: Result<(), ConnectorError>) -> Exit {
     match result {
         Ok(()) => Exit::Stopped,
         Err(ConnectorError::Fenced(_) | ConnectorError::LeaseLost) => Exit::Fenced,
-        Err(e @ ConnectorError::Sink(SinkError::Refused(_))) => Exit::Definite(e.to_string()),
+        Err(e @ (ConnectorError::Sink(SinkError::Refused(_)) | ConnectorError::Gap { .. })) => {
+            Exit::Definite(e.to_string())
+        }
         Err(e) => Exit::Transient(e.to_string()),
     }
 }

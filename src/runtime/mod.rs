@@ -15,7 +15,7 @@ mod placement;
 mod reconcile;
 mod supervisor;
 
-pub use agent::{AgentConfig, LiveStatus, NodeAgent};
+pub use agent::{AgentConfig, LiveProject, LiveStatus, NodeAgent};
 pub use lease::{keep_lease, Gate, Gates, Lease, NodeAddress};
 pub use liveness::Liveness;
 pub use messages::{ComponentExited, ComponentKind, Shutdown};

@@ -5,11 +5,14 @@
 //! - the resume position is saved in the same write batch as the records up to it, so a crash
 //!   never leaves a position ahead of the records (nor records of a later transaction counted as
 //!   committed); a tail after the last `TxEnd` is dropped at open, since the source re-reads it;
-//! - a schema is stored before the first record that refers to it.
+//! - a schema is stored before the first record that refers to it;
+//! - the store owns what it keeps: records go only when they are outside the retention window
+//!   ([`Retention`]) and every connector's checkpoint has passed them; the transaction end a cut
+//!   lands on stays, so a checkpoint there still finds its record.
 
 mod rocks;
 
-pub use rocks::{RocksChangeLog, StoreState};
+pub use rocks::{IndexEntry, Retained, RocksChangeLog, StoreState};
 
 use crate::model::{Position, Record, TableSchema};
 use std::sync::Arc;
@@ -37,8 +40,14 @@ pub trait ChangeLog: Send + Sync {
     /// Records with sequence >= `from`, in order: up to `max` of them, and no more once they
     /// hold `max_bytes` (stored size; the first record always comes, whatever its size).
     fn read_from(&self, from: u64, max: usize, max_bytes: usize) -> Result<Vec<(u64, Record)>, StoreError>;
-    /// Drops records with sequence < `seq` (the destination has them).
-    fn truncate_before(&self, seq: u64) -> Result<(), StoreError>;
     /// Last sequence written (0 when empty).
     fn last_seq(&self) -> u64;
+}
+
+/// How long and how much the store keeps: a record is outside the window once it is older than
+/// `max_age_secs` or the records after it hold `max_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age_secs: u64,
+    pub max_bytes: u64,
 }

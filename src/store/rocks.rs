@@ -1,8 +1,9 @@
 //! [`ChangeLog`] on a RocksDB instance of its own per project (`<data>/stores/<project>`), so
 //! releasing a project is deleting a directory.
 
+use super::Retention;
 use super::{ChangeLog, StoreError};
-use crate::model::{Position, Record, TableName, TableSchema};
+use crate::model::{Position, Record, TableName, TableSchema, TxEnd};
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, DB};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -13,6 +14,9 @@ use std::sync::{Arc, Mutex};
 const CF_LOG: &str = "log";
 const CF_SCHEMAS: &str = "schemas";
 const CF_STATE: &str = "state";
+/// One entry per append that ended a transaction: its sequence -> [`IndexEntry`]. What
+/// retention cuts at and resets look up, without reading the records.
+const CF_INDEX: &str = "index";
 const KEY_STATE: &[u8] = b"state";
 
 /// The store's durable bookkeeping, written with every append.
@@ -29,6 +33,26 @@ pub struct StoreState {
     pub rows: u64,
 }
 
+/// The end of the last transaction of one append, with the log's size up to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// Commit time (unix seconds).
+    pub ts: u32,
+    pub position: Position,
+    /// Bytes of every record appended through this sequence, since the log began.
+    pub bytes: u64,
+}
+
+/// What the log still holds, from the oldest transaction end it keeps to the newest.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Retained {
+    pub oldest_seq: u64,
+    pub oldest_ts: u32,
+    pub newest_seq: u64,
+    pub newest_ts: u32,
+    pub bytes: u64,
+}
+
 struct Schemas {
     by_id: HashMap<u64, Arc<TableSchema>>,
     by_table: HashMap<TableName, Vec<(Arc<TableSchema>, u64)>>,
@@ -40,6 +64,12 @@ pub struct RocksChangeLog {
     last_seq: AtomicU64,
     schemas: Mutex<Schemas>,
     state: Mutex<StoreState>,
+    /// Bytes of every record appended through `last_seq`, since the log began.
+    bytes: AtomicU64,
+    /// The oldest index entry kept (None: the log has no complete transaction).
+    oldest: Mutex<Option<(u64, IndexEntry)>>,
+    /// Retention never drops record this sequence or later (a reset on its way).
+    pin: AtomicU64,
 }
 
 fn config() -> bincode::config::Configuration {
@@ -63,7 +93,7 @@ impl RocksChangeLog {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_write_buffer_size(4 << 20);
-        let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE].map(|name| {
+        let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE, CF_INDEX].map(|name| {
             let mut cf = Options::default();
             if name == CF_LOG {
                 cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
@@ -93,9 +123,181 @@ impl RocksChangeLog {
             last_seq: AtomicU64::new(state.committed_seq),
             schemas: Mutex::new(schemas),
             state: Mutex::new(state),
+            bytes: AtomicU64::new(0),
+            oldest: Mutex::new(None),
+            pin: AtomicU64::new(u64::MAX),
         };
+        *log.oldest.lock().unwrap_or_else(|p| p.into_inner()) = log.index_entry(Direction::Forward)?;
+        let bytes = log.index_entry(Direction::Reverse)?.map_or(0, |(_, e)| e.bytes);
+        log.bytes.store(bytes, Ordering::Release);
         log.drop_uncommitted_tail()?;
         Ok(log)
+    }
+
+    /// The first (`Forward`) or last (`Reverse`) index entry.
+    fn index_entry(&self, direction: Direction) -> Result<Option<(u64, IndexEntry)>, StoreError> {
+        let mode = match direction {
+            Direction::Forward => IteratorMode::Start,
+            Direction::Reverse => IteratorMode::End,
+        };
+        match self.db.iterator_cf(self.cf(CF_INDEX), mode).next() {
+            Some(item) => {
+                let (k, v) = item?;
+                let seq = key_seq(&k)?;
+                Ok(Some((seq, decode(seq, &v)?)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Index entries from the oldest on, in order.
+    fn index(&self) -> impl Iterator<Item = Result<(u64, IndexEntry), StoreError>> + '_ {
+        self.db.iterator_cf(self.cf(CF_INDEX), IteratorMode::Start).map(|item| {
+            let (k, v) = item?;
+            let seq = key_seq(&k)?;
+            Ok((seq, decode(seq, &v)?))
+        })
+    }
+
+    /// What the log holds: from its oldest transaction end to its newest, and their bytes.
+    pub fn retained(&self) -> Retained {
+        let state = self.state();
+        let oldest = self.oldest.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some((oldest_seq, entry)) = oldest else {
+            return Retained {
+                oldest_seq: state.committed_seq,
+                newest_seq: state.committed_seq,
+                ..Default::default()
+            };
+        };
+        Retained {
+            oldest_seq,
+            oldest_ts: entry.ts,
+            newest_seq: state.committed_seq,
+            newest_ts: state.committed_ts,
+            bytes: self.bytes.load(Ordering::Acquire).saturating_sub(entry.bytes),
+        }
+    }
+
+    /// Drops what is outside `policy`'s window and before `keep_from` (the oldest checkpoint of
+    /// the project's connectors), keeping the transaction end it cuts at so a checkpoint there
+    /// still finds its record. Returns the new oldest sequence when it dropped anything.
+    pub fn retain(
+        &self,
+        policy: &Retention,
+        keep_from: u64,
+        now_secs: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let keep_from = keep_from.min(self.pin.load(Ordering::Acquire));
+        let total = self.bytes.load(Ordering::Acquire);
+        let cutoff = now_secs.saturating_sub(policy.max_age_secs);
+        let mut cut: Option<(u64, IndexEntry)> = None;
+        for entry in self.index() {
+            let (seq, e) = entry?;
+            let outside = u64::from(e.ts) < cutoff || total.saturating_sub(e.bytes) >= policy.max_bytes;
+            if seq > keep_from || !outside {
+                break;
+            }
+            cut = Some((seq, e));
+        }
+        let oldest = self.oldest.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(s, _)| *s);
+        let Some((seq, entry)) = cut.filter(|(seq, _)| Some(*seq) != oldest) else {
+            return Ok(None);
+        };
+        let (from, to) = (0u64.to_be_bytes(), seq.to_be_bytes());
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(CF_LOG), from, to);
+        batch.delete_range_cf(self.cf(CF_INDEX), from, to);
+        self.db.write(batch)?;
+        *self.oldest.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, entry));
+        Ok(Some(seq))
+    }
+
+    /// Keeps retention from dropping record `seq` and later until the log is reopened (a
+    /// connector is being reset there).
+    pub fn pin(&self, seq: u64) {
+        self.pin.fetch_min(seq, Ordering::AcqRel);
+    }
+
+    /// The checkpoint a connector restarts from to resend every transaction committed at or
+    /// after `ts` (unix seconds): the last transaction end before them. None when the log no
+    /// longer holds it (or holds nothing committed that late).
+    pub fn end_before(&self, ts: u32) -> Result<Option<(u64, TxEnd)>, StoreError> {
+        self.find_end(|e| e.ts >= ts, |end| end.ts >= ts)
+    }
+
+    /// The transaction end at `position` (file and offset), if the log holds it.
+    pub fn end_at(&self, file: &str, pos: u64) -> Result<Option<(u64, TxEnd)>, StoreError> {
+        let after = |p: &Position| (p.file.as_str(), p.pos) > (file, pos);
+        let found = self.find_end(|e| after(&e.position), |end| after(&end.position))?;
+        Ok(found.filter(|(_, end)| end.position.file == file && end.position.pos == pos))
+    }
+
+    /// The last transaction end before the first one `past` says is too far: the index finds
+    /// the append it lies in, the records give the exact end.
+    fn find_end(
+        &self,
+        index_past: impl Fn(&IndexEntry) -> bool,
+        past: impl Fn(&TxEnd) -> bool,
+    ) -> Result<Option<(u64, TxEnd)>, StoreError> {
+        let mut start = None;
+        for entry in self.index() {
+            let (seq, e) = entry?;
+            if index_past(&e) {
+                break;
+            }
+            start = Some((seq, TxEnd { position: e.position, ts: e.ts }));
+        }
+        let Some(mut found) = start else { return Ok(None) };
+        let committed = self.state().committed_seq;
+        let mut next = found.0 + 1;
+        while next <= committed {
+            let records = self.read_from(next, 1024, 8 << 20)?;
+            let Some((last, _)) = records.last() else { break };
+            next = last + 1;
+            for (seq, record) in records {
+                if let Record::TxEnd(end) | Record::Heartbeat(end) = record {
+                    if seq > committed || past(&end) {
+                        return Ok(Some(found));
+                    }
+                    found = (seq, end);
+                }
+            }
+        }
+        Ok(Some(found))
+    }
+
+    /// Bytes of every record appended since the log began (dropped ones too).
+    pub fn appended_bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// Gives the disk space of dropped records back now rather than at some later compaction:
+    /// writes the memtable out (so the write-ahead log behind it can go) and compacts the
+    /// dropped range. For when the disk is short; compactions reclaim it in time anyway.
+    pub fn reclaim(&self) -> Result<(), StoreError> {
+        self.db.flush_cf(self.cf(CF_LOG))?;
+        let oldest = self.oldest.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(s, _)| *s);
+        if let Some(seq) = oldest {
+            self.db.compact_range_cf(self.cf(CF_LOG), None::<&[u8]>, Some(&seq.to_be_bytes()[..]));
+        }
+        Ok(())
+    }
+
+    /// Bytes the store's files take on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        fn walk(dir: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(self.db.path())
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -115,6 +317,8 @@ impl RocksChangeLog {
             self.db.delete_range_cf(self.cf(CF_LOG), from, u64::MAX.to_be_bytes())?;
             // Rows are numbered again from the end of the last complete transaction.
             let rows = self.rows_through(committed)?;
+            let bytes = self.index_entry(Direction::Reverse)?.map_or(0, |(_, e)| e.bytes);
+            self.bytes.store(bytes, Ordering::Release);
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(rows) = rows {
                 state.rows = rows;
@@ -204,19 +408,27 @@ impl ChangeLog for RocksChangeLog {
     fn append(&self, records: &[Record], position: Option<&Position>) -> Result<u64, StoreError> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut seq = self.last_seq.load(Ordering::Acquire);
+        let mut bytes = self.bytes.load(Ordering::Acquire);
         let mut batch = WriteBatch::default();
         let log = self.cf(CF_LOG);
+        let mut ended = None;
         for record in records {
             seq += 1;
-            batch.put_cf(log, seq.to_be_bytes(), encode(record));
+            let value = encode(record);
+            bytes += value.len() as u64;
+            batch.put_cf(log, seq.to_be_bytes(), value);
             match record {
                 Record::Rows(rows) => state.rows = rows.first_row_seq + rows.rows.len() as u64,
                 Record::TxEnd(end) | Record::Heartbeat(end) => {
                     state.committed_seq = seq;
                     state.committed_ts = end.ts;
                     state.position = Some(end.position.clone());
+                    ended = Some((seq, IndexEntry { ts: end.ts, position: end.position.clone(), bytes }));
                 }
             }
+        }
+        if let Some((at, entry)) = &ended {
+            batch.put_cf(self.cf(CF_INDEX), at.to_be_bytes(), encode(entry));
         }
         if let Some(p) = position {
             // A position without records (progress on filtered tables) is a resume point too,
@@ -227,7 +439,11 @@ impl ChangeLog for RocksChangeLog {
         }
         batch.put_cf(self.cf(CF_STATE), KEY_STATE, encode(&*state));
         self.db.write(batch)?;
+        self.bytes.store(bytes, Ordering::Release);
         self.last_seq.store(seq, Ordering::Release);
+        if let Some(first) = ended {
+            self.oldest.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(first);
+        }
         Ok(seq)
     }
 
@@ -247,11 +463,6 @@ impl ChangeLog for RocksChangeLog {
             out.push((seq, decode(seq, &v)?));
         }
         Ok(out)
-    }
-
-    fn truncate_before(&self, seq: u64) -> Result<(), StoreError> {
-        self.db.delete_range_cf(self.cf(CF_LOG), 0u64.to_be_bytes(), seq.to_be_bytes())?;
-        Ok(())
     }
 
     fn last_seq(&self) -> u64 {
@@ -316,8 +527,80 @@ mod tests {
         assert_eq!(read[1], (2, end(200)));
         assert_eq!(*log.schema(0).unwrap(), *schema());
         assert_eq!(log.append(&[rows(0, 1), end(300)], None).unwrap(), 4);
-        log.truncate_before(3).unwrap();
-        assert_eq!(log.read_from(0, 10, usize::MAX).unwrap().iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn end_ts(pos: u64, ts: u32) -> Record {
+        Record::TxEnd(TxEnd { position: Position { file: "bin.000001".into(), pos, gtid: None }, ts })
+    }
+
+    fn seqs(log: &RocksChangeLog) -> Vec<u64> {
+        log.read_from(0, 100, usize::MAX).unwrap().iter().map(|r| r.0).collect()
+    }
+
+    /// Four transactions committed at 100, 200, 300 and 400 s, two records each (seqs 1-8).
+    fn four_transactions(dir: &Path) -> RocksChangeLog {
+        let log = RocksChangeLog::open(dir).unwrap();
+        let id = log.schema_id(&schema()).unwrap();
+        for (i, ts) in [100u32, 200, 300, 400].into_iter().enumerate() {
+            log.append(&[rows(id, i as u64), end_ts(1000 * (i as u64 + 1), ts)], None).unwrap();
+        }
+        log
+    }
+
+    #[test]
+    fn retention_drops_only_what_is_old_enough_and_every_connector_passed() {
+        let dir = temp("retain");
+        let log = four_transactions(&dir);
+        let day = Retention { max_age_secs: 150, max_bytes: u64::MAX };
+        let all = log.retained();
+        assert_eq!((all.oldest_seq, all.oldest_ts, all.newest_seq, all.newest_ts), (2, 100, 8, 400));
+        // At 420 s, the transactions of 100 and 200 are older than 150 s; none passed yet.
+        assert_eq!(log.retain(&day, 0, 420).unwrap(), None);
+        assert_eq!(seqs(&log).len(), 8);
+        // A connector at seq 4 (the end of 200): the cut lands on that end and keeps it.
+        assert_eq!(log.retain(&day, 4, 420).unwrap(), Some(4));
+        assert_eq!(seqs(&log), [4, 5, 6, 7, 8]);
+        // Everything passed, but 300 and 400 are inside the window.
+        assert_eq!(log.retain(&day, 8, 420).unwrap(), None);
+        let kept = log.retained();
+        assert_eq!((kept.oldest_seq, kept.oldest_ts, kept.newest_seq), (4, 200, 8));
+        assert!(kept.bytes > 0 && kept.bytes < all.bytes, "{kept:?} of {all:?}");
+        // By bytes: the last transaction alone fills a window of its size.
+        let last_tx = log.retained().bytes / 2;
+        let small = Retention { max_age_secs: u64::MAX, max_bytes: last_tx };
+        log.pin(6);
+        assert_eq!(log.retain(&small, 8, 420).unwrap(), Some(6), "a pinned reset point stays");
+        drop(log);
+        let log = RocksChangeLog::open(&dir).unwrap();
+        assert_eq!(log.retained().oldest_seq, 6, "the cut survives a reopen");
+        assert_eq!(log.retain(&small, 8, 420).unwrap(), None, "the last transaction fills the window");
+        let none = Retention { max_age_secs: u64::MAX, max_bytes: 0 };
+        assert_eq!(log.retain(&none, 8, 420).unwrap(), Some(8));
+        assert_eq!(seqs(&log), [8]);
+        assert_eq!(log.retained().bytes, 0);
+        drop(log);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn resets_find_the_transaction_end_before_a_time_or_at_a_position() {
+        let dir = temp("reset");
+        let log = four_transactions(&dir);
+        let at = |found: Option<(u64, TxEnd)>| found.map(|(seq, end)| (seq, end.ts));
+        // To resend what committed at 250 s or later: restart after the end of 200.
+        assert_eq!(at(log.end_before(250).unwrap()), Some((4, 200)));
+        assert_eq!(at(log.end_before(300).unwrap()), Some((4, 200)));
+        assert_eq!(at(log.end_before(301).unwrap()), Some((6, 300)));
+        assert_eq!(at(log.end_before(9999).unwrap()), Some((8, 400)));
+        assert_eq!(at(log.end_before(100).unwrap()), None, "nothing ends before the oldest");
+        assert_eq!(at(log.end_at("bin.000001", 3000).unwrap()), Some((6, 300)));
+        assert_eq!(at(log.end_at("bin.000001", 2500).unwrap()), None, "not a transaction end");
+        log.retain(&Retention { max_age_secs: 0, max_bytes: u64::MAX }, 4, 1000).unwrap();
+        assert_eq!(at(log.end_before(250).unwrap()), Some((4, 200)));
+        assert_eq!(at(log.end_before(200).unwrap()), None, "dropped");
+        assert_eq!(at(log.end_at("bin.000001", 1000).unwrap()), None, "dropped");
+        drop(log);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

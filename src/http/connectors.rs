@@ -1,0 +1,144 @@
+//! `/projects/{name}/connectors/{id}`: a project's connectors. `reset` moves one to another
+//! transaction end its store still holds, without going back to the source (which may have
+//! purged those binlogs long ago).
+
+use super::projects::find;
+use super::views::{PositionView, ResetBody, ResetView};
+use super::{ApiContext, ApiError};
+use crate::meta::{self, Command, ProjectState};
+use crate::model::TxEnd;
+use crate::pipeline::connector::now_ms;
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::time::Duration;
+
+/// The one connector of a project with a single destination.
+pub const DEFAULT_CONNECTOR: &str = "default";
+
+/// Marks a request one node passed to another, so it is never passed on again.
+const FORWARDED: &str = "x-ferry-forwarded";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/projects/{name}/connectors/{id}/reset", web::post().to(reset));
+}
+
+async fn reset(
+    ctx: web::Data<ApiContext>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let body = body.into_inner();
+    let target: ResetBody = serde_json::from_value(body.clone()).map_err(|_| {
+        ApiError::bad_request(
+            "expected {\"timestamp\": <unix seconds>} or {\"position\": {\"file\": \"...\", \"pos\": ...}}",
+        )
+    })?;
+    ctx.meta.read_index().await?;
+    let project = find(&ctx, &name)?;
+    if id != DEFAULT_CONNECTOR {
+        return Err(ApiError::NotFound(format!(
+            "project {name:?} has no connector {id:?}; its connector is {DEFAULT_CONNECTOR:?}"
+        )));
+    }
+    if project.state != ProjectState::Running {
+        return Err(ApiError::Conflict(format!(
+            "project {name:?} is {}: a connector is reset while its project runs (the running store holds the retained changes)",
+            project.state.as_str()
+        )));
+    }
+    let Some(node) = project.placement.as_ref().map(|p| p.node) else {
+        return Err(starting(&name));
+    };
+    if node != ctx.meta.node_id() {
+        if req.headers().contains_key(FORWARDED) {
+            return Err(starting(&name));
+        }
+        return forward(&ctx, node, req.path(), &body).await;
+    }
+    let live = ctx.live.project(&name).filter(|l| l.epoch == project.epoch).ok_or_else(|| starting(&name))?;
+    let log = live.log.clone();
+    let lookup = target.clone();
+    let found = web::block(move || match lookup {
+        ResetBody::Timestamp { timestamp } => log.end_before(timestamp),
+        ResetBody::Position { position } => log.end_at(&position.file, position.pos),
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let retained = live.log.retained();
+    let newest_ok = match &target {
+        ResetBody::Timestamp { timestamp } => *timestamp <= retained.newest_ts,
+        ResetBody::Position { .. } => true,
+    };
+    let Some((seq, TxEnd { position, ts })) = found.filter(|_| newest_ok) else {
+        let what = match &target {
+            ResetBody::Timestamp { timestamp } => format!("timestamp {timestamp}"),
+            ResetBody::Position { position } => {
+                format!("position {}:{} (it must be the end of a transaction)", position.file, position.pos)
+            }
+        };
+        return Err(ApiError::Unprocessable {
+            code: "outside_retained_range",
+            message: format!(
+                "{what} is outside what the store of project {name:?} retains: transactions committed after {} up to {} (unix seconds; change log {}..{}, {} bytes)",
+                retained.oldest_ts, retained.newest_ts, retained.oldest_seq, retained.newest_seq, retained.bytes
+            ),
+        });
+    };
+    // Until the new checkpoint is applied, retention must not drop what the connector resends.
+    live.log.pin(seq);
+    let command = Command::ResetCheckpoint {
+        name: name.clone(),
+        epoch: project.epoch,
+        seq,
+        position: position.clone(),
+        commit_ts: ts,
+        now_ms: now_ms(),
+    };
+    meta::propose(&ctx.meta, command).await??;
+    tracing::info!(project = %name, connector = %id, seq, %position, "connector reset");
+    Ok(HttpResponse::Ok().json(ResetView {
+        project: name,
+        connector: id,
+        seq,
+        position: PositionView::from(&position),
+        commit_timestamp: ts,
+        epoch: project.epoch + 1,
+    }))
+}
+
+fn starting(name: &str) -> ApiError {
+    ApiError::Unavailable {
+        code: "project_starting",
+        message: format!("project {name:?} is starting or moving between nodes; try again in a few seconds"),
+    }
+}
+
+/// Passes the call to the node that runs the project and relays its answer.
+async fn forward(
+    ctx: &ApiContext,
+    node: u64,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<HttpResponse, ApiError> {
+    let addr = ctx.meta.read(|s| s.nodes.get(&node).map(|n| n.http.clone())).ok_or_else(|| {
+        ApiError::Unavailable { code: "node_unknown", message: format!("node {node} has no known address") }
+    })?;
+    let unreachable = |e: reqwest::Error| ApiError::Unavailable {
+        code: "node_unreachable",
+        message: format!("the project runs on node {node} ({addr}), which did not answer: {e}"),
+    };
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .bearer_auth(&*ctx.admin_token)
+        .header(FORWARDED, "1")
+        .json(body)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.map_err(unreachable)?;
+    Ok(ApiError::relay(status, bytes.to_vec()))
+}
