@@ -11,9 +11,6 @@ use crate::pipeline::connector::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::time::Duration;
 
-/// The one connector of a project with a single destination.
-pub const DEFAULT_CONNECTOR: &str = "default";
-
 /// Marks a request one node passed to another, so it is never passed on again.
 const FORWARDED: &str = "x-ferry-forwarded";
 
@@ -36,9 +33,11 @@ async fn reset(
     })?;
     ctx.meta.read_index().await?;
     let project = find(&ctx, &name)?;
-    if id != DEFAULT_CONNECTOR {
+    if project.spec.connector(&id).is_none() {
+        let ids: Vec<String> = project.spec.connectors().into_iter().map(|c| c.id).collect();
         return Err(ApiError::NotFound(format!(
-            "project {name:?} has no connector {id:?}; its connector is {DEFAULT_CONNECTOR:?}"
+            "project {name:?} has no connector {id:?}; its connectors: {}",
+            ids.join(", ")
         )));
     }
     if project.state != ProjectState::Running {
@@ -87,9 +86,11 @@ async fn reset(
         });
     };
     // Until the new checkpoint is applied, retention must not drop what the connector resends.
+    // (Another connector's checkpoint may be older still: the store keeps what it needs too.)
     live.log.pin(seq);
     let command = Command::ResetCheckpoint {
         name: name.clone(),
+        connector: id.clone(),
         epoch: project.epoch,
         seq,
         position: position.clone(),

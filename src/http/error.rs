@@ -95,7 +95,9 @@ impl From<MetaError> for ApiError {
     fn from(e: MetaError) -> Self {
         let message = e.to_string();
         match e {
-            MetaError::UnknownDataSource(_) | MetaError::UnknownProject(_) => ApiError::NotFound(message),
+            MetaError::UnknownDataSource(_)
+            | MetaError::UnknownProject(_)
+            | MetaError::UnknownConnector { .. } => ApiError::NotFound(message),
             MetaError::WrongDataSourceType { .. } => {
                 ApiError::Unprocessable { code: "wrong_data_source_type", message }
             }

@@ -2,12 +2,15 @@
 
 use super::datasources::mysql_config;
 use super::views::{
-    validate_name, ComponentView, NewProject, PositionView, ProjectView, RetainedView, StartBody,
-    StoreStatusView, TableView,
+    validate_name, ComponentView, ConnectorView, NewProject, PositionView, ProjectView, RetainedView,
+    StartBody, StoreStatusView, TableView,
 };
 use super::{ApiContext, ApiError};
-use crate::meta::{self, Action, Command, DataSourceKind, Partition, Project, ProjectSpec, ProjectState};
-use crate::model::{Position, TableName};
+use crate::meta::{
+    self, Action, Command, ConnectorSpec, DataSourceKind, Partition, Project, ProjectSpec, ProjectState,
+    DEFAULT_CONNECTOR,
+};
+use crate::model::{Checkpoint, Position, TableName};
 use crate::pipeline::connector::now_ms;
 use crate::runtime::LiveProject;
 use crate::source::mysql::{self, MysqlConfig};
@@ -39,6 +42,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     }
     let filter =
         TableFilter::new(&body.objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
+    let connectors = connectors(&body)?;
     let start = match body.start {
         None => Default::default(),
         Some(value) => serde_json::from_value::<StartBody>(value)
@@ -72,29 +76,33 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         .meta
         .read(|s| s.data_sources.get(&body.source).cloned())
         .ok_or_else(|| ApiError::NotFound(format!("source: data source {:?} does not exist", body.source)))?;
-    let destination_ok = ctx.meta.read(|s| {
-        s.data_sources.get(&body.destination).map(|d| matches!(d.kind, DataSourceKind::Kafka { .. }))
-    });
-    match destination_ok {
-        None => {
-            return Err(ApiError::NotFound(format!(
-                "destination: data source {:?} does not exist",
-                body.destination
-            )))
+    for (i, connector) in connectors.iter().enumerate() {
+        let field = if body.connectors.is_empty() {
+            "destination".to_string()
+        } else {
+            format!("connectors[{i}].destination")
+        };
+        let destination = &connector.destination;
+        let kafka = ctx.meta.read(|s| {
+            s.data_sources.get(destination).map(|d| matches!(d.kind, DataSourceKind::Kafka { .. }))
+        });
+        match kafka {
+            None => {
+                return Err(ApiError::NotFound(format!(
+                    "{field}: data source {destination:?} does not exist"
+                )))
+            }
+            Some(false) => {
+                return Err(ApiError::Unprocessable {
+                    code: "wrong_data_source_type",
+                    message: format!("{field}: data source {destination:?} is not a kafka data source"),
+                })
+            }
+            Some(true) => {}
         }
-        Some(false) => {
-            return Err(ApiError::Unprocessable {
-                code: "wrong_data_source_type",
-                message: format!(
-                    "destination: data source {:?} is not a kafka data source",
-                    body.destination
-                ),
-            })
-        }
-        Some(true) => {}
     }
     let cfg = mysql_config(&ctx, &source)?;
-    if body.partition == Partition::Hash {
+    if connectors.iter().any(|c| c.partition == Partition::Hash) {
         let tables = mysql::list_tables(&cfg, &filter).await?;
         let without_pk: Vec<String> =
             tables.iter().filter(|t| !t.has_primary_key).map(|t| t.name.to_string()).collect();
@@ -108,20 +116,67 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             });
         }
     }
+    // The first connector's settings stand for the project's (all of them when there is one).
+    let first = connectors[0].clone();
     let spec = ProjectSpec {
         name: body.name.clone(),
         source: body.source,
-        destination: body.destination,
+        destination: first.destination,
         objects: body.objects,
-        format: body.format,
-        partition: body.partition,
+        format: first.format,
+        partition: first.partition,
         start,
         options: body.options,
         store: body.store,
+        connectors: if body.connectors.is_empty() { Vec::new() } else { connectors },
     };
     meta::propose(&ctx.meta, Command::CreateProject { spec, now_ms: now_ms() }).await??;
     let project = find(&ctx, &body.name)?;
     Ok(HttpResponse::Created().json(view(&ctx, &project, None)))
+}
+
+/// The connectors a new project asks for: its one `destination`, or its `connectors`.
+fn connectors(body: &NewProject) -> Result<Vec<ConnectorSpec>, ApiError> {
+    match (&body.destination, body.connectors.is_empty()) {
+        (Some(_), false) => {
+            return Err(ApiError::bad_request(
+                "give either destination (one connector) or connectors (several), not both",
+            ))
+        }
+        (None, true) => {
+            return Err(ApiError::bad_request(
+                "destination: missing (or give connectors: [{\"id\", \"destination\", ...}])",
+            ))
+        }
+        (Some(destination), true) => {
+            return Ok(vec![ConnectorSpec {
+                id: DEFAULT_CONNECTOR.into(),
+                destination: destination.clone(),
+                format: body.format,
+                partition: body.partition,
+                topic: None,
+            }])
+        }
+        (None, false) => {}
+    }
+    let mut out: Vec<ConnectorSpec> = Vec::new();
+    for (i, c) in body.connectors.iter().enumerate() {
+        validate_name(&format!("connectors[{i}].id"), &c.id)?;
+        if out.iter().any(|o| o.id == c.id) {
+            return Err(ApiError::bad_request(format!("connectors[{i}].id: {:?} is given twice", c.id)));
+        }
+        if c.topic.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ApiError::bad_request(format!("connectors[{i}].topic must not be empty")));
+        }
+        out.push(ConnectorSpec {
+            id: c.id.clone(),
+            destination: c.destination.clone(),
+            format: c.format,
+            partition: c.partition,
+            topic: c.topic.clone(),
+        });
+    }
+    Ok(out)
 }
 
 pub(super) fn find(ctx: &ApiContext, name: &str) -> Result<Project, ApiError> {
@@ -207,38 +262,60 @@ fn components(ctx: &ApiContext, project: &Project) -> Vec<ComponentView> {
         Some(_) => "running",
     };
     let node = project.placement.as_ref().map(|p| p.node);
-    ["store", "connector"]
-        .map(|kind| ComponentView {
-            kind,
-            id: format!("{}/{kind}", project.spec.name),
-            node,
-            epoch: project.epoch,
-            state,
-        })
-        .into()
+    let name = &project.spec.name;
+    let component = |kind, id| ComponentView { kind, id, node, epoch: project.epoch, state };
+    let mut components = vec![component("store", format!("{name}/store"))];
+    for c in project.spec.connectors() {
+        components.push(component("connector", format!("{name}/connector/{}", c.id)));
+    }
+    components
 }
 
 fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>) -> ProjectView {
     let spec = &project.spec;
     let running = ctx.live.project(&spec.name);
     let live = running.as_ref().map(|r| r.status.clone());
-    let checkpoint = project.checkpoint.as_ref();
+    // The connector furthest behind (none until every connector has a checkpoint).
+    let checkpoints: Option<Vec<&Checkpoint>> =
+        spec.connectors().iter().map(|c| project.checkpoints.get(&c.id)).collect();
+    let checkpoint = checkpoints.and_then(|all| all.into_iter().min_by_key(|c| c.seq));
     let store_position = live.as_ref().and_then(|l| l.store_position());
     // Caught up: the destination acknowledged every transaction the store has read, and the
     // store has read to the source's end (when we asked the source).
-    let delivered_all_read = match (checkpoint, &live) {
+    let delivered = |cp: Option<&Checkpoint>| match (cp, &live) {
         (Some(cp), Some(l)) => cp.seq >= l.store_committed_seq(),
         _ => false,
     };
+    let delivered_all_read = delivered(checkpoint);
     let at_source_end = source_position.is_none_or(|src| {
         store_position.as_ref().is_some_and(|s| (s.file.as_str(), s.pos) >= (src.file.as_str(), src.pos))
     });
     // Now minus a source time (unix seconds), 0 when caught up.
     let delay_ms =
         |ts: u32, caught_up: bool| if caught_up { 0 } else { now_ms().saturating_sub(u64::from(ts) * 1000) };
-    let latency_ms = checkpoint
-        .filter(|cp| cp.commit_ts > 0)
-        .map(|cp| delay_ms(cp.commit_ts, delivered_all_read && at_source_end));
+    let latency = |cp: Option<&Checkpoint>| {
+        cp.filter(|cp| cp.commit_ts > 0).map(|c| delay_ms(c.commit_ts, delivered(cp) && at_source_end))
+    };
+    let latency_ms = latency(checkpoint);
+    let connectors = spec
+        .connectors()
+        .into_iter()
+        .map(|c| {
+            let cp = project.checkpoints.get(&c.id);
+            ConnectorView {
+                sync_timestamp: cp.map(|cp| cp.commit_ts).filter(|ts| *ts > 0),
+                latency_ms: latency(cp),
+                position: cp.filter(|cp| cp.seq > 0).map(|cp| PositionView::from(&cp.position)),
+                rows: cp.map_or(0, |cp| cp.rows),
+                bytes: cp.map_or(0, |cp| cp.bytes),
+                id: c.id,
+                destination: c.destination,
+                format: c.format,
+                partition: c.partition,
+                topic: c.topic,
+            }
+        })
+        .collect();
     let store_timestamp = live.as_ref().map(|l| l.store_ts()).filter(|ts| *ts > 0);
     let store_delay_ms = store_timestamp.map(|ts| delay_ms(ts, source_position.is_some() && at_source_end));
     // How far the source is ahead of us: of the store when everything it read is delivered
@@ -277,6 +354,7 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         start: StartBody::from_start(&spec.start),
         options: spec.options.clone(),
         store: spec.store.clone(),
+        connectors,
         created_at_ms: project.created_at_ms,
         updated_at_ms: project.updated_at_ms,
         sync_timestamp: checkpoint.map(|cp| cp.commit_ts).filter(|ts| *ts > 0),

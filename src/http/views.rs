@@ -121,7 +121,11 @@ impl StartBody {
 pub struct NewProject {
     pub name: String,
     pub source: String,
-    pub destination: String,
+    /// One destination (the project's one connector, `default`)...
+    pub destination: Option<String>,
+    /// ...or several connectors, each with its destination, format and partition rule.
+    #[serde(default)]
+    pub connectors: Vec<NewConnector>,
     pub objects: Vec<ObjectRule>,
     #[serde(default)]
     pub format: Format,
@@ -132,6 +136,35 @@ pub struct NewProject {
     pub options: ProjectOptions,
     #[serde(default)]
     pub store: StoreOptions,
+}
+
+/// One connector of `POST /projects`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnector {
+    pub id: String,
+    pub destination: String,
+    #[serde(default)]
+    pub format: Format,
+    #[serde(default)]
+    pub partition: Partition,
+    /// Topic pattern for every synced table (`{database}`, `{table}`); none: the objects' own.
+    pub topic: Option<String>,
+}
+
+/// A connector as the project shows it: its settings and how far it has delivered.
+#[derive(Debug, Serialize)]
+pub struct ConnectorView {
+    pub id: String,
+    pub destination: String,
+    pub format: Format,
+    pub partition: Partition,
+    pub topic: Option<String>,
+    pub sync_timestamp: Option<u32>,
+    pub latency_ms: Option<u64>,
+    pub position: Option<PositionView>,
+    pub rows: u64,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -187,7 +220,10 @@ pub struct ProjectView {
     pub store: StoreOptions,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
-    /// Commit time (unix seconds) of the last change the destination acknowledged.
+    /// Each connector: its destination, format and checkpoint.
+    pub connectors: Vec<ConnectorView>,
+    /// Commit time (unix seconds) of the last change the destination acknowledged (of the
+    /// connector furthest behind, when there are several).
     pub sync_timestamp: Option<u32>,
     /// Now minus the sync timestamp; 0 when everything read from the source is delivered.
     pub latency_ms: Option<u64>,

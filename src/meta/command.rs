@@ -31,6 +31,7 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CheckpointUpdate {
     pub project: String,
+    pub connector: String,
     pub epoch: u64,
     pub seq: u64,
     pub position: Position,
@@ -43,7 +44,13 @@ pub struct CheckpointUpdate {
 
 impl CheckpointUpdate {
     /// The update that takes a connector from `saved` to `current`.
-    pub fn between(project: &str, epoch: u64, saved: &Checkpoint, current: &Checkpoint) -> Self {
+    pub fn between(
+        project: &str,
+        connector: &str,
+        epoch: u64,
+        saved: &Checkpoint,
+        current: &Checkpoint,
+    ) -> Self {
         let tables = current
             .tables
             .iter()
@@ -52,6 +59,7 @@ impl CheckpointUpdate {
             .collect();
         Self {
             project: project.to_string(),
+            connector: connector.to_string(),
             epoch,
             seq: current.seq,
             position: current.position.clone(),
@@ -150,11 +158,12 @@ pub enum Command {
         node: u64,
         projects: Vec<(String, u64)>,
     },
-    /// A connector goes back to an earlier transaction end its store still holds (`seq` in the
-    /// change log, `position` in the source). Only for the running epoch that resolved it; the
-    /// epoch is raised, so the project restarts from there.
+    /// A connector goes to another transaction end its store still holds (`seq` in the change
+    /// log, `position` in the source). Only for the running epoch that resolved it; the epoch is
+    /// raised, so the project restarts with the connector from there.
     ResetCheckpoint {
         name: String,
+        connector: String,
         epoch: u64,
         seq: u64,
         position: Position,

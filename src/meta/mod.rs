@@ -16,8 +16,8 @@ pub use checkpoints::{CheckpointSaver, SaveError};
 pub use command::{Action, CheckpointUpdate, Command};
 pub use node::NodeRecord;
 pub use project::{
-    DataSource, DataSourceKind, Partition, Placement, Project, ProjectOptions, ProjectSpec, ProjectState,
-    StoreOptions,
+    ConnectorSpec, DataSource, DataSourceKind, Partition, Placement, Project, ProjectOptions, ProjectSpec,
+    ProjectState, StoreOptions, DEFAULT_CONNECTOR,
 };
 pub use state::{MetaError, MetaState};
 pub use wire::LogCommand;

@@ -4,6 +4,10 @@ use crate::codec::Format;
 use crate::model::Checkpoint;
 use crate::source::{filter::ObjectRule, StartPoint};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The id of the one connector of a project created with a single `destination`.
+pub const DEFAULT_CONNECTOR: &str = "default";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataSource {
@@ -119,6 +123,18 @@ impl StoreOptions {
     }
 }
 
+/// One consumer of the project's store: a destination with its own format, partition rule,
+/// topics and checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorSpec {
+    pub id: String,
+    pub destination: String,
+    pub format: Format,
+    pub partition: Partition,
+    /// Topic pattern for every synced table (`{database}`, `{table}`); none: the objects' own.
+    pub topic: Option<String>,
+}
+
 /// What the user asked for when creating the project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectSpec {
@@ -133,6 +149,30 @@ pub struct ProjectSpec {
     /// Retention and disk bounds of the project's store.
     #[serde(default)]
     pub store: StoreOptions,
+    /// Several consumers of the store; empty: one, [`DEFAULT_CONNECTOR`], made of
+    /// `destination`, `format` and `partition` (which then repeat the first connector's).
+    #[serde(default)]
+    pub connectors: Vec<ConnectorSpec>,
+}
+
+impl ProjectSpec {
+    /// The project's connectors, in order.
+    pub fn connectors(&self) -> Vec<ConnectorSpec> {
+        if !self.connectors.is_empty() {
+            return self.connectors.clone();
+        }
+        vec![ConnectorSpec {
+            id: DEFAULT_CONNECTOR.into(),
+            destination: self.destination.clone(),
+            format: self.format,
+            partition: self.partition,
+            topic: None,
+        }]
+    }
+
+    pub fn connector(&self, id: &str) -> Option<ConnectorSpec> {
+        self.connectors().into_iter().find(|c| c.id == id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +220,9 @@ pub struct Project {
     /// The node that runs the project, while it is running, paused or failed.
     #[serde(default)]
     pub placement: Option<Placement>,
-    pub checkpoint: Option<Checkpoint>,
+    /// Each connector's checkpoint, by connector id (none before its first).
+    #[serde(default)]
+    pub checkpoints: BTreeMap<String, Checkpoint>,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
 }
@@ -200,14 +242,33 @@ impl Project {
                 start: Default::default(),
                 options: ProjectOptions::default(),
                 store: StoreOptions::default(),
+                connectors: Vec::new(),
             },
             state,
             error: None,
             epoch,
             placement,
-            checkpoint: None,
+            checkpoints: BTreeMap::new(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }
+    }
+}
+
+impl Project {
+    /// The checkpoint of connector `id` (the start, before its first).
+    pub fn checkpoint(&self, id: &str) -> Checkpoint {
+        self.checkpoints.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The checkpoint of the connector furthest behind: where the store must still hold
+    /// everything after, and where a new store starts.
+    pub fn oldest_checkpoint(&self) -> Checkpoint {
+        self.spec
+            .connectors()
+            .iter()
+            .map(|c| self.checkpoint(&c.id))
+            .min_by_key(|c| c.seq)
+            .unwrap_or_default()
     }
 }

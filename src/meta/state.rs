@@ -21,6 +21,8 @@ pub enum MetaError {
     ProjectExists(String),
     #[error("project {0:?} does not exist")]
     UnknownProject(String),
+    #[error("project {project:?} has no connector {connector:?}")]
+    UnknownConnector { project: String, connector: String },
     #[error("project {name:?} is {state}: cannot {action}")]
     IllegalTransition { name: String, state: String, action: String },
     #[error("project {name:?} is {state}: only created or released projects can be deleted")]
@@ -98,7 +100,9 @@ impl MetaState {
     fn users_of(&self, source: &str) -> Vec<String> {
         self.projects
             .values()
-            .filter(|p| p.spec.source == source || p.spec.destination == source)
+            .filter(|p| {
+                p.spec.source == source || p.spec.connectors().iter().any(|c| c.destination == source)
+            })
             .map(|p| p.spec.name.clone())
             .collect()
     }
@@ -126,14 +130,16 @@ impl MetaState {
                     return Err(MetaError::ProjectExists(spec.name));
                 }
                 self.require_source(&spec.source, "mysql")?;
-                self.require_source(&spec.destination, "kafka")?;
+                for connector in spec.connectors() {
+                    self.require_source(&connector.destination, "kafka")?;
+                }
                 let project = Project {
                     spec,
                     state: ProjectState::Created,
                     error: None,
                     epoch: 0,
                     placement: None,
-                    checkpoint: None,
+                    checkpoints: Default::default(),
                     created_at_ms: now_ms,
                     updated_at_ms: now_ms,
                 };
@@ -186,8 +192,11 @@ impl MetaState {
                 let mut fenced = Vec::new();
                 for update in checkpoints {
                     match self.projects.get_mut(&update.project) {
-                        Some(p) if p.epoch == update.epoch => {
-                            update.apply_to(p.checkpoint.get_or_insert_with(Default::default))
+                        Some(p)
+                            if p.epoch == update.epoch && p.spec.connector(&update.connector).is_some() =>
+                        {
+                            let checkpoint = p.checkpoints.entry(update.connector.clone()).or_default();
+                            update.apply_to(checkpoint)
                         }
                         _ => fenced.push(update.project),
                     }
@@ -196,12 +205,15 @@ impl MetaState {
                     return Err(MetaError::Fenced { projects: fenced });
                 }
             }
-            Command::ResetCheckpoint { name, epoch, seq, position, commit_ts, now_ms } => {
+            Command::ResetCheckpoint { name, connector, epoch, seq, position, commit_ts, now_ms } => {
                 let project = self.project_mut(&name)?;
                 if epoch != project.epoch || project.state != ProjectState::Running {
                     return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
                 }
-                let checkpoint = project.checkpoint.get_or_insert_with(Default::default);
+                if project.spec.connector(&connector).is_none() {
+                    return Err(MetaError::UnknownConnector { project: name, connector });
+                }
+                let checkpoint = project.checkpoints.entry(connector).or_default();
                 checkpoint.seq = seq;
                 checkpoint.position = position;
                 checkpoint.commit_ts = commit_ts;
@@ -307,8 +319,22 @@ impl cluster::StateMachine for MetaState {
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
-        *self = serde_json::from_slice(snapshot).map_err(|e| format!("metadata snapshot: {e}"))?;
+        let mut json: serde_json::Value =
+            serde_json::from_slice(snapshot).map_err(|e| format!("metadata snapshot: {e}"))?;
+        upgrade_snapshot(&mut json);
+        *self = serde_json::from_value(json).map_err(|e| format!("metadata snapshot: {e}"))?;
         Ok(())
+    }
+}
+
+/// Snapshots written before projects had several connectors hold one `checkpoint` per project:
+/// it becomes the checkpoint of the `default` connector.
+fn upgrade_snapshot(json: &mut serde_json::Value) {
+    let Some(projects) = json.get_mut("projects").and_then(|p| p.as_object_mut()) else { return };
+    for project in projects.values_mut().filter_map(|p| p.as_object_mut()) {
+        if let Some(old) = project.remove("checkpoint").filter(|c| !c.is_null()) {
+            project.insert("checkpoints".into(), serde_json::json!({ super::DEFAULT_CONNECTOR: old }));
+        }
     }
 }
 
@@ -348,6 +374,7 @@ mod tests {
             start: Default::default(),
             options: ProjectOptions::default(),
             store: Default::default(),
+            connectors: Vec::new(),
         }
     }
 
@@ -388,12 +415,15 @@ mod tests {
         run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
         act(&mut s, Action::Start).unwrap();
         let cp = Checkpoint { seq: 7, ..Default::default() };
-        let update = |epoch| CheckpointUpdate::between("p", epoch, &Checkpoint::default(), &cp);
+        let update = |epoch| CheckpointUpdate::between("p", "default", epoch, &Checkpoint::default(), &cp);
         let stale = Command::SaveCheckpoints { node: 1, checkpoints: vec![update(0)] };
         assert_eq!(run(&mut s, stale), Err(MetaError::Fenced { projects: vec!["p".into()] }));
         let fresh = Command::SaveCheckpoints { node: 1, checkpoints: vec![update(1)] };
         run(&mut s, fresh).unwrap();
-        assert_eq!(s.projects["p"].checkpoint.as_ref().unwrap().seq, 7);
+        assert_eq!(s.projects["p"].checkpoint("default").seq, 7);
+        let unknown = CheckpointUpdate::between("p", "k9", 1, &Checkpoint::default(), &cp);
+        let refused = run(&mut s, Command::SaveCheckpoints { node: 1, checkpoints: vec![unknown] });
+        assert_eq!(refused, Err(MetaError::Fenced { projects: vec!["p".into()] }), "no connector k9");
         let fail = Command::Fail { name: "p".into(), epoch: 1, error: "boom".into(), now_ms: 2 };
         run(&mut s, fail).unwrap();
         assert_eq!(s.projects["p"].state, ProjectState::Failed);
@@ -465,27 +495,27 @@ mod tests {
         let batch = Command::SaveCheckpoints {
             node: 1,
             checkpoints: vec![
-                CheckpointUpdate::between("p", 2, &Checkpoint::default(), &cp),
-                CheckpointUpdate::between("gone", 1, &Checkpoint::default(), &cp),
+                CheckpointUpdate::between("p", "default", 2, &Checkpoint::default(), &cp),
+                CheckpointUpdate::between("gone", "default", 1, &Checkpoint::default(), &cp),
             ],
         };
         assert_eq!(run(&mut s, batch), Err(MetaError::Fenced { projects: vec!["p".into(), "gone".into()] }));
-        assert_eq!(s.projects["p"].checkpoint, None);
+        assert!(s.projects["p"].checkpoints.is_empty());
         let ok = Command::SaveCheckpoints {
             node: 2,
-            checkpoints: vec![CheckpointUpdate::between("p", 3, &Checkpoint::default(), &cp)],
+            checkpoints: vec![CheckpointUpdate::between("p", "default", 3, &Checkpoint::default(), &cp)],
         };
         run(&mut s, ok).unwrap();
-        assert_eq!(s.projects["p"].checkpoint.as_ref().unwrap().tables["shop.a"], 4);
+        assert_eq!(s.projects["p"].checkpoint("default").tables["shop.a"], 4);
 
         // Only changed table counters travel; the others are kept.
         let mut next = cp.clone();
         next.seq = 12;
         next.tables.insert("shop.b".into(), 1);
-        let update = CheckpointUpdate::between("p", 3, &cp, &next);
+        let update = CheckpointUpdate::between("p", "default", 3, &cp, &next);
         assert_eq!(update.tables, vec![("shop.b".to_string(), 1)]);
         run(&mut s, Command::SaveCheckpoints { node: 2, checkpoints: vec![update] }).unwrap();
-        assert_eq!(s.projects["p"].checkpoint.as_ref().unwrap().tables, next.tables);
+        assert_eq!(s.projects["p"].checkpoint("default").tables, next.tables);
     }
 
     #[test]
@@ -526,5 +556,18 @@ mod tests {
         let old = r#"{"data_sources":{},"projects":{},"applied":7}"#;
         restored.restore(old.as_bytes()).unwrap();
         assert_eq!((restored.applied, restored.nodes.len()), (7, 0));
+        // A project's one checkpoint, from before several connectors, is its default connector's.
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        s.projects
+            .get_mut("p")
+            .unwrap()
+            .checkpoints
+            .insert("default".into(), Checkpoint { seq: 5, ..Default::default() });
+        let mut json: serde_json::Value = serde_json::from_slice(&s.snapshot()).unwrap();
+        let project = json["projects"]["p"].as_object_mut().unwrap();
+        let checkpoints = project.remove("checkpoints").unwrap();
+        project.insert("checkpoint".into(), checkpoints["default"].clone());
+        restored.restore(&serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(restored.projects["p"].checkpoint("default").seq, 5);
     }
 }

@@ -7,7 +7,9 @@
 //! the API's JSON types are free to change; only the conversions here follow them.
 
 use super::command::{Action, CheckpointUpdate, Command};
-use super::project::{DataSource, DataSourceKind, Partition, ProjectOptions, ProjectSpec, StoreOptions};
+use super::project::{
+    ConnectorSpec, DataSource, DataSourceKind, Partition, ProjectOptions, ProjectSpec, StoreOptions,
+};
 use crate::codec::Format;
 use crate::model::Position;
 use crate::source::{filter::ObjectRule, StartPoint};
@@ -27,9 +29,14 @@ impl From<Command> for LogCommand {
             Command::CreateProject { spec, now_ms } => {
                 LogCommand::V3(v3::Command::CreateProject { spec: spec.into(), now_ms })
             }
-            Command::ResetCheckpoint { name, epoch, seq, position, commit_ts, now_ms } => {
+            Command::SaveCheckpoints { node, checkpoints } => LogCommand::V3(v3::Command::SaveCheckpoints {
+                node,
+                checkpoints: checkpoints.into_iter().map(Into::into).collect(),
+            }),
+            Command::ResetCheckpoint { name, connector, epoch, seq, position, commit_ts, now_ms } => {
                 LogCommand::V3(v3::Command::ResetCheckpoint {
                     name,
+                    connector,
                     epoch,
                     seq,
                     position: position.into(),
@@ -53,14 +60,27 @@ impl LogCommand {
             LogCommand::V3(v3::Command::CreateProject { spec, now_ms }) => {
                 Command::CreateProject { spec: spec.into(), now_ms }
             }
+            LogCommand::V3(v3::Command::SaveCheckpoints { node, checkpoints }) => Command::SaveCheckpoints {
+                node,
+                checkpoints: checkpoints.into_iter().map(Into::into).collect(),
+            },
             LogCommand::V3(v3::Command::ResetCheckpoint {
                 name,
+                connector,
                 epoch,
                 seq,
                 position,
                 commit_ts,
                 now_ms,
-            }) => Command::ResetCheckpoint { name, epoch, seq, position: position.into(), commit_ts, now_ms },
+            }) => Command::ResetCheckpoint {
+                name,
+                connector,
+                epoch,
+                seq,
+                position: position.into(),
+                commit_ts,
+                now_ms,
+            },
         }
     }
 }
@@ -214,8 +234,8 @@ pub mod v2 {
 }
 
 pub mod v3 {
-    //! Version 3: project specs gained `store` (retention and disk bounds), and a connector can
-    //! be reset to an earlier checkpoint. Frozen.
+    //! Version 3: project specs gained `store` (retention and disk bounds) and `connectors`;
+    //! checkpoints name their connector, and a connector can be reset. Frozen.
     use super::{v1, v2};
     use serde::{Deserialize, Serialize};
 
@@ -225,14 +245,41 @@ pub mod v3 {
             spec: ProjectSpec,
             now_ms: u64,
         },
+        SaveCheckpoints {
+            node: u64,
+            checkpoints: Vec<CheckpointUpdate>,
+        },
         ResetCheckpoint {
             name: String,
+            connector: String,
             epoch: u64,
             seq: u64,
             position: v1::Position,
             commit_ts: u32,
             now_ms: u64,
         },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CheckpointUpdate {
+        pub project: String,
+        pub connector: String,
+        pub epoch: u64,
+        pub seq: u64,
+        pub position: v1::Position,
+        pub commit_ts: u32,
+        pub rows: u64,
+        pub bytes: u64,
+        pub tables: Vec<(String, u64)>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ConnectorSpec {
+        pub id: String,
+        pub destination: String,
+        pub format: v1::Format,
+        pub partition: v1::Partition,
+        pub topic: Option<String>,
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,6 +293,7 @@ pub mod v3 {
         pub start: v1::StartPoint,
         pub options: v2::ProjectOptions,
         pub store: StoreOptions,
+        pub connectors: Vec<ConnectorSpec>,
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -265,8 +313,20 @@ impl From<ProjectSpec> for v3::ProjectSpec {
             retention_bytes: s.store.retention_bytes,
             max_disk_bytes: s.store.max_disk_bytes,
         };
+        let connectors = s
+            .connectors
+            .iter()
+            .map(|c| v3::ConnectorSpec {
+                id: c.id.clone(),
+                destination: c.destination.clone(),
+                format: c.format.into(),
+                partition: c.partition.into(),
+                topic: c.topic.clone(),
+            })
+            .collect();
         let v2 = v2::ProjectSpec::from(s);
         v3::ProjectSpec {
+            connectors,
             name: v2.name,
             source: v2.source,
             destination: v2.destination,
@@ -287,6 +347,17 @@ impl From<v3::ProjectSpec> for ProjectSpec {
             retention_bytes: s.store.retention_bytes,
             max_disk_bytes: s.store.max_disk_bytes,
         };
+        let connectors = s
+            .connectors
+            .into_iter()
+            .map(|c| ConnectorSpec {
+                id: c.id,
+                destination: c.destination,
+                format: c.format.into(),
+                partition: c.partition.into(),
+                topic: c.topic,
+            })
+            .collect();
         let v2 = v2::ProjectSpec {
             name: s.name,
             source: s.source,
@@ -297,7 +368,7 @@ impl From<v3::ProjectSpec> for ProjectSpec {
             start: s.start,
             options: s.options,
         };
-        ProjectSpec { store, ..v2.into() }
+        ProjectSpec { store, connectors, ..v2.into() }
     }
 }
 
@@ -346,6 +417,7 @@ impl From<v2::ProjectSpec> for ProjectSpec {
                 heartbeat_ms: o.heartbeat_ms,
             },
             store: StoreOptions::default(),
+            connectors: Vec::new(),
         }
     }
 }
@@ -462,6 +534,7 @@ impl From<v1::ProjectSpec> for ProjectSpec {
             start: s.start.into(),
             options: s.options.into(),
             store: StoreOptions::default(),
+            connectors: Vec::new(),
         }
     }
 }
@@ -614,10 +687,44 @@ impl From<CheckpointUpdate> for v1::CheckpointUpdate {
     }
 }
 
+impl From<CheckpointUpdate> for v3::CheckpointUpdate {
+    fn from(c: CheckpointUpdate) -> Self {
+        v3::CheckpointUpdate {
+            project: c.project,
+            connector: c.connector,
+            epoch: c.epoch,
+            seq: c.seq,
+            position: c.position.into(),
+            commit_ts: c.commit_ts,
+            rows: c.rows,
+            bytes: c.bytes,
+            tables: c.tables,
+        }
+    }
+}
+
+impl From<v3::CheckpointUpdate> for CheckpointUpdate {
+    fn from(c: v3::CheckpointUpdate) -> Self {
+        CheckpointUpdate {
+            project: c.project,
+            connector: c.connector,
+            epoch: c.epoch,
+            seq: c.seq,
+            position: c.position.into(),
+            commit_ts: c.commit_ts,
+            rows: c.rows,
+            bytes: c.bytes,
+            tables: c.tables,
+        }
+    }
+}
+
+/// v1 checkpoints were of the one connector a project had then.
 impl From<v1::CheckpointUpdate> for CheckpointUpdate {
     fn from(c: v1::CheckpointUpdate) -> Self {
         CheckpointUpdate {
             project: c.project,
+            connector: super::DEFAULT_CONNECTOR.into(),
             epoch: c.epoch,
             seq: c.seq,
             position: c.position.into(),
@@ -655,6 +762,7 @@ mod tests {
             start: StartPoint::FilePos { file: "bin.000001".into(), pos: 4 },
             options: ProjectOptions { topic_partitions: 3, ..Default::default() },
             store: StoreOptions::default(),
+            connectors: Vec::new(),
         };
         vec![
             Command::CreateDataSource {
@@ -688,6 +796,7 @@ mod tests {
                 node: 2,
                 checkpoints: vec![CheckpointUpdate {
                     project: "shop-sync".into(),
+                    connector: "default".into(),
                     epoch: 2,
                     seq: 10,
                     position: Position { file: "bin.000001".into(), pos: 900, gtid: Some("0-1-5".into()) },
@@ -724,7 +833,7 @@ mod tests {
         }
         let p = &state.projects["shop-sync"];
         assert_eq!((p.epoch, p.placement.as_ref().map(|pl| pl.node)), (2, Some(2)));
-        let cp = p.checkpoint.as_ref().unwrap();
+        let cp = p.checkpoint("default");
         assert_eq!((cp.seq, cp.rows, cp.position.pos, cp.tables["shop.orders"]), (10, 7, 900, 7));
         assert_eq!(state.nodes[&2].heartbeats, 1);
     }
@@ -761,10 +870,32 @@ mod tests {
         };
         spec.store =
             StoreOptions { retention_hours: 2, retention_bytes: 5 << 20, max_disk_bytes: Some(1 << 30) };
+        spec.connectors = vec![ConnectorSpec {
+            id: "k2".into(),
+            destination: "kafka".into(),
+            format: Format::Debezium,
+            partition: Partition::One,
+            topic: Some("all.{database}".into()),
+        }];
         vec![
             Command::CreateProject { spec, now_ms: 1_700_000_000_000 },
+            Command::SaveCheckpoints {
+                node: 2,
+                checkpoints: vec![CheckpointUpdate {
+                    project: "shop-sync".into(),
+                    connector: "k2".into(),
+                    epoch: 2,
+                    seq: 10,
+                    position: Position { file: "bin.000001".into(), pos: 900, gtid: None },
+                    commit_ts: 1_700_000_001,
+                    rows: 7,
+                    bytes: 700,
+                    tables: vec![("shop.orders".into(), 7)],
+                }],
+            },
             Command::ResetCheckpoint {
                 name: "shop-sync".into(),
+                connector: "k2".into(),
                 epoch: 2,
                 seq: 4,
                 position: Position { file: "bin.000001".into(), pos: 400, gtid: None },
@@ -775,7 +906,7 @@ mod tests {
     }
 
     #[test]
-    fn v3_keeps_store_options_and_connector_resets() {
+    fn v3_keeps_store_options_connectors_and_their_checkpoints() {
         let lines: Vec<&str> = FIXTURE_V3.lines().filter(|l| !l.is_empty()).collect();
         let commands = v3_commands();
         assert_eq!(lines.len(), commands.len());

@@ -12,6 +12,13 @@ pub struct Position {
     pub gtid: Option<String>,
 }
 
+impl Position {
+    /// After `other` in the binlog (file names of one server sort in order).
+    pub fn is_after(&self, other: &Position) -> bool {
+        (self.file.as_str(), self.pos) > (other.file.as_str(), other.pos)
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.pos)?;

@@ -12,7 +12,7 @@ use super::ack::AckTracker;
 use super::status::PipelineStatus;
 use crate::codec::{split_row, Encoder, Message};
 use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
-use crate::model::{Checkpoint, Record, TableName, TableSchema};
+use crate::model::{Checkpoint, Position, Record, TableName, TableSchema};
 use crate::sink::{Permit, Route, Sink, SinkError};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, StoreError};
@@ -48,6 +48,13 @@ const READ_BYTES: usize = 8 << 20;
 
 pub struct ConnectorTask<S> {
     pub project: String,
+    /// This connector's id in the project.
+    pub connector: String,
+    /// Topic pattern for every synced table; none: the objects' own.
+    pub topic: Option<String>,
+    /// Deliver nothing up to and including the transaction that ends at this source position:
+    /// set when the store started over before this connector's checkpoint (see the agent).
+    pub skip_through: Option<Position>,
     pub epoch: u64,
     pub checkpoints: CheckpointSaver,
     /// The run's permit to write (the node's lease and the project's placement).
@@ -89,6 +96,8 @@ impl<S: Sink> ConnectorTask<S> {
         let mut targets: HashMap<u64, Target> = HashMap::new();
         let mut heartbeat_route: Option<Route> = None;
         let mut out: Vec<Message> = Vec::new();
+        // Rows records read while skipping, until their transaction's end.
+        let mut skipped: Vec<u64> = Vec::new();
         let mut last_save = Instant::now();
         loop {
             let records = self.log.read_from(next, READ_BATCH, READ_BYTES)?;
@@ -110,6 +119,29 @@ impl<S: Sink> ConnectorTask<S> {
             }
             for (seq, record) in records {
                 next = seq + 1;
+                if let Some(through) = &self.skip_through {
+                    // A transaction is delivered already when it ends at or before `through`:
+                    // its rows are held back until its end says so (an XA transaction's rows
+                    // come before positions its commit is after).
+                    match record {
+                        Record::Rows(_) => skipped.push(seq),
+                        Record::TxEnd(end) | Record::Heartbeat(end) if !end.position.is_after(through) => {
+                            for rows in skipped.drain(..) {
+                                self.acks.register(rows, 0, 0, 0, None);
+                            }
+                            self.acks.register_tx_end(seq, 0, end.position, end.ts);
+                        }
+                        Record::TxEnd(_) | Record::Heartbeat(_) => {
+                            // The first one not delivered: read it again, from its first record.
+                            tracing::info!(project = %self.project, connector = %self.connector, seq, "skipped what was delivered before");
+                            self.skip_through = None;
+                            next = skipped.first().copied().unwrap_or(seq);
+                            skipped.clear();
+                            break;
+                        }
+                    }
+                    continue;
+                }
                 match record {
                     Record::Rows(batch) => {
                         if let Entry::Vacant(slot) = targets.entry(batch.schema_id) {
@@ -190,7 +222,7 @@ impl<S: Sink> ConnectorTask<S> {
 
     async fn resolve(&mut self, schema_id: u64) -> Result<Target, ConnectorError> {
         let schema = self.log.schema(schema_id)?;
-        let route = match self.filter.topic(&schema.name) {
+        let route = match self.filter.topic_as(&schema.name, self.topic.as_deref()) {
             Some(topic) => Some(self.sink.route(&schema, &topic).await?),
             None => None,
         };
@@ -242,7 +274,13 @@ impl<S: Sink> ConnectorTask<S> {
         }
         let checkpoint = self.acks.checkpoint();
         if checkpoint != saved.confirmed {
-            let update = CheckpointUpdate::between(&self.project, self.epoch, &saved.confirmed, &checkpoint);
+            let update = CheckpointUpdate::between(
+                &self.project,
+                &self.connector,
+                self.epoch,
+                &saved.confirmed,
+                &checkpoint,
+            );
             saved.in_flight = Some((checkpoint, self.checkpoints.submit(update)));
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! The node agent: runs on every node and makes what runs here match the applied placements
-//! ([`reconcile`](super::reconcile::reconcile)): a store and a connector actor per project
-//! placed on this node, each on an arbiter (thread) of its own so reading and writing use both
-//! cores. One pass at a time: while it stops components its mailbox waits, so a restart never
+//! ([`reconcile`](super::reconcile::reconcile)): a store actor and an actor per connector for
+//! each project placed on this node, each on an arbiter (thread) of its own so reading and
+//! writing use both cores and a stalled destination holds up only its connector. One pass at a time: while it stops components its mailbox waits, so a restart never
 //! overlaps the run it replaces.
 //!
 //! It starts work only while the node holds its lease; every component gets a [`Gate`] that
@@ -16,7 +16,8 @@ use super::messages::{
 };
 use super::reconcile::{reconcile, Step};
 use crate::codec::{self, CodecContext};
-use crate::meta::{self, CheckpointSaver, Command, DataSourceKind, Meta, MetaState, Project};
+use crate::meta::{self, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, Meta, MetaState, Project};
+use crate::model::Checkpoint;
 use crate::pipeline::ack::AckTracker;
 use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
 use crate::pipeline::status::PipelineStatus;
@@ -81,13 +82,19 @@ pub struct AgentConfig {
 struct Running {
     epoch: u64,
     store: Addr<ComponentActor>,
-    connector: Option<Addr<ComponentActor>>,
+    /// By connector id.
+    connectors: BTreeMap<String, Addr<ComponentActor>>,
+    /// The change-log sequence the store started at (the oldest connector checkpoint): where a
+    /// connector whose checkpoint the log does not hold looks for it by position.
+    base: u64,
     log: Arc<RocksChangeLog>,
     appended: watch::Receiver<u64>,
     status: Arc<PipelineStatus>,
     gate: Arc<Gate>,
     store_arbiter: Arbiter,
-    connector_arbiter: Arbiter,
+    /// One thread per connector: a destination that blocks (a metadata fetch waiting on a
+    /// broker that is down) holds up only its own connector.
+    connector_arbiters: BTreeMap<String, Arbiter>,
 }
 
 pub struct NodeAgent {
@@ -104,7 +111,8 @@ pub struct NodeAgent {
 struct Plan {
     project: Project,
     mysql: MysqlConfig,
-    kafka: String,
+    /// Each connector with its destination's brokers.
+    connectors: Vec<(ConnectorSpec, String)>,
     filter: Arc<TableFilter>,
     /// The server id the store registers with on the source.
     server_id: u32,
@@ -136,22 +144,26 @@ impl NodeAgent {
             },
             _ => return Err(format!("source {} is not a mysql data source", project.spec.source)),
         };
-        let kafka = match state.data_sources.get(&project.spec.destination).map(|d| &d.kind) {
-            Some(DataSourceKind::Kafka { bootstrap_servers }) => bootstrap_servers.clone(),
-            _ => return Err(format!("destination {} is not a kafka data source", project.spec.destination)),
-        };
+        let mut connectors = Vec::new();
+        for connector in project.spec.connectors() {
+            let kafka = match state.data_sources.get(&connector.destination).map(|d| &d.kind) {
+                Some(DataSourceKind::Kafka { bootstrap_servers }) => bootstrap_servers.clone(),
+                _ => return Err(format!("destination {} is not a kafka data source", connector.destination)),
+            };
+            connectors.push((connector, kafka));
+        }
         let filter = Arc::new(TableFilter::new(&project.spec.objects).map_err(|e| e.to_string())?);
         let server_id = project
             .spec
             .options
             .server_id
             .unwrap_or_else(|| replica_server_id(state.key_check.as_deref().unwrap_or_default(), name));
-        Ok(Plan { project, mysql, kafka, filter, server_id })
+        Ok(Plan { project, mysql, connectors, filter, server_id })
     }
 
-    /// Opens the project's local store, ready to continue from the replicated checkpoint: a
-    /// store that ran here before is kept when its log agrees with the checkpoint, otherwise it
-    /// starts over from the checkpoint's position.
+    /// Opens the project's local store, ready to continue from the oldest connector checkpoint:
+    /// a store that ran here before is kept when its log agrees with that checkpoint, otherwise
+    /// it starts over from the checkpoint's position.
     fn open_store(
         &self,
         name: &str,
@@ -183,7 +195,7 @@ impl NodeAgent {
             Ok(plan) => plan,
             Err(error) => return self.fail(name, epoch, error),
         };
-        let checkpoint = plan.project.checkpoint.clone().unwrap_or_default();
+        let checkpoint = plan.project.oldest_checkpoint();
         let log = match self.open_store(name, &checkpoint) {
             Ok(log) => log,
             Err(error) => return self.fail(name, epoch, error),
@@ -195,9 +207,9 @@ impl NodeAgent {
             store.max_disk_bytes.unwrap_or_else(|| default_max_disk_bytes(&self.stores_dir().join(name)));
         let meta = self.config.meta.clone();
         let project = name.to_string();
-        // The replicated checkpoint: what the connector (wherever it runs) has delivered.
+        // The replicated checkpoints: what every connector (wherever it runs) has delivered.
         let oldest_checkpoint = Arc::new(move || {
-            meta.read(|s| s.projects.get(&project).and_then(|p| p.checkpoint.as_ref()).map_or(0, |c| c.seq))
+            meta.read(|s| s.projects.get(&project).map_or(0, |p| p.oldest_checkpoint().seq))
         });
         let store_task = StoreTask {
             project: name.to_string(),
@@ -232,15 +244,19 @@ impl NodeAgent {
         let mut running = Running {
             epoch,
             store,
-            connector: None,
+            connectors: BTreeMap::new(),
+            base: checkpoint.seq,
             log,
             appended,
             status: status.clone(),
             gate,
             store_arbiter,
-            connector_arbiter: Arbiter::new(),
+            connector_arbiters: plan.connectors.iter().map(|(c, _)| (c.id.clone(), Arbiter::new())).collect(),
         };
-        running.connector = Some(self.start_connector(&plan, &running, ctx));
+        for (connector, kafka) in &plan.connectors {
+            let addr = self.start_connector(&plan, connector, kafka, &running, ctx);
+            running.connectors.insert(connector.id.clone(), addr);
+        }
         let live = LiveProject { epoch, status, log: running.log.clone() };
         self.config.live.set(name, Some(live));
         self.running.insert(name.to_string(), running);
@@ -250,22 +266,32 @@ impl NodeAgent {
     fn start_connector(
         &self,
         plan: &Plan,
+        connector: &ConnectorSpec,
+        kafka: &str,
         running: &Running,
         ctx: &mut Context<Self>,
     ) -> Addr<ComponentActor> {
         let spec = &plan.project.spec;
         let name = spec.name.clone();
         let epoch = running.epoch;
-        let checkpoint = self
-            .config
-            .meta
-            .read(|s| s.projects.get(&name).and_then(|p| p.checkpoint.clone()))
-            .unwrap_or_default();
+        let id = connector.id.clone();
+        let checkpoint =
+            self.config.meta.read(|s| s.projects.get(&name).map(|p| p.checkpoint(&id))).unwrap_or_default();
+        // A store started over from an older connector's checkpoint numbers its log anew: this
+        // connector starts there and skips through its own checkpoint by source position.
+        let (checkpoint, skip_through) = if checkpoint.seq == running.base
+            || running.log.agrees_with(checkpoint.seq, &checkpoint.position)
+        {
+            (checkpoint, None)
+        } else {
+            let position = checkpoint.position.clone();
+            (Checkpoint { seq: running.base, ..checkpoint }, Some(position))
+        };
         let sink_config = KafkaSinkConfig {
-            bootstrap_servers: plan.kafka.clone(),
+            bootstrap_servers: kafka.to_string(),
             topic_partitions: spec.options.topic_partitions,
             replication_factor: 1,
-            partition: spec.partition,
+            partition: connector.partition,
             epoch,
             // Half the lease: a paused node's queued messages expire well before the
             // supervisor gives its work to another node.
@@ -280,10 +306,12 @@ impl NodeAgent {
             running.status.clone(),
             plan.mysql.clone(),
         );
-        let (format, options) = (spec.format, spec.options.clone());
+        let (format, options, topic) = (connector.format, spec.options.clone(), connector.topic.clone());
         let report = ctx.address().recipient();
-        let project = name.clone();
-        ComponentActor::start_in_arbiter(&running.connector_arbiter.handle(), move |_| {
+        let (project, kind) = (name.clone(), ComponentKind::Connector(id.clone()));
+        let arbiter =
+            running.connector_arbiters.get(&connector.id).map_or_else(Arbiter::current, Arbiter::handle);
+        ComponentActor::start_in_arbiter(&arbiter, move |_| {
             let task = Box::new(move |stop| -> TaskFuture {
                 Box::pin(async move {
                     let (info, zone) = match tokio::try_join!(server_info(&mysql), server_zone(&mysql)) {
@@ -308,6 +336,9 @@ impl NodeAgent {
                     );
                     let task = ConnectorTask {
                         project: name,
+                        connector: id,
+                        topic,
+                        skip_through,
                         epoch,
                         checkpoints,
                         gate,
@@ -328,7 +359,7 @@ impl NodeAgent {
                     exit
                 })
             });
-            ComponentActor::new(project, epoch, ComponentKind::Connector, task, report)
+            ComponentActor::new(project, epoch, kind, task, report)
         })
     }
 
@@ -405,18 +436,22 @@ impl Actor for NodeAgent {
 /// Stops each project's connector (which drains and saves a last checkpoint), then its store.
 async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus, gates: Gates) {
     for (name, running) in stops {
-        if let Some(connector) = &running.connector {
+        let name = &name;
+        let stopping = running.connectors.iter().map(|(id, connector)| async move {
             if let Err(e) = connector.send(StopComponent).await {
-                tracing::warn!(project = %name, error = %e, "connector was already gone");
+                tracing::warn!(project = %name, connector = %id, error = %e, "connector was already gone");
             }
-        }
+        });
+        futures_util::future::join_all(stopping).await;
         if let Err(e) = running.store.send(StopComponent).await {
             tracing::warn!(project = %name, error = %e, "store was already gone");
         }
         running.store_arbiter.stop();
-        running.connector_arbiter.stop();
-        gates.remove(&name, running.epoch);
-        live.set(&name, None);
+        for arbiter in running.connector_arbiters.values() {
+            arbiter.stop();
+        }
+        gates.remove(name, running.epoch);
+        live.set(name, None);
         tracing::info!(project = %name, "project stopped on this node");
     }
 }
@@ -520,16 +555,20 @@ impl Handler<ComponentExited> for NodeAgent {
             Exit::Stopped => {}
             Exit::Definite(error) => self.fail(&msg.project, msg.epoch, error),
             Exit::Fenced => self.stop_now(&msg.project, ctx),
-            Exit::Transient(error) if msg.kind == ComponentKind::Connector => {
-                tracing::warn!(project = %msg.project, %error, "connector failed, restarting in 2 s");
+            Exit::Transient(error) if matches!(msg.kind, ComponentKind::Connector(_)) => {
+                let ComponentKind::Connector(id) = msg.kind else { return };
+                tracing::warn!(project = %msg.project, connector = %id, %error, "connector failed, restarting in 2 s");
                 let (project, epoch) = (msg.project.clone(), running.epoch);
                 ctx.run_later(Duration::from_secs(2), move |act, ctx| {
                     let plan = act.config.meta.read(|s| act.plan(s, &project));
                     let (Ok(plan), Some(running)) = (plan, act.running.get(&project)) else { return };
+                    let Some((connector, kafka)) = plan.connectors.iter().find(|(c, _)| c.id == id) else {
+                        return;
+                    };
                     if running.epoch == epoch && running.gate.is_open() {
-                        let addr = act.start_connector(&plan, running, ctx);
+                        let addr = act.start_connector(&plan, connector, kafka, running, ctx);
                         if let Some(r) = act.running.get_mut(&project) {
-                            r.connector = Some(addr);
+                            r.connectors.insert(id, addr);
                         }
                     }
                 });

@@ -52,7 +52,7 @@ impl Actor for ComponentActor {
             act.report.do_send(ComponentExited {
                 project: act.project.clone(),
                 epoch: act.epoch,
-                kind: act.kind,
+                kind: act.kind.clone(),
                 exit,
             });
             ctx.stop();

@@ -1,9 +1,10 @@
 use actix::Message;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ComponentKind {
     Store,
-    Connector,
+    /// A connector, by its id in the project.
+    Connector(String),
 }
 
 /// How a component's run ended.

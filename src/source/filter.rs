@@ -78,6 +78,16 @@ impl TableFilter {
         self.rule(database, table).is_some()
     }
 
+    /// The topic of a synced table by `pattern` when given (a connector's own), else by its
+    /// object rule; `None` when the table is not synced.
+    pub fn topic_as(&self, name: &TableName, pattern: Option<&str>) -> Option<String> {
+        let topic = self.topic(name)?;
+        Some(match pattern {
+            Some(p) => p.replace("{database}", &name.database).replace("{table}", &name.table),
+            None => topic,
+        })
+    }
+
     /// The destination topic of a synced table, `None` when the table is not synced.
     pub fn topic(&self, name: &TableName) -> Option<String> {
         self.rule(&name.database, &name.table)

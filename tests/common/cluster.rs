@@ -67,7 +67,13 @@ impl Cluster {
             nodes: BTreeMap::new(),
             paused: BTreeSet::new(),
             lease_ms: 3000,
-            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                // The node closes a connection idle for 5 s (actix-web's keep-alive); a request
+                // sent on it just then fails with IncompleteMessage. Never reuse one that old.
+                .pool_idle_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
         };
         for id in 1..=n {
             c.add(id, false);

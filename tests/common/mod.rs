@@ -145,7 +145,13 @@ impl Node {
             token: token.into(),
             data_dir,
             log,
-            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                // The node closes a connection idle for 5 s (actix-web's keep-alive); a request
+                // sent on it just then fails with IncompleteMessage. Never reuse one that old.
+                .pool_idle_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
         }
     }
 
@@ -173,7 +179,14 @@ impl Node {
     }
 
     fn call(&self, req: reqwest::blocking::RequestBuilder) -> (u16, Value) {
-        let resp = req.bearer_auth(&self.token).send().expect("API call");
+        let resp = req.bearer_auth(&self.token).send().unwrap_or_else(|e| {
+            // Say whether the node is still there (and how it ended if not).
+            let ended = std::process::Command::new("ps")
+                .args(["-o", "stat=", "-p", &self.pid().to_string()])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+            panic!("API call: {e}; node process state: {ended:?} (log {})", self.log.display())
+        });
         let status = resp.status().as_u16();
         let text = resp.text().unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
@@ -273,6 +286,10 @@ impl Node {
         let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
         let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
         kib / 1024
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
     }
 
     pub fn restart(&mut self) {
