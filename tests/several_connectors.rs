@@ -61,11 +61,8 @@ fn two_connectors_read_one_store_in_their_own_formats_and_reset_alone() {
     node.start_project(both);
 
     sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'a' FROM {db}.seq_1_to_10"));
-    let first_at = sql.rows("SELECT UNIX_TIMESTAMP()").pop().unwrap().get::<u64, _>(0).unwrap();
-    let since = common::wait_for("the next second", Duration::from_secs(5), || {
-        let now: u64 = sql.rows("SELECT UNIX_TIMESTAMP()").pop().unwrap().get(0).unwrap();
-        (now > first_at).then_some(now)
-    });
+    let first_at = sql.now();
+    let since = sql.next_second(first_at);
     sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'b' FROM {db}.seq_11_to_20"));
     let p = node.wait_project(&name, Duration::from_secs(30), |p| {
         rows_of(p, 0) == Some(20) && rows_of(p, 1) == Some(20)

@@ -740,8 +740,8 @@ async fn start_error(from: ResumeFrom) -> SourceError {
         .expect_err("the start must be refused")
 }
 
-/// A position the server no longer has is refused with the oldest file it does have; so is a
-/// GTID it never logged (the server's ERROR 1236, passed on).
+/// A position the server no longer has is refused with the oldest file it does have; a GTID it
+/// has not reached is refused naming the server's GTID state.
 #[tokio::test]
 async fn a_missing_position_names_the_oldest_binlog() {
     let _mode = ROW_METADATA.read().await;
@@ -765,12 +765,18 @@ async fn a_missing_position_names_the_oldest_binlog() {
     }
     let start = StartPoint::FilePos { file: logs[0].0.clone(), pos: logs[0].1 + 1_000_000 };
     assert!(matches!(start_error(ResumeFrom::Start(start)).await, SourceError::PositionPurged { .. }));
+    // A GTID the server has not reached names both states.
     let never = StartPoint::Gtid { gtid: "0-1-4000000000".into() };
     match start_error(ResumeFrom::Start(never)).await {
-        SourceError::PositionPurged { oldest: o, reason, .. } => {
-            assert_eq!(o, oldest);
-            assert!(!reason.is_empty());
+        SourceError::GtidAhead { requested, server } => {
+            assert_eq!(requested, "0-1-4000000000");
+            assert!(server.starts_with("0-"), "{server}");
         }
+        other => panic!("{other:?}"),
+    }
+    let other_domain = Position { file: "gone-bin.000001".into(), pos: 4, gtid: Some("77-1-5".into()) };
+    match start_error(ResumeFrom::Position(other_domain)).await {
+        SourceError::GtidAhead { requested, .. } => assert_eq!(requested, "77-1-5"),
         other => panic!("{other:?}"),
     }
 }

@@ -6,26 +6,13 @@
 
 mod common;
 
-use common::{read_topic, Msg, Sql};
+use common::{read_topic, Msg};
 use serde_json::json;
 use std::sync::Mutex;
 use std::time::Duration;
 
 /// One test at a time: the first purges the binlogs the other's projects may still be reading.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// The server's clock, unix seconds.
-fn server_now(sql: &mut Sql) -> u64 {
-    sql.rows("SELECT UNIX_TIMESTAMP()").pop().unwrap().get::<u64, _>(0).unwrap()
-}
-
-/// Waits until the server's clock has passed `second`.
-fn next_second(sql: &mut Sql, second: u64) -> u64 {
-    common::wait_for("the next second", Duration::from_secs(5), || {
-        let now = server_now(sql);
-        (now > second).then_some(now)
-    })
-}
 
 fn ids(messages: &[Msg]) -> Vec<i64> {
     messages.iter().map(|m| m.value.as_ref().unwrap()["postStruct"]["id"].as_i64().unwrap()).collect()
@@ -69,8 +56,8 @@ fn a_connector_resets_into_the_retained_range_after_the_source_purged_it() {
     // Three transactions of ten rows, the second and third committed at or after `since`,
     // the first before it.
     sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'a' FROM {db}.seq_1_to_10"));
-    let first_at = server_now(&mut sql);
-    let since = next_second(&mut sql, first_at);
+    let first_at = sql.now();
+    let since = sql.next_second(first_at);
     sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'b' FROM {db}.seq_11_to_20"));
     sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'c' FROM {db}.seq_21_to_30"));
     let synced = node.wait_project(&name, Duration::from_secs(30), |p| p["rows"].as_u64() == Some(30));

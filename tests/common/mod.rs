@@ -342,6 +342,19 @@ impl Sql {
         self.rt.block_on(conn.query(q)).unwrap_or_else(|e| panic!("{q}: {e}"))
     }
 
+    /// The server's clock, unix seconds.
+    pub fn now(&mut self) -> u64 {
+        self.rows("SELECT UNIX_TIMESTAMP()").pop().unwrap().get::<u64, _>(0).unwrap()
+    }
+
+    /// Waits until the server's clock has passed `second`; returns the new second.
+    pub fn next_second(&mut self, second: u64) -> u64 {
+        wait_for("the server's next second", Duration::from_secs(5), || {
+            let now = self.now();
+            (now > second).then_some(now)
+        })
+    }
+
     /// The server's current binlog file and position.
     pub fn position(&mut self) -> (String, u64) {
         let row = self.rows("SHOW MASTER STATUS").pop().expect("binlog on");

@@ -16,6 +16,14 @@ pub enum SourceError {
         "binlog position {requested} is not available on the server (oldest available: {oldest}): {reason}"
     )]
     PositionPurged { requested: String, oldest: String, reason: String },
+    /// A GTID resume point the server has not reached: a lagging replica, or another server's
+    /// history.
+    #[error(
+        "the server's binlog GTID state is {server}, which does not reach the requested {requested}: \
+         it has not written those transactions (a replica behind its primary, or a server with \
+         another history); point the data source at a server that has them"
+    )]
+    GtidAhead { requested: String, server: String },
     /// Another replica registered with the source under the same server id, and the server
     /// dropped this one's binlog dump for it.
     #[error(

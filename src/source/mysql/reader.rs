@@ -194,7 +194,9 @@ impl BinlogReader {
                         "starting from a GTID needs MariaDB; use a file and position".into(),
                     ));
                 }
-                Ok(Start::gtid(Gtids::parse(Some(gtid))?))
+                let gtids = Gtids::parse(Some(gtid))?;
+                gtids.check_reached(c).await?;
+                Ok(Start::gtid(gtids))
             }
             ResumeFrom::Start(StartPoint::Timestamp { timestamp }) => {
                 let ts = u32::try_from(*timestamp).unwrap_or(u32::MAX);
@@ -217,7 +219,9 @@ impl BinlogReader {
                     // The file is gone (purged, or a failover to another server): the GTID
                     // state still says where the stream was.
                     tracing::warn!(position = %p, "binlog file not on the server; resuming by GTID");
-                    Ok(Start::gtid(Gtids::parse(Some(g))?))
+                    let gtids = Gtids::parse(Some(g))?;
+                    gtids.check_reached(c).await?;
+                    Ok(Start::gtid(gtids))
                 } else {
                     Err(purged(
                         logs,
@@ -347,6 +351,31 @@ impl Gtids {
             m.insert(d, (srv, seq));
         }
         Ok(Self(m))
+    }
+
+    /// Fails naming both when the server's `@@gtid_binlog_state` has not reached this state in
+    /// every domain (the server would otherwise wait, or refuse with less to say). A state it
+    /// has purged past is the server's own ERROR 1236, passed on as a purged position.
+    async fn check_reached(&self, c: &mut Conn) -> Result<(), SourceError> {
+        let state: Option<String> =
+            c.query_first("SELECT @@GLOBAL.gtid_binlog_state").await.map_err(query_error)?.flatten();
+        let state = state.unwrap_or_default();
+        let mut reached: BTreeMap<u32, u64> = BTreeMap::new();
+        // One entry per domain and server id: the domain has reached its highest sequence.
+        for (domain, (_, seq)) in
+            state.split(',').filter_map(|p| Gtids::parse(Some(p)).ok()).flat_map(|g| g.0)
+        {
+            let at = reached.entry(domain).or_default();
+            *at = (*at).max(seq);
+        }
+        let behind = self.0.iter().any(|(domain, (_, seq))| reached.get(domain).is_none_or(|r| r < seq));
+        if behind {
+            return Err(SourceError::GtidAhead {
+                requested: self.text().unwrap_or_default(),
+                server: if state.is_empty() { "empty".into() } else { state },
+            });
+        }
+        Ok(())
     }
 
     fn set(&mut self, domain: u32, server_id: u32, seq: u64) {
