@@ -1,10 +1,12 @@
 //! Proves: a schema change in the middle of the stream (ALTER TABLE adding, dropping and
 //! retyping columns) is followed: rows before it keep the old columns, rows after it have the
-//! new ones, in every format.
+//! new ones, in every format; and each ALTER goes downstream as a DDL record in its place:
+//! `recordType: DDL` (default) and `isDdl: true` (Canal) among the table's rows, a schema change
+//! event on `<project>.schema-changes` (Debezium).
 
 mod common;
 
-use common::read_topic;
+use common::read_topic_with_ddl as read_topic;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -29,12 +31,58 @@ fn rows_follow_the_schema_they_were_written_under() {
     sql.exec(&format!("UPDATE {db}.t SET a = 7 WHERE id = 1"));
 
     for format in ["default", "canal", "debezium"] {
+        // Rows and, but for Debezium, the CREATE and the two ALTERs among them.
+        let expected = if format == "debezium" { 3 } else { 6 };
         let msgs = read_topic(&services.kafka, &format!("{db}.{format}.t"), Duration::from_secs(30), |m| {
-            m.len() >= 3
+            m.len() >= expected
         });
-        assert_eq!(msgs.len(), 3, "{format}");
+        assert_eq!(msgs.len(), expected, "{format}");
         let mut msgs = msgs;
         msgs.sort_by_key(|m| m.position());
+        let is_ddl = |m: &common::Msg| {
+            let v = m.value.as_ref().unwrap();
+            v["recordType"] == "DDL" || v["isDdl"] == true
+        };
+        let ddl: Vec<Value> = msgs.iter().filter(|m| is_ddl(m)).map(|m| m.value.clone().unwrap()).collect();
+        let kinds: Vec<bool> = msgs.iter().map(is_ddl).collect();
+        match format {
+            "default" => {
+                assert_eq!(kinds, [true, false, true, false, true, false], "in binlog order");
+                assert_eq!(ddl[0]["allMetaData"]["ddlType"], "CREATE_TABLE");
+                assert_eq!(ddl[1]["allMetaData"]["ddlType"], "ALTER_TABLE");
+                assert_eq!(ddl[1]["allMetaData"]["table_name"], "t");
+                assert!(ddl[1]["postStruct"]["ddl"].as_str().unwrap().contains("ADD COLUMN c"), "{}", ddl[1]);
+            }
+            "canal" => {
+                assert_eq!(kinds, [true, false, true, false, true, false], "in binlog order");
+                assert_eq!(
+                    (ddl[0]["type"].as_str(), ddl[2]["type"].as_str()),
+                    (Some("CREATE"), Some("ALTER"))
+                );
+                assert_eq!(ddl[2]["table"], "t");
+                assert!(ddl[2]["sql"].as_str().unwrap().contains("MODIFY a BIGINT"), "{}", ddl[2]);
+            }
+            _ => {
+                let changes =
+                    read_topic(&services.kafka, "debezium.schema-changes", Duration::from_secs(30), |m| {
+                        m.iter()
+                            .filter(|m| m.value.as_ref().unwrap()["ddl"].as_str().unwrap().contains(&db))
+                            .count()
+                            >= 3
+                    });
+                let ours: Vec<&Value> = changes
+                    .iter()
+                    .map(|m| m.value.as_ref().unwrap())
+                    .filter(|v| v["ddl"].as_str().unwrap().contains(&db))
+                    .collect();
+                assert_eq!(ours.len(), 3);
+                assert_eq!(ours[0]["tableChanges"][0]["type"], "CREATE");
+                assert_eq!(ours[2]["tableChanges"][0]["type"], "ALTER");
+                assert_eq!(ours[2]["tableChanges"][0]["id"], format!("\"{db}\".\"t\""));
+                assert_eq!(ours[2]["source"]["table"], "t");
+            }
+        }
+        let msgs: Vec<common::Msg> = msgs.into_iter().filter(|m| !is_ddl(m)).collect();
         let after = |m: &common::Msg| -> Value {
             let v = m.value.clone().unwrap();
             match format {

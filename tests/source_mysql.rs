@@ -7,7 +7,7 @@
 //! (ferry_admin/ferry_admin). Every test works in its own database and reads from a position
 //! taken after its setup, so tests can share the server and run in parallel.
 
-use ferry::model::{ColumnKind, Op, Position, RowImage, TableName, TableSchema, Value};
+use ferry::model::{ColumnKind, DdlKind, Op, Position, RowImage, TableName, TableSchema, Value};
 use ferry::source::filter::ObjectRule;
 use ferry::source::mysql::{self, BinlogReader, MysqlConfig, ResumeFrom, SourceError};
 use ferry::source::{SourceEvent, StartPoint, TableFilter};
@@ -192,6 +192,7 @@ fn same_source(events: &[SourceEvent]) -> Vec<String> {
             ),
             SourceEvent::TxEnd(t) => format!("end {} ts {}", t.position, t.ts),
             SourceEvent::Progress { position, .. } => format!("progress {position}"),
+            SourceEvent::Ddl(d) => format!("ddl {}:{} ts {}", d.file, d.pos, d.ts),
         })
         .collect()
 }
@@ -661,6 +662,7 @@ async fn the_filter_skips_other_tables_and_progress_moves_past_them() {
                 panic!("rows of {} arrived", schema.name)
             }
             Some(SourceEvent::TxEnd(t)) => panic!("TxEnd for a skipped transaction: {t:?}"),
+            Some(SourceEvent::Ddl(d)) => panic!("DDL of a skipped table: {d:?}"),
             None => panic!("no Progress past {skipped_end} in time"),
         }
     }
@@ -688,9 +690,14 @@ async fn ddl_is_a_resume_point_and_refreshes_the_schema() {
             SourceEvent::Rows { .. } => "rows",
             SourceEvent::TxEnd(_) => "end",
             SourceEvent::Progress { .. } => "progress",
+            SourceEvent::Ddl(_) => "ddl",
         })
         .collect();
-    assert_eq!(kinds, vec!["rows", "end", "end", "rows", "end"]);
+    assert_eq!(kinds, vec!["rows", "end", "ddl", "end", "rows", "end"]);
+    let ddl = events.iter().find_map(|e| if let SourceEvent::Ddl(d) = e { Some(d) } else { None }).unwrap();
+    assert_eq!(ddl.kind, DdlKind::AlterTable);
+    assert_eq!(ddl.tables, vec![TableName::new(db.clone(), "t")]);
+    assert!(ddl.sql.contains("ADD COLUMN v"), "{}", ddl.sql);
     let got = rows(&events);
     assert_eq!(got[0].0.columns.len(), 1);
     assert_eq!(got[1].0.columns.len(), 2);

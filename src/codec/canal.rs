@@ -8,8 +8,10 @@
 //! Invariant: `sqlType` and `mysqlType` depend on the schema only, so they are rendered once
 //! per schema and cached by `schema_id`, checked against the table name and column count.
 
-use super::{json, text_keyed, values, CodecContext, Encoder, Message, RowChange, ServerZone};
-use crate::model::{Column, ColumnKind, Op, TableName, TableSchema};
+use super::{
+    ddl_message, json, text_keyed, values, CodecContext, DdlTopic, Encoder, Message, RowChange, ServerZone,
+};
+use crate::model::{Column, ColumnKind, DdlKind, DdlRecord, Op, TableName, TableSchema};
 use std::collections::HashMap;
 
 /// Schemas whose type maps are kept; past this the cache starts over.
@@ -133,6 +135,28 @@ impl Encoder for CanalEncoder {
         buf.extend_from_slice(b"\"}");
         self.size_hint = buf.len() + 64;
         out.push(text_keyed(change, key_text, buf));
+    }
+
+    /// One flatMessage per table with `isDdl: true`, `type` in Canal's words and `sql`.
+    fn ddl(&mut self, ddl: &DdlRecord, seq: u64, now_ms: u64, out: &mut Vec<(DdlTopic, Message)>) {
+        let kind = match ddl.kind {
+            DdlKind::CreateTable => "CREATE",
+            DdlKind::AlterTable => "ALTER",
+            DdlKind::DropTable => "ERASE",
+            DdlKind::RenameTable => "RENAME",
+            DdlKind::TruncateTable => "TRUNCATE",
+            DdlKind::CreateIndex => "CINDEX",
+            DdlKind::DropIndex => "DINDEX",
+            DdlKind::Other => "QUERY",
+        };
+        for table in &ddl.tables {
+            let value = serde_json::json!({
+                "data": null, "database": table.database, "es": u64::from(ddl.ts) * 1000, "id": seq,
+                "isDdl": true, "mysqlType": null, "old": null, "pkNames": null, "sql": ddl.sql,
+                "sqlType": null, "table": table.table, "ts": now_ms, "type": kind,
+            });
+            out.push((DdlTopic::Table(table.clone()), ddl_message(ddl, None, value)));
+        }
     }
 }
 

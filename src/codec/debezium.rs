@@ -6,8 +6,11 @@
 //! table has a key to compact on; the halves of a split primary-key change carry
 //! `__debezium.newkey` (delete and its tombstone) and `__debezium.oldkey` (create).
 
-use super::{json, source_headers, values, CodecContext, Encoder, Message, RowChange, SourceFlavor};
-use crate::model::{Op, TableSchema, Value};
+use super::{
+    ddl_message, json, source_headers, values, CodecContext, DdlTopic, Encoder, Message, RowChange,
+    SourceFlavor,
+};
+use crate::model::{DdlKind, DdlRecord, Op, TableSchema, Value};
 
 pub struct DebeziumEncoder {
     ctx: CodecContext,
@@ -103,10 +106,11 @@ impl Encoder for DebeziumEncoder {
                 value: Some(value),
                 headers: headers.clone(),
                 key_text: key_text.clone(),
+                partition: None,
             });
-            out.push(Message { key, value: None, headers, key_text });
+            out.push(Message { key, value: None, headers, key_text, partition: None });
         } else {
-            out.push(Message { key, value: Some(value), headers, key_text });
+            out.push(Message { key, value: Some(value), headers, key_text, partition: None });
         }
     }
 
@@ -118,7 +122,56 @@ impl Encoder for DebeziumEncoder {
         let mut value = b"{\"ts_ms\":".to_vec();
         json::u64(&mut value, u64::from(ts) * 1000);
         value.push(b'}');
-        Some(Message { key: Some(key), value: Some(value), headers: Vec::new(), key_text: String::new() })
+        Some(Message { key: Some(key), value: Some(value), ..Default::default() })
+    }
+
+    /// A schema change event on `<project>.schema-changes`: key `{"databaseName"}`, value with
+    /// `source`, `databaseName`, `ddl` and `tableChanges` (`type` and `id` of each table; its
+    /// column structure is not written: `table` is null).
+    fn ddl(&mut self, ddl: &DdlRecord, _seq: u64, now_ms: u64, out: &mut Vec<(DdlTopic, Message)>) {
+        let connector = match self.ctx.flavor {
+            SourceFlavor::MariaDb => "mariadb",
+            SourceFlavor::MySql | SourceFlavor::OceanBase => "mysql",
+        };
+        let event_ms = u64::from(ddl.ts) * 1000;
+        let database = ddl.tables.first().map_or(ddl.database.as_str(), |t| t.database.as_str());
+        let change_type = match ddl.kind {
+            DdlKind::CreateTable => Some("CREATE"),
+            DdlKind::DropTable => Some("DROP"),
+            DdlKind::AlterTable | DdlKind::RenameTable | DdlKind::CreateIndex | DdlKind::DropIndex => {
+                Some("ALTER")
+            }
+            DdlKind::TruncateTable | DdlKind::Other => None,
+        };
+        let table_changes: Vec<serde_json::Value> = change_type
+            .map(|kind| {
+                ddl.tables
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "type": kind, "id": format!("\"{}\".\"{}\"", t.database, t.table), "table": null
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tables: Vec<&str> = ddl.tables.iter().map(|t| t.table.as_str()).collect();
+        let value = serde_json::json!({
+            "source": {
+                "version": env!("CARGO_PKG_VERSION"), "connector": connector, "name": self.ctx.project,
+                "ts_ms": event_ms, "snapshot": "false", "db": database, "sequence": null,
+                "ts_us": event_ms * 1000, "ts_ns": event_ms * 1_000_000, "table": tables.join(","),
+                "server_id": ddl.server_id, "gtid": ddl.gtid, "file": ddl.file, "pos": ddl.pos,
+                "row": 0, "thread": null, "query": null,
+            },
+            "ts_ms": now_ms,
+            "databaseName": database,
+            "schemaName": null,
+            "ddl": ddl.sql,
+            "tableChanges": table_changes,
+        });
+        let key = serde_json::to_vec(&serde_json::json!({"databaseName": database})).expect("JSON");
+        out.push((DdlTopic::SchemaChanges, ddl_message(ddl, Some(key), value)));
     }
 }
 

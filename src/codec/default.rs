@@ -5,8 +5,11 @@
 //! only for INSERT/UPDATE, whatever images the change carries; the message key is the
 //! `record_primary_value` text (none for a table without a primary key).
 
-use super::{json, text_keyed, values, CodecContext, Encoder, Message, RowChange, SourceFlavor};
-use crate::model::{Op, TableSchema, Value};
+use super::{
+    ddl_message, json, oms_ddl_type, text_keyed, values, CodecContext, DdlTopic, Encoder, Message, RowChange,
+    SourceFlavor,
+};
+use crate::model::{DdlRecord, Op, TableSchema, Value};
 
 pub struct DefaultEncoder {
     ctx: CodecContext,
@@ -97,6 +100,26 @@ impl Encoder for DefaultEncoder {
         buf.extend_from_slice(b",\"timestamp\":\"");
         json::u64(&mut buf, u64::from(ts));
         buf.extend_from_slice(b"\"},\"recordType\":\"HEARTBEAT\"}");
-        Some(Message { key: None, value: Some(buf), headers: Vec::new(), key_text: String::new() })
+        Some(Message { key: None, value: Some(buf), ..Default::default() })
+    }
+
+    /// One DDL record per table, on the table's topic: `postStruct.ddl` holds the statement.
+    fn ddl(&mut self, ddl: &DdlRecord, seq: u64, _now_ms: u64, out: &mut Vec<(DdlTopic, Message)>) {
+        let (ts, trans_id) = (ddl.ts.to_string(), ddl.gtid.clone().unwrap_or_default());
+        for table in &ddl.tables {
+            let value = serde_json::json!({
+                "prevStruct": null,
+                "postStruct": {"ddl": ddl.sql},
+                "allMetaData": {
+                    "checkpoint": ts, "record_primary_key": "", "record_primary_value": "",
+                    "source_identity": self.ctx.store_id, "dbType": self.db_type,
+                    "storeDataSequence": seq, "db": table.database, "table_name": table.table,
+                    "timestamp": ts, "uniqueId": trans_id, "transId": trans_id,
+                    "ddlType": oms_ddl_type(ddl.kind),
+                },
+                "recordType": "DDL",
+            });
+            out.push((DdlTopic::Table(table.clone()), ddl_message(ddl, None, value)));
+        }
     }
 }

@@ -16,7 +16,7 @@ mod zone;
 #[cfg(test)]
 mod tests;
 
-use crate::model::{Op, RowImage, RowsBatch, TableSchema, Value};
+use crate::model::{DdlKind, DdlRecord, Op, RowImage, RowsBatch, TableName, TableSchema, Value};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -95,6 +95,17 @@ pub struct Message {
     /// The primary key values in their Canal string form joined by `\u{1}` (empty for a table
     /// without a primary key): what the `hash` partition rule hashes.
     pub key_text: String,
+    /// A partition of its own, whatever the partition rule (DDL goes to partition 0).
+    pub partition: Option<u32>,
+}
+
+/// Where a DDL message goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DdlTopic {
+    /// The topic of this table's rows.
+    Table(TableName),
+    /// The project's schema change topic, `<project>.schema-changes` (Debezium).
+    SchemaChanges,
 }
 
 pub trait Encoder: Send {
@@ -105,6 +116,39 @@ pub trait Encoder: Send {
     /// sequence; `None` for formats without one (the sync timestamp still moves).
     fn heartbeat(&mut self, _ts: u32, _seq: u64) -> Option<Message> {
         None
+    }
+
+    /// Appends the messages of a DDL statement on synced tables, with where each goes; `seq`
+    /// is its sequence in the store.
+    fn ddl(&mut self, ddl: &DdlRecord, seq: u64, now_ms: u64, out: &mut Vec<(DdlTopic, Message)>);
+}
+
+/// A DDL message: partition 0, the source position in the headers.
+fn ddl_message(ddl: &DdlRecord, key: Option<Vec<u8>>, value: serde_json::Value) -> Message {
+    let mut headers = vec![("ferry.position", format!("{}:{}:0", ddl.file, ddl.pos).into_bytes())];
+    if let Some(gtid) = &ddl.gtid {
+        headers.push(("ferry.gtid", gtid.as_bytes().to_vec()));
+    }
+    Message {
+        key,
+        value: Some(serde_json::to_vec(&value).expect("JSON values serialize")),
+        headers,
+        key_text: String::new(),
+        partition: Some(0),
+    }
+}
+
+/// The OMS `ddlType` of a DDL.
+fn oms_ddl_type(kind: DdlKind) -> &'static str {
+    match kind {
+        DdlKind::CreateTable => "CREATE_TABLE",
+        DdlKind::AlterTable => "ALTER_TABLE",
+        DdlKind::DropTable => "DROP_TABLE",
+        DdlKind::RenameTable => "RENAME_TABLE",
+        DdlKind::TruncateTable => "TRUNCATE_TABLE",
+        DdlKind::CreateIndex => "CREATE_INDEX",
+        DdlKind::DropIndex => "DROP_INDEX",
+        DdlKind::Other => "OTHER",
     }
 }
 
@@ -158,6 +202,7 @@ fn text_keyed(change: &RowChange<'_>, key_text: String, value: Vec<u8>) -> Messa
         value: Some(value),
         headers: source_headers(change),
         key_text,
+        partition: None,
     }
 }
 

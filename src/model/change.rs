@@ -56,11 +56,46 @@ pub struct TxEnd {
     pub ts: u32,
 }
 
+/// What a DDL statement does, in the words each format uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DdlKind {
+    CreateTable,
+    AlterTable,
+    DropTable,
+    RenameTable,
+    TruncateTable,
+    CreateIndex,
+    DropIndex,
+    Other,
+}
+
+/// A DDL statement on synced tables, as it goes downstream. It comes before the resume point
+/// (a `TxEnd`) that the DDL is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DdlRecord {
+    pub kind: DdlKind,
+    /// The session's current database when the statement ran.
+    pub database: String,
+    /// The synced tables it names, in its order.
+    pub tables: Vec<super::TableName>,
+    pub sql: String,
+    /// Binlog file and start offset of the QUERY event.
+    pub file: String,
+    pub pos: u64,
+    /// Event time, unix seconds.
+    pub ts: u32,
+    pub server_id: u32,
+    pub gtid: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Record {
     Rows(RowsBatch),
     TxEnd(TxEnd),
     /// An idle source's heartbeat: a resume point like a transaction end, with no rows before
-    /// it; the connector may write a heartbeat message for it. (Last: older logs still decode.)
+    /// it; the connector may write a heartbeat message for it.
     Heartbeat(TxEnd),
+    /// A DDL statement on synced tables. (Variants are only ever added last: older logs still
+    /// decode.)
+    Ddl(DdlRecord),
 }

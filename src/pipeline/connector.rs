@@ -10,9 +10,9 @@
 
 use super::ack::AckTracker;
 use super::status::PipelineStatus;
-use crate::codec::{split_row, Encoder, Message};
+use crate::codec::{split_row, DdlTopic, Encoder, Message};
 use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
-use crate::model::{Checkpoint, Position, Record, TableName, TableSchema};
+use crate::model::{Checkpoint, DdlRecord, Position, Record, TableName, TableSchema};
 use crate::sink::{Permit, Route, Sink, SinkError};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, StoreError};
@@ -124,7 +124,7 @@ impl<S: Sink> ConnectorTask<S> {
                     // its rows are held back until its end says so (an XA transaction's rows
                     // come before positions its commit is after).
                     match record {
-                        Record::Rows(_) => skipped.push(seq),
+                        Record::Rows(_) | Record::Ddl(_) => skipped.push(seq),
                         Record::TxEnd(end) | Record::Heartbeat(end) if !end.position.is_after(through) => {
                             for rows in skipped.drain(..) {
                                 self.acks.register(rows, 0, 0, 0, None);
@@ -176,6 +176,7 @@ impl<S: Sink> ConnectorTask<S> {
                             self.send(route, message, seq).await?;
                         }
                     }
+                    Record::Ddl(ddl) => self.send_ddl(&ddl, seq).await?,
                     Record::TxEnd(end) => self.acks.register_tx_end(seq, 0, end.position, end.ts),
                     Record::Heartbeat(end) => {
                         let Some(message) = self.encoder.heartbeat(end.ts, seq) else {
@@ -215,9 +216,40 @@ impl<S: Sink> ConnectorTask<S> {
 
     /// The topic heartbeat messages go to: `__ferry-heartbeat.<project>`.
     async fn heartbeat_route(&mut self) -> Result<Route, ConnectorError> {
-        let name = TableName::new(self.project.clone(), "heartbeat");
+        let topic = format!("__ferry-heartbeat.{}", self.project);
+        self.route_to(TableName::new(self.project.clone(), "heartbeat"), &topic).await
+    }
+
+    /// A route to `topic` for messages that are not rows of `name` (no schema needed).
+    async fn route_to(&mut self, name: TableName, topic: &str) -> Result<Route, ConnectorError> {
         let schema = TableSchema { name, columns: Vec::new(), primary_key: Vec::new() };
-        Ok(self.sink.route(&schema, &format!("__ferry-heartbeat.{}", self.project)).await?)
+        Ok(self.sink.route(&schema, topic).await?)
+    }
+
+    /// Writes a DDL statement's messages: to each synced table's topic, or the project's
+    /// schema change topic, as the format says. DDL is rare: routes are resolved each time.
+    async fn send_ddl(&mut self, ddl: &DdlRecord, seq: u64) -> Result<(), ConnectorError> {
+        let mut messages = Vec::new();
+        self.encoder.ddl(ddl, seq, now_ms(), &mut messages);
+        let mut sends = Vec::with_capacity(messages.len());
+        for (topic, message) in messages {
+            let route = match topic {
+                DdlTopic::Table(name) => match self.filter.topic_as(&name, self.topic.as_deref()) {
+                    Some(topic) => self.route_to(name, &topic).await?,
+                    None => continue,
+                },
+                DdlTopic::SchemaChanges => {
+                    let topic = format!("{}.schema-changes", self.project);
+                    self.route_to(TableName::new(self.project.clone(), "schema-changes"), &topic).await?
+                }
+            };
+            sends.push((route, message));
+        }
+        self.acks.register(seq, sends.len() as u32, 0, 0, None);
+        for (route, message) in &sends {
+            self.send(route, message, seq).await?;
+        }
+        Ok(())
     }
 
     async fn resolve(&mut self, schema_id: u64) -> Result<Target, ConnectorError> {

@@ -182,6 +182,7 @@ impl StoreTask {
                         next_row += batch.rows.len() as u64;
                         records.push(Record::Rows(batch));
                     }
+                    SourceEvent::Ddl(ddl) => records.push(Record::Ddl(ddl)),
                     SourceEvent::TxEnd(end) => {
                         self.status.store_ts.fetch_max(u64::from(end.ts), Ordering::Relaxed);
                         progress = None;
@@ -191,7 +192,7 @@ impl StoreTask {
                         self.status.store_ts.fetch_max(u64::from(ts), Ordering::Relaxed);
                         // No heartbeat inside an open transaction (rows since the last end).
                         let open = || match records.last() {
-                            Some(r) => matches!(r, Record::Rows(_)),
+                            Some(r) => matches!(r, Record::Rows(_) | Record::Ddl(_)),
                             None => self.log.state().committed_seq != self.log.last_seq(),
                         };
                         if self.heartbeat.is_some_and(|every| last_beat.elapsed() >= every) && !open() {

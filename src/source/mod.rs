@@ -7,7 +7,7 @@
 pub mod filter;
 pub mod mysql;
 
-use crate::model::{Position, RowsBatch, TableSchema, TxEnd};
+use crate::model::{DdlRecord, Position, RowsBatch, TableSchema, TxEnd};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -43,6 +43,8 @@ pub enum SourceEvent {
         batch: RowsBatch,
     },
     TxEnd(TxEnd),
+    /// A DDL statement on synced tables; a `TxEnd` (its resume point) follows.
+    Ddl(DdlRecord),
     /// The source is alive at `position` (no data for filtered tables, heartbeats).
     Progress {
         position: Position,

@@ -419,6 +419,7 @@ impl ChangeLog for RocksChangeLog {
             batch.put_cf(log, seq.to_be_bytes(), value);
             match record {
                 Record::Rows(rows) => state.rows = rows.first_row_seq + rows.rows.len() as u64,
+                Record::Ddl(_) => {}
                 Record::TxEnd(end) | Record::Heartbeat(end) => {
                     state.committed_seq = seq;
                     state.committed_ts = end.ts;

@@ -397,9 +397,26 @@ impl Msg {
     }
 }
 
+/// Reads the row changes (and heartbeats) of `topic`, leaving out DDL records (`recordType:
+/// DDL`, Canal's `isDdl: true`), until `done(messages)` or `timeout`: what tests that count
+/// rows want. `tests/ddl_mid_stream.rs` reads DDL records with [`read_topic_with_ddl`].
+pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Msg]) -> bool) -> Vec<Msg> {
+    read(brokers, topic, timeout, done, false)
+}
+
+/// Every message of `topic`, DDL records too.
+pub fn read_topic_with_ddl(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Msg]) -> bool,
+) -> Vec<Msg> {
+    read(brokers, topic, timeout, done, true)
+}
+
 /// Reads every partition of `topic` from the start until `done(messages)` or `timeout`.
 /// Uses `assign`, not a consumer group: an independent reader of what landed.
-pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Msg]) -> bool) -> Vec<Msg> {
+fn read(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Msg]) -> bool, ddl: bool) -> Vec<Msg> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", "ferry-tests")
@@ -438,11 +455,16 @@ pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&
                     .collect()
             })
             .unwrap_or_default();
+        let value: Option<Value> = m.payload().map(|p| serde_json::from_slice(p).expect("JSON payload"));
+        let is_ddl = value.as_ref().is_some_and(|v| v["recordType"] == "DDL" || v["isDdl"] == true);
+        if is_ddl && !ddl {
+            continue;
+        }
         out.push(Msg {
             partition: m.partition(),
             offset: m.offset(),
             key: m.key().map(<[u8]>::to_vec),
-            value: m.payload().map(|p| serde_json::from_slice(p).expect("JSON payload")),
+            value,
             headers,
             timestamp_ms: m.timestamp().to_millis(),
         });

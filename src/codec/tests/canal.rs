@@ -193,3 +193,20 @@ fn type_maps_follow_a_schema_change_under_a_reused_id() {
     let msgs = encode(&mut enc, &schema, &b2, true);
     assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), J::Null, 1000, "INSERT"));
 }
+
+#[test]
+fn ddl_is_a_flat_message_with_is_ddl_and_sql() {
+    let got = ddl_messages(&mut encoder());
+    assert_eq!(got.len(), 2);
+    let (topic, key, value) = &got[0];
+    assert_eq!(*topic, DdlTopic::Table(TableName::new("shop", "orders")));
+    assert_eq!(*key, None);
+    assert_eq!(
+        *value,
+        json!({
+            "data": null, "database": "shop", "es": u64::from(TS) * 1000, "id": 77, "isDdl": true,
+            "mysqlType": null, "old": null, "pkNames": null, "sql": "RENAME TABLE orders TO orders_old",
+            "sqlType": null, "table": "orders", "ts": NOW_MS, "type": "RENAME"
+        })
+    );
+}

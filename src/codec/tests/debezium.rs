@@ -214,3 +214,30 @@ fn heartbeats_are_debeziums() {
     assert_eq!(m.key.as_deref(), Some(&br#"{"serverName":"shop-sync"}"#[..]));
     assert_eq!(m.value.as_deref(), Some(&br#"{"ts_ms":1795437296000}"#[..]));
 }
+
+#[test]
+fn ddl_is_one_schema_change_event() {
+    let got = ddl_messages(&mut encoder());
+    assert_eq!(got.len(), 1);
+    let (topic, key, value) = &got[0];
+    assert_eq!(*topic, DdlTopic::SchemaChanges);
+    assert_eq!(*key, Some(json!({"databaseName": "shop"})));
+    let ms = u64::from(TS) * 1000;
+    assert_eq!(
+        *value,
+        json!({
+            "source": {
+                "version": env!("CARGO_PKG_VERSION"), "connector": "mariadb", "name": "shop-sync",
+                "ts_ms": ms, "snapshot": "false", "db": "shop", "sequence": null, "ts_us": ms * 1000,
+                "ts_ns": ms * 1_000_000, "table": "orders,orders_old", "server_id": 1, "gtid": GTID,
+                "file": "mysql-bin.000003", "pos": 4096, "row": 0, "thread": null, "query": null
+            },
+            "ts_ms": NOW_MS, "databaseName": "shop", "schemaName": null,
+            "ddl": "RENAME TABLE orders TO orders_old",
+            "tableChanges": [
+                {"type": "ALTER", "id": "\"shop\".\"orders\"", "table": null},
+                {"type": "ALTER", "id": "\"shop\".\"orders_old\"", "table": null}
+            ]
+        })
+    );
+}

@@ -177,3 +177,25 @@ fn heartbeats_are_heartbeat_records() {
                             "storeDataSequence": 9, "timestamp": "1795437296"}})
     );
 }
+
+#[test]
+fn ddl_is_a_ddl_record_per_table_with_the_statement() {
+    let got = ddl_messages(&mut encoder());
+    assert_eq!(got.len(), 2);
+    let (topic, key, value) = &got[1];
+    assert_eq!(*topic, DdlTopic::Table(TableName::new("shop", "orders_old")));
+    assert_eq!(*key, None);
+    assert_eq!(
+        *value,
+        json!({
+            "prevStruct": null, "postStruct": {"ddl": "RENAME TABLE orders TO orders_old"},
+            "allMetaData": {
+                "checkpoint": TS.to_string(), "record_primary_key": "", "record_primary_value": "",
+                "source_identity": "store-1", "dbType": "MYSQL", "storeDataSequence": 77,
+                "db": "shop", "table_name": "orders_old", "timestamp": TS.to_string(),
+                "uniqueId": GTID, "transId": GTID, "ddlType": "RENAME_TABLE"
+            },
+            "recordType": "DDL"
+        })
+    );
+}

@@ -9,8 +9,10 @@ mod canal;
 mod debezium;
 mod default;
 
-use super::{split_row, CodecContext, Encoder, Message, ServerZone, SourceFlavor};
-use crate::model::{Column, ColumnKind as K, Op, RowImage, RowsBatch, TableName, TableSchema, Value};
+use super::{split_row, CodecContext, DdlTopic, Encoder, Message, ServerZone, SourceFlavor};
+use crate::model::{
+    Column, ColumnKind as K, DdlKind, DdlRecord, Op, RowImage, RowsBatch, TableName, TableSchema, Value,
+};
 use serde_json::Value as J;
 use std::sync::Arc;
 
@@ -29,6 +31,36 @@ fn ctx() -> CodecContext {
         server_zone: Arc::new(ServerZone::fixed(8 * 3600)),
         tombstones: true,
     }
+}
+
+/// `RENAME TABLE shop.orders TO shop.orders_old, shop.items TO shop.orders` with both synced.
+fn rename_ddl() -> DdlRecord {
+    DdlRecord {
+        kind: DdlKind::RenameTable,
+        database: "shop".into(),
+        tables: vec![TableName::new("shop", "orders"), TableName::new("shop", "orders_old")],
+        sql: "RENAME TABLE orders TO orders_old".into(),
+        file: "mysql-bin.000003".into(),
+        pos: 4096,
+        ts: TS,
+        server_id: 1,
+        gtid: Some(GTID.into()),
+    }
+}
+
+/// The DDL messages of `rename_ddl` with their destinations, values parsed.
+fn ddl_messages(enc: &mut dyn Encoder) -> Vec<(DdlTopic, Option<J>, J)> {
+    let mut out = Vec::new();
+    enc.ddl(&rename_ddl(), 77, NOW_MS, &mut out);
+    out.into_iter()
+        .map(|(topic, m)| {
+            assert_eq!(m.partition, Some(0), "DDL goes to partition 0");
+            let header = m.headers.iter().find(|(k, _)| *k == "ferry.position").map(|(_, v)| v.clone());
+            assert_eq!(header.as_deref(), Some(&b"mysql-bin.000003:4096:0"[..]));
+            let key = m.key.map(|k| serde_json::from_slice(&k).unwrap());
+            (topic, key, serde_json::from_slice(&m.value.unwrap()).unwrap())
+        })
+        .collect()
 }
 
 fn labels(l: &[&str]) -> Vec<String> {

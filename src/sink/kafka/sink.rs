@@ -103,6 +103,9 @@ impl KafkaSink {
 
     fn partition_of(&self, route: &Route, message: &Message) -> i32 {
         let p = match self.config.partition {
+            _ if message.partition.is_some() => {
+                message.partition.unwrap_or(0).min(route.partitions.saturating_sub(1))
+            }
             Partition::One => 0,
             Partition::Table => route.table_partition,
             Partition::Hash => {

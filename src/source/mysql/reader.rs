@@ -15,11 +15,11 @@ use super::catalog::{self, BinlogFile, ServerInfo};
 use super::conn::{self, codes, query_error};
 use super::decode::decode_rows;
 use super::schema::{Mapped, SchemaCache};
-use super::sql::{dml_tables, parse_ddl, Ddl};
+use super::sql::{ddl_kind, dml_tables, parse_ddl, Ddl};
 use super::xa::{xa_group, XaGroup, XaTransactions};
 use super::{MysqlConfig, SourceError};
 use crate::codec::SourceFlavor;
-use crate::model::{Op, Position, RowsBatch, TxEnd};
+use crate::model::{DdlRecord, Op, Position, RowsBatch, TableName, TxEnd};
 use crate::source::{SourceEvent, StartPoint, TableFilter};
 use futures_util::{FutureExt, StreamExt};
 use mysql_async::binlog::events::{Event, EventData, QueryEvent, RotateEvent, RowsEventData};
@@ -706,6 +706,24 @@ impl Replication {
             }
             if relevant {
                 tracing::info!(query = %truncate(sql, 200), "DDL on a synced table");
+            }
+            if let (Ddl::Tables(names), None) = (&ddl, self.not_before) {
+                let tables: Vec<TableName> =
+                    names.iter().filter(|n| self.schemas.synced(&n.database, &n.table)).cloned().collect();
+                if !tables.is_empty() {
+                    let h = ev.header();
+                    self.pending.push(SourceEvent::Ddl(DdlRecord {
+                        kind: ddl_kind(sql),
+                        database: db.to_string(),
+                        tables,
+                        sql: sql.to_string(),
+                        file: self.file.clone(),
+                        pos: u64::from(h.log_pos().saturating_sub(h.event_size())),
+                        ts: h.timestamp(),
+                        server_id: h.server_id(),
+                        gtid: self.group.gtid.clone(),
+                    }));
+                }
             }
             let ends = if self.group.saw_gtid { self.group.standalone } else { !self.group.in_tx };
             if ends {

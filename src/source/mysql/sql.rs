@@ -2,7 +2,7 @@
 //! tables a data-changing statement logged as a statement (not as rows) writes. Just enough of
 //! a SQL tokenizer for statement heads: keywords, identifiers, quotes and comments.
 
-use crate::model::TableName;
+use crate::model::{DdlKind, TableName};
 
 /// The tables a statement changes the definition of.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,33 @@ pub(crate) enum Ddl {
     Database(String),
     /// DDL we cannot attribute to tables: forget every schema.
     Unknown,
+}
+
+/// What kind of DDL a statement is (for the DDL records downstream).
+pub(crate) fn ddl_kind(query: &str) -> DdlKind {
+    let mut t = Tokens::new(query);
+    let first = t.keyword().unwrap_or_default();
+    let mut object = String::new();
+    while let Some(k) = t.keyword() {
+        match k.as_str() {
+            "OR" | "REPLACE" | "TEMPORARY" | "ONLINE" | "OFFLINE" | "IGNORE" | "UNIQUE" | "FULLTEXT"
+            | "SPATIAL" => continue,
+            _ => {
+                object = k;
+                break;
+            }
+        }
+    }
+    match (first.as_str(), object.as_str()) {
+        ("CREATE", "TABLE") => DdlKind::CreateTable,
+        ("ALTER", "TABLE") => DdlKind::AlterTable,
+        ("DROP", "TABLE") => DdlKind::DropTable,
+        ("RENAME", _) => DdlKind::RenameTable,
+        ("TRUNCATE", _) => DdlKind::TruncateTable,
+        ("CREATE", "INDEX" | "KEY") => DdlKind::CreateIndex,
+        ("DROP", "INDEX" | "KEY") => DdlKind::DropIndex,
+        _ => DdlKind::Other,
+    }
 }
 
 /// Classifies a QUERY event's statement. `default_db` is the event's current database.
