@@ -2,7 +2,8 @@
 //! retyping columns) is followed: rows before it keep the old columns, rows after it have the
 //! new ones, in every format; and each ALTER goes downstream as a DDL record in its place:
 //! `recordType: DDL` (default) and `isDdl: true` (Canal) among the table's rows, a schema change
-//! event on `<project>.schema-changes` (Debezium).
+//! event on `<project>.schema-changes` (Debezium); and, with `truncate_events`, a TRUNCATE is
+//! Debezium's `op: "t"` event.
 
 mod common;
 
@@ -20,7 +21,8 @@ fn rows_follow_the_schema_they_were_written_under() {
         node.start_project(json!({
             "name": format, "source": "maria", "destination": "kafka",
             "objects": [{"database": db, "topic": format!("{db}.{format}.{{table}}")}],
-            "format": format, "start": {"file": start.0, "pos": start.1}
+            "format": format, "start": {"file": start.0, "pos": start.1},
+            "options": {"truncate_events": format == "debezium"}
         }));
     }
 
@@ -104,5 +106,19 @@ fn rows_follow_the_schema_they_were_written_under() {
             assert_eq!(third, json!({"id": 1, "a": 7, "c": "1.50"}), "{format}");
         }
     }
+
+    // Asked for, a TRUNCATE is Debezium's `op: "t"` event on the table's topic, after its rows.
+    sql.exec(&format!("TRUNCATE TABLE {db}.t"));
+    let msgs = read_topic(&services.kafka, &format!("{db}.debezium.t"), Duration::from_secs(30), |m| {
+        m.iter().any(|m| m.value.as_ref().is_some_and(|v| v["op"] == "t"))
+    });
+    let mut msgs: Vec<&common::Msg> = msgs.iter().filter(|m| m.value.is_some()).collect();
+    msgs.sort_by_key(|m| m.position());
+    let last = msgs.last().unwrap().value.as_ref().unwrap();
+    assert_eq!(
+        (last["op"].as_str(), &last["before"], &last["after"]),
+        (Some("t"), &Value::Null, &Value::Null)
+    );
+    assert_eq!(msgs.iter().filter(|m| m.value.as_ref().unwrap()["op"] == "t").count(), 1);
     sql.exec(&format!("DROP DATABASE {db}"));
 }

@@ -127,7 +127,8 @@ impl Encoder for DebeziumEncoder {
 
     /// A schema change event on `<project>.schema-changes`: key `{"databaseName"}`, value with
     /// `source`, `databaseName`, `ddl` and `tableChanges` (`type` and `id` of each table; its
-    /// column structure is not written: `table` is null).
+    /// column structure is not written: `table` is null). With `truncate_events`, a TRUNCATE is
+    /// also an `op: "t"` event (null key, before and after) on the table's topic.
     fn ddl(&mut self, ddl: &DdlRecord, _seq: u64, now_ms: u64, out: &mut Vec<(DdlTopic, Message)>) {
         let connector = match self.ctx.flavor {
             SourceFlavor::MariaDb => "mariadb",
@@ -155,15 +156,28 @@ impl Encoder for DebeziumEncoder {
                     .collect()
             })
             .unwrap_or_default();
-        let tables: Vec<&str> = ddl.tables.iter().map(|t| t.table.as_str()).collect();
-        let value = serde_json::json!({
-            "source": {
+        let source = |database: &str, table: &str| {
+            serde_json::json!({
                 "version": env!("CARGO_PKG_VERSION"), "connector": connector, "name": self.ctx.project,
                 "ts_ms": event_ms, "snapshot": "false", "db": database, "sequence": null,
-                "ts_us": event_ms * 1000, "ts_ns": event_ms * 1_000_000, "table": tables.join(","),
+                "ts_us": event_ms * 1000, "ts_ns": event_ms * 1_000_000, "table": table,
                 "server_id": ddl.server_id, "gtid": ddl.gtid, "file": ddl.file, "pos": ddl.pos,
                 "row": 0, "thread": null, "query": null,
-            },
+            })
+        };
+        if ddl.kind == DdlKind::TruncateTable && self.ctx.truncate_events {
+            for t in &ddl.tables {
+                let value = serde_json::json!({
+                    "before": null, "after": null, "source": source(&t.database, &t.table),
+                    "transaction": null, "op": "t", "ts_ms": now_ms, "ts_us": now_ms * 1000,
+                    "ts_ns": now_ms * 1_000_000,
+                });
+                out.push((DdlTopic::Table(t.clone()), ddl_message(ddl, None, value)));
+            }
+        }
+        let tables: Vec<&str> = ddl.tables.iter().map(|t| t.table.as_str()).collect();
+        let value = serde_json::json!({
+            "source": source(database, &tables.join(",")),
             "ts_ms": now_ms,
             "databaseName": database,
             "schemaName": null,

@@ -55,6 +55,8 @@ pub struct CodecContext {
     pub server_zone: Arc<ServerZone>,
     /// Debezium: write a tombstone after each delete.
     pub tombstones: bool,
+    /// Debezium: write a TRUNCATE as an `op: "t"` event on the table's topic.
+    pub truncate_events: bool,
 }
 
 /// One logical row change, ready to encode.

@@ -70,6 +70,9 @@ pub struct ProjectOptions {
     /// milliseconds (`default` and `debezium` also write it to `__ferry-heartbeat.<project>`);
     /// 0: no heartbeat records.
     pub heartbeat_ms: u64,
+    /// Debezium format: write a TRUNCATE of a synced table as an `op: "t"` event on its topic
+    /// (Debezium skips them by default too).
+    pub truncate_events: bool,
 }
 
 impl Default for ProjectOptions {
@@ -81,6 +84,7 @@ impl Default for ProjectOptions {
             checkpoint_interval_ms: 500,
             server_id: None,
             heartbeat_ms: 0,
+            truncate_events: false,
         }
     }
 }

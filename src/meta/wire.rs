@@ -292,6 +292,8 @@ pub mod v3 {
         pub partition: v1::Partition,
         pub start: v1::StartPoint,
         pub options: v2::ProjectOptions,
+        /// The project option added in v3 (the others are v2's).
+        pub truncate_events: bool,
         pub store: StoreOptions,
         pub connectors: Vec<ConnectorSpec>,
     }
@@ -324,8 +326,10 @@ impl From<ProjectSpec> for v3::ProjectSpec {
                 topic: c.topic.clone(),
             })
             .collect();
+        let truncate_events = s.options.truncate_events;
         let v2 = v2::ProjectSpec::from(s);
         v3::ProjectSpec {
+            truncate_events,
             connectors,
             name: v2.name,
             source: v2.source,
@@ -368,7 +372,9 @@ impl From<v3::ProjectSpec> for ProjectSpec {
             start: s.start,
             options: s.options,
         };
-        ProjectSpec { store, connectors, ..v2.into() }
+        let mut spec = ProjectSpec { store, connectors, ..v2.into() };
+        spec.options.truncate_events = s.truncate_events;
+        spec
     }
 }
 
@@ -415,6 +421,7 @@ impl From<v2::ProjectSpec> for ProjectSpec {
                 checkpoint_interval_ms: o.checkpoint_interval_ms,
                 server_id: o.server_id,
                 heartbeat_ms: o.heartbeat_ms,
+                truncate_events: false,
             },
             store: StoreOptions::default(),
             connectors: Vec::new(),
@@ -870,6 +877,7 @@ mod tests {
         };
         spec.store =
             StoreOptions { retention_hours: 2, retention_bytes: 5 << 20, max_disk_bytes: Some(1 << 30) };
+        spec.options.truncate_events = true;
         spec.connectors = vec![ConnectorSpec {
             id: "k2".into(),
             destination: "kafka".into(),

@@ -332,6 +332,7 @@ impl NodeAgent {
                             flavor: info.flavor,
                             server_zone: Arc::new(zone),
                             tombstones: options.tombstones,
+                            truncate_events: options.truncate_events,
                         },
                     );
                     let task = ConnectorTask {

@@ -241,3 +241,28 @@ fn ddl_is_one_schema_change_event() {
         })
     );
 }
+
+#[test]
+fn truncate_is_an_op_t_event_only_when_asked() {
+    let mut ddl = rename_ddl();
+    ddl.kind = DdlKind::TruncateTable;
+    ddl.tables.truncate(1);
+    ddl.sql = "TRUNCATE TABLE orders".into();
+    let mut out = Vec::new();
+    encoder().ddl(&ddl, 5, NOW_MS, &mut out);
+    assert_eq!(out.len(), 1, "by default only the schema change event");
+    assert_eq!(out[0].0, DdlTopic::SchemaChanges);
+    let mut asked = DebeziumEncoder::new(CodecContext { truncate_events: true, ..ctx() });
+    out.clear();
+    asked.ddl(&ddl, 5, NOW_MS, &mut out);
+    assert_eq!(out.len(), 2);
+    let (topic, m) = &out[0];
+    assert_eq!(*topic, DdlTopic::Table(TableName::new("shop", "orders")));
+    assert_eq!(m.key, None);
+    let v: J = serde_json::from_slice(m.value.as_ref().unwrap()).unwrap();
+    assert_eq!((v["op"].as_str(), &v["before"], &v["after"]), (Some("t"), &J::Null, &J::Null));
+    assert_eq!(v["source"]["table"], "orders");
+    assert_eq!(v["ts_ms"], NOW_MS);
+    let change: J = serde_json::from_slice(out[1].1.value.as_ref().unwrap()).unwrap();
+    assert_eq!(change["tableChanges"], json!([]), "a TRUNCATE changes no table's structure");
+}

@@ -30,6 +30,7 @@ fn ctx() -> CodecContext {
         flavor: SourceFlavor::MariaDb,
         server_zone: Arc::new(ServerZone::fixed(8 * 3600)),
         tombstones: true,
+        truncate_events: false,
     }
 }
 
