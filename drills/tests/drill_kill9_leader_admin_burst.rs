@@ -75,7 +75,7 @@ fn kill9_of_the_leader_during_admin_writes_loses_no_acknowledged_write() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|r| r["project"] == PROJECT && r["component"] == "connector")
+                .any(|r| r["project"] == PROJECT && r["component"] == "connector/default")
         })
         .map(|m| m["id"].as_u64().unwrap())
         .collect();

@@ -39,7 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Serialize)]
 struct RunView {
     project: String,
-    component: &'static str,
+    /// `store`, or `connector/<id>`.
+    component: String,
     epoch: u64,
 }
 
@@ -82,7 +83,8 @@ fn view(status: &ClusterStatus, state: &MetaState, cluster: &ClusterContext) -> 
                 .placed_on(m.id)
                 .filter(|p| p.state == ProjectState::Running)
                 .flat_map(|p| {
-                    ["store", "connector"].map(|component| RunView {
+                    let connectors = p.spec.connectors().into_iter().map(|c| format!("connector/{}", c.id));
+                    std::iter::once("store".to_string()).chain(connectors).map(|component| RunView {
                         project: p.spec.name.clone(),
                         component,
                         epoch: p.epoch,
