@@ -6,22 +6,9 @@
 
 mod common;
 
-use common::{read_topic, Msg};
+use common::{ids, read_topic};
 use serde_json::json;
 use std::time::Duration;
-
-/// Row ids in messages of the default format (one row each) or Canal (rows of an event).
-fn ids(messages: &[Msg]) -> Vec<i64> {
-    let mut out = Vec::new();
-    for m in messages {
-        let v = m.value.as_ref().unwrap();
-        match v["data"].as_array() {
-            Some(rows) => out.extend(rows.iter().map(|r| r["id"].as_str().unwrap().parse::<i64>().unwrap())),
-            None => out.push(v["postStruct"]["id"].as_i64().unwrap()),
-        }
-    }
-    out
-}
 
 fn rows_of(p: &serde_json::Value, i: usize) -> Option<u64> {
     p["connectors"][i]["rows"].as_u64()

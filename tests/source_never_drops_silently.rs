@@ -6,13 +6,9 @@
 
 mod common;
 
-use common::{read_topic, Msg, Sql};
+use common::{ids, read_topic, Sql};
 use serde_json::json;
 use std::time::Duration;
-
-fn ids(msgs: &[Msg]) -> Vec<i64> {
-    msgs.iter().map(|m| m.value.as_ref().unwrap()["postStruct"]["id"].as_i64().unwrap()).collect()
-}
 
 fn sorted(mut v: Vec<i64>) -> Vec<i64> {
     v.sort();

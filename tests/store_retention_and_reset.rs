@@ -6,17 +6,13 @@
 
 mod common;
 
-use common::{read_topic, Msg};
+use common::{ids, read_topic};
 use serde_json::json;
 use std::sync::Mutex;
 use std::time::Duration;
 
 /// One test at a time: the first purges the binlogs the other's projects may still be reading.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn ids(messages: &[Msg]) -> Vec<i64> {
-    messages.iter().map(|m| m.value.as_ref().unwrap()["postStruct"]["id"].as_i64().unwrap()).collect()
-}
 
 /// Hex text that does not compress: `n` bytes from a xorshift seeded with `seed`.
 fn noise(seed: u64, n: usize) -> String {

@@ -17,6 +17,8 @@ pub struct DebeziumEncoder {
     /// `,"source":{"version":...,"connector":...,"name":...,"ts_ms":`: fixed for the
     /// connector's life.
     source_prefix: Vec<u8>,
+    /// `source.connector`: `mariadb` or `mysql`.
+    connector: &'static str,
     size_hint: usize,
 }
 
@@ -33,7 +35,7 @@ impl DebeziumEncoder {
         source_prefix.extend_from_slice(b",\"name\":");
         json::string(&mut source_prefix, &ctx.project);
         source_prefix.extend_from_slice(b",\"ts_ms\":");
-        Self { ctx, source_prefix, size_hint: 512 }
+        Self { ctx, source_prefix, connector, size_hint: 512 }
     }
 
     fn envelope(&self, change: &RowChange<'_>, now_ms: u64) -> Vec<u8> {
@@ -130,10 +132,6 @@ impl Encoder for DebeziumEncoder {
     /// column structure is not written: `table` is null). With `truncate_events`, a TRUNCATE is
     /// also an `op: "t"` event (null key, before and after) on the table's topic.
     fn ddl(&mut self, ddl: &DdlRecord, _seq: u64, now_ms: u64, out: &mut Vec<(DdlTopic, Message)>) {
-        let connector = match self.ctx.flavor {
-            SourceFlavor::MariaDb => "mariadb",
-            SourceFlavor::MySql | SourceFlavor::OceanBase => "mysql",
-        };
         let event_ms = u64::from(ddl.ts) * 1000;
         let database = ddl.tables.first().map_or(ddl.database.as_str(), |t| t.database.as_str());
         let change_type = match ddl.kind {
@@ -158,7 +156,7 @@ impl Encoder for DebeziumEncoder {
             .unwrap_or_default();
         let source = |database: &str, table: &str| {
             serde_json::json!({
-                "version": env!("CARGO_PKG_VERSION"), "connector": connector, "name": self.ctx.project,
+                "version": env!("CARGO_PKG_VERSION"), "connector": self.connector, "name": self.ctx.project,
                 "ts_ms": event_ms, "snapshot": "false", "db": database, "sequence": null,
                 "ts_us": event_ms * 1000, "ts_ns": event_ms * 1_000_000, "table": table,
                 "server_id": ddl.server_id, "gtid": ddl.gtid, "file": ddl.file, "pos": ddl.pos,

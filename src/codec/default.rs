@@ -6,10 +6,9 @@
 //! `record_primary_value` text (none for a table without a primary key).
 
 use super::{
-    ddl_message, json, oms_ddl_type, text_keyed, values, CodecContext, DdlTopic, Encoder, Message, RowChange,
-    SourceFlavor,
+    ddl_message, json, text_keyed, values, CodecContext, DdlTopic, Encoder, Message, RowChange, SourceFlavor,
 };
-use crate::model::{DdlRecord, Op, TableSchema, Value};
+use crate::model::{DdlKind, DdlRecord, Op, TableSchema, Value};
 
 pub struct DefaultEncoder {
     ctx: CodecContext,
@@ -121,5 +120,19 @@ impl Encoder for DefaultEncoder {
             });
             out.push((DdlTopic::Table(table.clone()), ddl_message(ddl, None, value)));
         }
+    }
+}
+
+/// The OMS `ddlType` of a DDL.
+fn oms_ddl_type(kind: DdlKind) -> &'static str {
+    match kind {
+        DdlKind::CreateTable => "CREATE_TABLE",
+        DdlKind::AlterTable => "ALTER_TABLE",
+        DdlKind::DropTable => "DROP_TABLE",
+        DdlKind::RenameTable => "RENAME_TABLE",
+        DdlKind::TruncateTable => "TRUNCATE_TABLE",
+        DdlKind::CreateIndex => "CREATE_INDEX",
+        DdlKind::DropIndex => "DROP_INDEX",
+        DdlKind::Other => "OTHER",
     }
 }

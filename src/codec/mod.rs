@@ -16,7 +16,7 @@ mod zone;
 #[cfg(test)]
 mod tests;
 
-use crate::model::{DdlKind, DdlRecord, Op, RowImage, RowsBatch, TableName, TableSchema, Value};
+use crate::model::{DdlRecord, Op, RowImage, RowsBatch, TableName, TableSchema, Value};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -137,20 +137,6 @@ fn ddl_message(ddl: &DdlRecord, key: Option<Vec<u8>>, value: serde_json::Value) 
         headers,
         key_text: String::new(),
         partition: Some(0),
-    }
-}
-
-/// The OMS `ddlType` of a DDL.
-fn oms_ddl_type(kind: DdlKind) -> &'static str {
-    match kind {
-        DdlKind::CreateTable => "CREATE_TABLE",
-        DdlKind::AlterTable => "ALTER_TABLE",
-        DdlKind::DropTable => "DROP_TABLE",
-        DdlKind::RenameTable => "RENAME_TABLE",
-        DdlKind::TruncateTable => "TRUNCATE_TABLE",
-        DdlKind::CreateIndex => "CREATE_INDEX",
-        DdlKind::DropIndex => "DROP_INDEX",
-        DdlKind::Other => "OTHER",
     }
 }
 

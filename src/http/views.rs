@@ -167,7 +167,7 @@ pub struct ConnectorView {
     pub bytes: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct PositionView {
     pub file: String,
     pub pos: u64,
@@ -273,7 +273,7 @@ pub struct RetainedView {
 }
 
 /// `POST /projects/{name}/connectors/{id}/reset`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum ResetBody {
     /// Resend every transaction committed at or after this unix time (seconds).
@@ -282,7 +282,7 @@ pub enum ResetBody {
     Position { position: ResetPosition },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPosition {
     pub file: String,
@@ -290,7 +290,7 @@ pub struct ResetPosition {
 }
 
 /// A connector after a reset: where it continues from.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct ResetView {
     pub project: String,
     pub connector: String,

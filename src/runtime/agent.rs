@@ -1,8 +1,9 @@
 //! The node agent: runs on every node and makes what runs here match the applied placements
 //! ([`reconcile`](super::reconcile::reconcile)): a store actor and an actor per connector for
 //! each project placed on this node, each on an arbiter (thread) of its own so reading and
-//! writing use both cores and a stalled destination holds up only its connector. One pass at a time: while it stops components its mailbox waits, so a restart never
-//! overlaps the run it replaces.
+//! writing use both cores and a stalled destination holds up only its connector. One pass at
+//! a time: while it stops components its mailbox waits, so a restart never overlaps the run it
+//! replaces.
 //!
 //! It starts work only while the node holds its lease; every component gets a [`Gate`] that
 //! closes when the lease lapses or the project is placed elsewhere. A project the supervisor
@@ -79,11 +80,18 @@ pub struct AgentConfig {
     pub generation: watch::Receiver<u64>,
 }
 
+/// One connector of a running project: its actor, on a thread of its own, so a destination
+/// that blocks (a metadata fetch waiting on a broker that is down) holds up only it.
+struct ConnectorRun {
+    arbiter: Arbiter,
+    actor: Addr<ComponentActor>,
+}
+
 struct Running {
     epoch: u64,
     store: Addr<ComponentActor>,
     /// By connector id.
-    connectors: BTreeMap<String, Addr<ComponentActor>>,
+    connectors: BTreeMap<String, ConnectorRun>,
     /// The change-log sequence the store started at (the oldest connector checkpoint): where a
     /// connector whose checkpoint the log does not hold looks for it by position.
     base: u64,
@@ -92,9 +100,6 @@ struct Running {
     status: Arc<PipelineStatus>,
     gate: Arc<Gate>,
     store_arbiter: Arbiter,
-    /// One thread per connector: a destination that blocks (a metadata fetch waiting on a
-    /// broker that is down) holds up only its own connector.
-    connector_arbiters: BTreeMap<String, Arbiter>,
 }
 
 pub struct NodeAgent {
@@ -251,11 +256,11 @@ impl NodeAgent {
             status: status.clone(),
             gate,
             store_arbiter,
-            connector_arbiters: plan.connectors.iter().map(|(c, _)| (c.id.clone(), Arbiter::new())).collect(),
         };
         for (connector, kafka) in &plan.connectors {
-            let addr = self.start_connector(&plan, connector, kafka, &running, ctx);
-            running.connectors.insert(connector.id.clone(), addr);
+            let arbiter = Arbiter::new();
+            let actor = self.start_connector(&plan, connector, kafka, &running, &arbiter.handle(), ctx);
+            running.connectors.insert(connector.id.clone(), ConnectorRun { arbiter, actor });
         }
         let live = LiveProject { epoch, status, log: running.log.clone() };
         self.config.live.set(name, Some(live));
@@ -269,6 +274,7 @@ impl NodeAgent {
         connector: &ConnectorSpec,
         kafka: &str,
         running: &Running,
+        arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
     ) -> Addr<ComponentActor> {
         let spec = &plan.project.spec;
@@ -309,9 +315,7 @@ impl NodeAgent {
         let (format, options, topic) = (connector.format, spec.options.clone(), connector.topic.clone());
         let report = ctx.address().recipient();
         let (project, kind) = (name.clone(), ComponentKind::Connector(id.clone()));
-        let arbiter =
-            running.connector_arbiters.get(&connector.id).map_or_else(Arbiter::current, Arbiter::handle);
-        ComponentActor::start_in_arbiter(&arbiter, move |_| {
+        ComponentActor::start_in_arbiter(arbiter, move |_| {
             let task = Box::new(move |stop| -> TaskFuture {
                 Box::pin(async move {
                     let (info, zone) = match tokio::try_join!(server_info(&mysql), server_zone(&mysql)) {
@@ -439,7 +443,7 @@ async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus, gates: Gat
     for (name, running) in stops {
         let name = &name;
         let stopping = running.connectors.iter().map(|(id, connector)| async move {
-            if let Err(e) = connector.send(StopComponent).await {
+            if let Err(e) = connector.actor.send(StopComponent).await {
                 tracing::warn!(project = %name, connector = %id, error = %e, "connector was already gone");
             }
         });
@@ -448,8 +452,8 @@ async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus, gates: Gat
             tracing::warn!(project = %name, error = %e, "store was already gone");
         }
         running.store_arbiter.stop();
-        for arbiter in running.connector_arbiters.values() {
-            arbiter.stop();
+        for connector in running.connectors.values() {
+            connector.arbiter.stop();
         }
         gates.remove(name, running.epoch);
         live.set(name, None);
@@ -552,12 +556,11 @@ impl Handler<ComponentExited> for NodeAgent {
         let Some(running) = self.running.get(&msg.project).filter(|r| r.epoch == msg.epoch) else {
             return; // an exit we asked for, or of an older run
         };
-        match msg.exit {
-            Exit::Stopped => {}
-            Exit::Definite(error) => self.fail(&msg.project, msg.epoch, error),
-            Exit::Fenced => self.stop_now(&msg.project, ctx),
-            Exit::Transient(error) if matches!(msg.kind, ComponentKind::Connector(_)) => {
-                let ComponentKind::Connector(id) = msg.kind else { return };
+        match (msg.exit, msg.kind) {
+            (Exit::Stopped, _) => {}
+            (Exit::Definite(error), _) => self.fail(&msg.project, msg.epoch, error),
+            (Exit::Fenced, _) => self.stop_now(&msg.project, ctx),
+            (Exit::Transient(error), ComponentKind::Connector(id)) => {
                 tracing::warn!(project = %msg.project, connector = %id, %error, "connector failed, restarting in 2 s");
                 let (project, epoch) = (msg.project.clone(), running.epoch);
                 ctx.run_later(Duration::from_secs(2), move |act, ctx| {
@@ -566,15 +569,19 @@ impl Handler<ComponentExited> for NodeAgent {
                     let Some((connector, kafka)) = plan.connectors.iter().find(|(c, _)| c.id == id) else {
                         return;
                     };
+                    let Some(arbiter) = running.connectors.get(&id).map(|c| c.arbiter.handle()) else {
+                        return;
+                    };
                     if running.epoch == epoch && running.gate.is_open() {
-                        let addr = act.start_connector(&plan, connector, kafka, running, ctx);
-                        if let Some(r) = act.running.get_mut(&project) {
-                            r.connectors.insert(id, addr);
+                        let actor = act.start_connector(&plan, connector, kafka, running, &arbiter, ctx);
+                        if let Some(c) = act.running.get_mut(&project).and_then(|r| r.connectors.get_mut(&id))
+                        {
+                            c.actor = actor;
                         }
                     }
                 });
             }
-            Exit::Transient(error) => self.fail(&msg.project, msg.epoch, error),
+            (Exit::Transient(error), ComponentKind::Store) => self.fail(&msg.project, msg.epoch, error),
         }
     }
 }

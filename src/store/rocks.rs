@@ -127,32 +127,15 @@ impl RocksChangeLog {
             oldest: Mutex::new(None),
             pin: AtomicU64::new(u64::MAX),
         };
-        *log.oldest.lock().unwrap_or_else(|p| p.into_inner()) = log.index_entry(Direction::Forward)?;
-        let bytes = log.index_entry(Direction::Reverse)?.map_or(0, |(_, e)| e.bytes);
-        log.bytes.store(bytes, Ordering::Release);
+        *log.oldest.lock().unwrap_or_else(|p| p.into_inner()) =
+            log.index(IteratorMode::Start).next().transpose()?;
         log.drop_uncommitted_tail()?;
         Ok(log)
     }
 
-    /// The first (`Forward`) or last (`Reverse`) index entry.
-    fn index_entry(&self, direction: Direction) -> Result<Option<(u64, IndexEntry)>, StoreError> {
-        let mode = match direction {
-            Direction::Forward => IteratorMode::Start,
-            Direction::Reverse => IteratorMode::End,
-        };
-        match self.db.iterator_cf(self.cf(CF_INDEX), mode).next() {
-            Some(item) => {
-                let (k, v) = item?;
-                let seq = key_seq(&k)?;
-                Ok(Some((seq, decode(seq, &v)?)))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Index entries from the oldest on, in order.
-    fn index(&self) -> impl Iterator<Item = Result<(u64, IndexEntry), StoreError>> + '_ {
-        self.db.iterator_cf(self.cf(CF_INDEX), IteratorMode::Start).map(|item| {
+    /// Index entries in `mode`'s order (`Start`: oldest first; `End`: newest first).
+    fn index(&self, mode: IteratorMode) -> impl Iterator<Item = Result<(u64, IndexEntry), StoreError>> + '_ {
+        self.db.iterator_cf(self.cf(CF_INDEX), mode).map(|item| {
             let (k, v) = item?;
             let seq = key_seq(&k)?;
             Ok((seq, decode(seq, &v)?))
@@ -192,7 +175,7 @@ impl RocksChangeLog {
         let total = self.bytes.load(Ordering::Acquire);
         let cutoff = now_secs.saturating_sub(policy.max_age_secs);
         let mut cut: Option<(u64, IndexEntry)> = None;
-        for entry in self.index() {
+        for entry in self.index(IteratorMode::Start) {
             let (seq, e) = entry?;
             let outside = u64::from(e.ts) < cutoff || total.saturating_sub(e.bytes) >= policy.max_bytes;
             if seq > keep_from || !outside {
@@ -200,7 +183,7 @@ impl RocksChangeLog {
             }
             cut = Some((seq, e));
         }
-        let oldest = self.oldest.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(s, _)| *s);
+        let oldest = self.oldest_seq();
         let Some((seq, entry)) = cut.filter(|(seq, _)| Some(*seq) != oldest) else {
             return Ok(None);
         };
@@ -211,6 +194,10 @@ impl RocksChangeLog {
         self.db.write(batch)?;
         *self.oldest.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, entry));
         Ok(Some(seq))
+    }
+
+    fn oldest_seq(&self) -> Option<u64> {
+        self.oldest.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(seq, _)| *seq)
     }
 
     /// Keeps retention from dropping record `seq` and later until the log is reopened (a
@@ -241,7 +228,7 @@ impl RocksChangeLog {
         past: impl Fn(&TxEnd) -> bool,
     ) -> Result<Option<(u64, TxEnd)>, StoreError> {
         let mut start = None;
-        for entry in self.index() {
+        for entry in self.index(IteratorMode::Start) {
             let (seq, e) = entry?;
             if index_past(&e) {
                 break;
@@ -277,8 +264,7 @@ impl RocksChangeLog {
     /// dropped range. For when the disk is short; compactions reclaim it in time anyway.
     pub fn reclaim(&self) -> Result<(), StoreError> {
         self.db.flush_cf(self.cf(CF_LOG))?;
-        let oldest = self.oldest.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(s, _)| *s);
-        if let Some(seq) = oldest {
+        if let Some(seq) = self.oldest_seq() {
             self.db.compact_range_cf(self.cf(CF_LOG), None::<&[u8]>, Some(&seq.to_be_bytes()[..]));
         }
         Ok(())
@@ -311,14 +297,15 @@ impl RocksChangeLog {
     /// read part of the transaction continues where it was, sending nothing twice.
     pub fn drop_uncommitted_tail(&self) -> Result<(), StoreError> {
         let committed = self.state().committed_seq;
+        // Bytes appended so far, as of the last transaction end (the newest index entry).
+        let bytes = self.index(IteratorMode::End).next().transpose()?.map_or(0, |(_, e)| e.bytes);
+        self.bytes.store(bytes, Ordering::Release);
         let from = (committed + 1).to_be_bytes();
         let mut tail = self.db.iterator_cf(self.cf(CF_LOG), IteratorMode::From(&from, Direction::Forward));
         if tail.next().is_some() {
             self.db.delete_range_cf(self.cf(CF_LOG), from, u64::MAX.to_be_bytes())?;
             // Rows are numbered again from the end of the last complete transaction.
             let rows = self.rows_through(committed)?;
-            let bytes = self.index_entry(Direction::Reverse)?.map_or(0, |(_, e)| e.bytes);
-            self.bytes.store(bytes, Ordering::Release);
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(rows) = rows {
                 state.rows = rows;

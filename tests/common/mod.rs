@@ -397,6 +397,20 @@ impl Msg {
     }
 }
 
+/// The `id` column of each row in `messages`: `postStruct.id` of the `default` format, every
+/// `data[].id` of a Canal message (which may carry several rows).
+pub fn ids(messages: &[Msg]) -> Vec<i64> {
+    let mut out = Vec::new();
+    for m in messages {
+        let v = m.value.as_ref().expect("a value");
+        match v["data"].as_array() {
+            Some(rows) => out.extend(rows.iter().map(|r| r["id"].as_str().unwrap().parse::<i64>().unwrap())),
+            None => out.push(v["postStruct"]["id"].as_i64().unwrap()),
+        }
+    }
+    out
+}
+
 /// Reads the row changes (and heartbeats) of `topic`, leaving out DDL records (`recordType:
 /// DDL`, Canal's `isDdl: true`), until `done(messages)` or `timeout`: what tests that count
 /// rows want. `tests/ddl_mid_stream.rs` reads DDL records with [`read_topic_with_ddl`].

@@ -20,17 +20,7 @@ pub(crate) enum Ddl {
 pub(crate) fn ddl_kind(query: &str) -> DdlKind {
     let mut t = Tokens::new(query);
     let first = t.keyword().unwrap_or_default();
-    let mut object = String::new();
-    while let Some(k) = t.keyword() {
-        match k.as_str() {
-            "OR" | "REPLACE" | "TEMPORARY" | "ONLINE" | "OFFLINE" | "IGNORE" | "UNIQUE" | "FULLTEXT"
-            | "SPATIAL" => continue,
-            _ => {
-                object = k;
-                break;
-            }
-        }
-    }
+    let object = object_kind(&mut t);
     match (first.as_str(), object.as_str()) {
         ("CREATE", "TABLE") => DdlKind::CreateTable,
         ("ALTER", "TABLE") => DdlKind::AlterTable,
@@ -43,6 +33,20 @@ pub(crate) fn ddl_kind(query: &str) -> DdlKind {
     }
 }
 
+/// After `CREATE`/`ALTER`/`DROP`: skips the modifiers and returns the object kind (`TABLE`,
+/// `INDEX`, `DATABASE` ...; empty when the statement ends first).
+fn object_kind(t: &mut Tokens) -> String {
+    while let Some(k) = t.keyword() {
+        match k.as_str() {
+            "OR" | "REPLACE" | "TEMPORARY" | "ONLINE" | "OFFLINE" | "IGNORE" | "UNIQUE" | "FULLTEXT"
+            | "SPATIAL" => continue,
+            "DEFINER" => t.skip_user(),
+            _ => return k,
+        }
+    }
+    String::new()
+}
+
 /// Classifies a QUERY event's statement. `default_db` is the event's current database.
 pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
     let mut t = Tokens::new(query);
@@ -52,22 +56,7 @@ pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
     let name = |t: &mut Tokens| t.table_name(default_db);
     match first.as_str() {
         "CREATE" | "ALTER" | "DROP" => {
-            // Skip modifiers until the object kind.
-            let mut kind = String::new();
-            while let Some(k) = t.keyword() {
-                match k.as_str() {
-                    "OR" | "REPLACE" | "TEMPORARY" | "ONLINE" | "OFFLINE" | "IGNORE" | "UNIQUE"
-                    | "FULLTEXT" | "SPATIAL" => continue,
-                    "DEFINER" => {
-                        t.skip_user();
-                        continue;
-                    }
-                    _ => {
-                        kind = k;
-                        break;
-                    }
-                }
-            }
+            let kind = object_kind(&mut t);
             match kind.as_str() {
                 "TABLE" => {
                     t.skip_if_exists();
