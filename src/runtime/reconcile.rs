@@ -52,7 +52,9 @@ pub fn reconcile(
             steps.push(Step::Start { project: name.clone(), epoch: project.epoch });
         }
     }
-    for name in stored {
+    // Only with a lease: before it, a restarted node may not have applied the metadata yet, and
+    // would take every project's store for a deleted project's (and lose its schema history).
+    for name in stored.iter().filter(|_| may_start) {
         let keep = meta.projects.get(name).is_some_and(|p| p.state != ProjectState::Released);
         if !keep {
             steps.push(Step::Purge { project: name.clone() });
@@ -114,13 +116,14 @@ mod tests {
     }
 
     #[test]
-    fn without_a_lease_nothing_starts_and_releasing_work_stops_and_is_reported() {
+    fn without_a_lease_nothing_starts_nor_is_purged_and_releasing_work_stops_and_is_reported() {
         let m = meta(vec![
             project("new", ProjectState::Running, 1, ME, false),
             project("leaving", ProjectState::Running, 3, ME, true),
             project("idle-leaving", ProjectState::Paused, 2, ME, true),
         ]);
-        let steps = reconcile(&m, ME, &running(&[("leaving", 3)]), &[], false);
+        let stored = ["new".to_string(), "unknown-yet".to_string()];
+        let steps = reconcile(&m, ME, &running(&[("leaving", 3)]), &stored, false);
         let s = |p: &str| p.to_string();
         assert_eq!(
             steps,
