@@ -193,6 +193,8 @@ fn same_source(events: &[SourceEvent]) -> Vec<String> {
             SourceEvent::TxEnd(t) => format!("end {} ts {}", t.position, t.ts),
             SourceEvent::Progress { position, .. } => format!("progress {position}"),
             SourceEvent::Ddl(d) => format!("ddl {}:{} ts {}", d.file, d.pos, d.ts),
+            SourceEvent::TableStopped { table, .. } => format!("stopped {table}"),
+            SourceEvent::SchemaHistory(_) => "history".into(),
         })
         .collect()
 }
@@ -663,6 +665,8 @@ async fn the_filter_skips_other_tables_and_progress_moves_past_them() {
             }
             Some(SourceEvent::TxEnd(t)) => panic!("TxEnd for a skipped transaction: {t:?}"),
             Some(SourceEvent::Ddl(d)) => panic!("DDL of a skipped table: {d:?}"),
+            Some(SourceEvent::TableStopped { table, .. }) => panic!("{table} stopped"),
+            Some(SourceEvent::SchemaHistory(_)) => {}
             None => panic!("no Progress past {skipped_end} in time"),
         }
     }
@@ -691,6 +695,8 @@ async fn ddl_is_a_resume_point_and_refreshes_the_schema() {
             SourceEvent::TxEnd(_) => "end",
             SourceEvent::Progress { .. } => "progress",
             SourceEvent::Ddl(_) => "ddl",
+            SourceEvent::TableStopped { .. } => "stopped",
+            SourceEvent::SchemaHistory(_) => "history",
         })
         .collect();
     assert_eq!(kinds, vec!["rows", "end", "ddl", "end", "rows", "end"]);

@@ -3,6 +3,7 @@
 use super::views::{validate_name, DataSourceView, NewDataSource};
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, DataSource, DataSourceKind};
+use crate::pipeline::connector::now_ms;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::Finding;
 use actix_web::{web, HttpResponse};
@@ -15,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::post().to(create))
             .route("", web::get().to(list))
             .route("/{name}", web::get().to(show))
+            .route("/{name}", web::put().to(update))
             .route("/{name}", web::delete().to(delete))
             .route("/{name}/check", web::post().to(check)),
     );
@@ -32,10 +34,40 @@ async fn create(
     query: web::Query<CreateQuery>,
     body: web::Json<NewDataSource>,
 ) -> Result<HttpResponse, ApiError> {
+    let source = build(&ctx, body.into_inner(), query.verify.unwrap_or(true)).await?;
+    let view = DataSourceView::from(&source);
+    meta::propose(&ctx.meta, Command::CreateDataSource { source }).await??;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Replaces a data source's connection (the same body as registering it). Its running projects
+/// restart with it: a MariaDB source moved to a replica that has the same GTIDs continues where
+/// it was.
+async fn update(
+    ctx: web::Data<ApiContext>,
+    name: web::Path<String>,
+    query: web::Query<CreateQuery>,
+    body: web::Json<NewDataSource>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    if body.name() != name.as_str() {
+        return Err(ApiError::bad_request(format!(
+            "the body names data source {:?}, the path {:?}: a data source cannot be renamed",
+            body.name(),
+            name.as_str()
+        )));
+    }
+    find(&ctx, &name)?;
+    let source = build(&ctx, body, query.verify.unwrap_or(true)).await?;
+    let view = DataSourceView::from(&source);
+    meta::propose(&ctx.meta, Command::UpdateDataSource { source, now_ms: now_ms() }).await??;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A data source from its API body, checked (and, with `verify`, connected to).
+async fn build(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<DataSource, ApiError> {
     validate_name("name", body.name())?;
-    let verify = query.verify.unwrap_or(true);
-    let source = match body {
+    Ok(match body {
         NewDataSource::Mysql { name, host, port, user, password } => {
             if host.is_empty() || user.is_empty() || port == 0 {
                 return Err(ApiError::bad_request(
@@ -61,10 +93,7 @@ async fn create(
             }
             DataSource { name, kind: DataSourceKind::Kafka { bootstrap_servers } }
         }
-    };
-    let view = DataSourceView::from(&source);
-    meta::propose(&ctx.meta, Command::CreateDataSource { source }).await??;
-    Ok(HttpResponse::Created().json(view))
+    })
 }
 
 async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {

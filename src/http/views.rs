@@ -259,6 +259,9 @@ pub struct StoreStatusView {
     pub retained: RetainedView,
     pub rows_per_s: u64,
     pub bytes_per_s: u64,
+    /// Synced tables whose changes stopped (`db.table` -> why: a DDL Ferry could not follow,
+    /// quoted); the project's other tables go on.
+    pub stopped_tables: std::collections::BTreeMap<String, String>,
 }
 
 /// The range a connector can be reset into: transactions committed after `oldest_timestamp`

@@ -1,4 +1,4 @@
-use super::project::{DataSource, ProjectSpec};
+use super::project::{DataSource, HistoryEntry, ProjectSpec};
 use crate::model::{Checkpoint, Position};
 use crate::source::StartPoint;
 use serde::{Deserialize, Serialize};
@@ -91,6 +91,12 @@ pub enum Command {
     DeleteDataSource {
         name: String,
     },
+    /// A data source's connection changes (a source moved to a replica, a new password). Its
+    /// running projects get a new epoch: they restart with it.
+    UpdateDataSource {
+        source: DataSource,
+        now_ms: u64,
+    },
     CreateProject {
         spec: ProjectSpec,
         now_ms: u64,
@@ -118,6 +124,14 @@ pub enum Command {
     SaveCheckpoints {
         node: u64,
         checkpoints: Vec<CheckpointUpdate>,
+    },
+    /// Entries of a project's schema history, from its store of `epoch`: replicated before the
+    /// store appends anything decoded with them, so no checkpoint passes a definition the
+    /// cluster does not have.
+    SaveSchemaHistory {
+        name: String,
+        epoch: u64,
+        entries: Vec<HistoryEntry>,
     },
     /// A node (re)started: it is active, at these addresses.
     NodeUp {

@@ -229,6 +229,29 @@ pub struct Project {
     pub checkpoints: BTreeMap<String, Checkpoint>,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
+    /// The store's schema history (opaque entries, by key), replicated so that a store started
+    /// over on any node decodes old binlog with the definitions in force there.
+    #[serde(default)]
+    pub schema_history: Vec<HistoryEntry>,
+}
+
+/// One entry of a project's schema history (`source::mysql::SchemaHistory`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+impl Project {
+    /// Adds or replaces entries by key (kept sorted by key).
+    pub fn save_history(&mut self, entries: Vec<HistoryEntry>) {
+        for e in entries {
+            match self.schema_history.binary_search_by(|h| h.key.cmp(&e.key)) {
+                Ok(i) => self.schema_history[i] = e,
+                Err(i) => self.schema_history.insert(i, e),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +276,7 @@ impl Project {
             epoch,
             placement,
             checkpoints: BTreeMap::new(),
+            schema_history: Vec::new(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }

@@ -115,6 +115,28 @@ impl MetaState {
                 }
                 self.data_sources.insert(source.name.clone(), source);
             }
+            Command::UpdateDataSource { source, now_ms } => {
+                let old = self
+                    .data_sources
+                    .get(&source.name)
+                    .ok_or_else(|| MetaError::UnknownDataSource(source.name.clone()))?;
+                if old.kind.type_name() != source.kind.type_name() {
+                    return Err(MetaError::WrongDataSourceType {
+                        name: source.name,
+                        expected: old.kind.type_name().to_string(),
+                        actual: source.kind.type_name().to_string(),
+                    });
+                }
+                let users = self.users_of(&source.name);
+                self.data_sources.insert(source.name.clone(), source);
+                for name in users {
+                    let project = self.project_mut(&name)?;
+                    if project.state == ProjectState::Running {
+                        project.epoch += 1;
+                        project.updated_at_ms = now_ms;
+                    }
+                }
+            }
             Command::DeleteDataSource { name } => {
                 if !self.data_sources.contains_key(&name) {
                     return Err(MetaError::UnknownDataSource(name));
@@ -140,6 +162,7 @@ impl MetaState {
                     epoch: 0,
                     placement: None,
                     checkpoints: Default::default(),
+                    schema_history: Vec::new(),
                     created_at_ms: now_ms,
                     updated_at_ms: now_ms,
                 };
@@ -220,6 +243,13 @@ impl MetaState {
                 project.epoch += 1;
                 project.updated_at_ms = now_ms;
             }
+            Command::SaveSchemaHistory { name, epoch, entries } => {
+                let project = self.project_mut(&name)?;
+                if epoch != project.epoch {
+                    return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
+                }
+                project.save_history(entries);
+            }
             Command::NodeUp { node, raft, http } => {
                 let record = self.nodes.entry(node).or_insert_with(|| NodeRecord {
                     id: node,
@@ -297,7 +327,10 @@ impl MetaState {
 fn moves_work(command: &Command) -> bool {
     !matches!(
         command,
-        Command::SaveCheckpoints { .. } | Command::Heartbeat { .. } | Command::SetKeyCheck { .. }
+        Command::SaveCheckpoints { .. }
+            | Command::SaveSchemaHistory { .. }
+            | Command::Heartbeat { .. }
+            | Command::SetKeyCheck { .. }
     )
 }
 
@@ -342,7 +375,7 @@ fn upgrade_snapshot(json: &mut serde_json::Value) {
 mod tests {
     use super::*;
     use crate::meta::CheckpointUpdate;
-    use crate::meta::{DataSourceKind, ProjectOptions, ProjectSpec};
+    use crate::meta::{DataSourceKind, HistoryEntry, ProjectOptions, ProjectSpec};
     use crate::model::Checkpoint;
     use cluster::StateMachine;
 
@@ -380,6 +413,50 @@ mod tests {
 
     fn act(s: &mut MetaState, action: Action) -> Result<(), MetaError> {
         run(s, Command::Transition { name: "p".into(), action, now_ms: 5, start_at: None })
+    }
+
+    #[test]
+    fn a_data_source_update_restarts_its_running_projects_only() {
+        let mut s = state_with_sources();
+        for name in ["p", "idle"] {
+            run(&mut s, Command::CreateProject { spec: spec(name), now_ms: 1 }).unwrap();
+        }
+        act(&mut s, Action::Start).unwrap();
+        let moved = DataSourceKind::Mysql {
+            host: "replica".into(),
+            port: 2,
+            user: "u".into(),
+            password_sealed: vec![],
+        };
+        let update =
+            |kind| Command::UpdateDataSource { source: DataSource { name: "db".into(), kind }, now_ms: 9 };
+        run(&mut s, update(moved.clone())).unwrap();
+        assert_eq!(s.data_sources["db"].kind, moved);
+        assert_eq!(
+            (s.projects["p"].epoch, s.projects["p"].updated_at_ms),
+            (2, 9),
+            "the running one restarts"
+        );
+        assert_eq!(s.projects["idle"].epoch, 0, "one that does not run is left alone");
+        let kafka = DataSourceKind::Kafka { bootstrap_servers: "k:2".into() };
+        assert!(matches!(run(&mut s, update(kafka)), Err(MetaError::WrongDataSourceType { .. })));
+        let unknown =
+            Command::UpdateDataSource { source: DataSource { name: "nope".into(), kind: moved }, now_ms: 9 };
+        assert_eq!(run(&mut s, unknown), Err(MetaError::UnknownDataSource("nope".into())));
+    }
+
+    #[test]
+    fn schema_history_is_kept_by_key_from_the_current_epoch_only() {
+        let mut s = state_with_sources();
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        act(&mut s, Action::Start).unwrap();
+        let entry = |k: &str, v: &str| HistoryEntry { key: k.into(), value: v.into() };
+        let save = |epoch, entries| Command::SaveSchemaHistory { name: "p".into(), epoch, entries };
+        run(&mut s, save(1, vec![entry("b", "1"), entry("a", "1")])).unwrap();
+        run(&mut s, save(1, vec![entry("b", "2")])).unwrap();
+        assert_eq!(s.projects["p"].schema_history, vec![entry("a", "1"), entry("b", "2")]);
+        assert!(matches!(run(&mut s, save(0, vec![entry("c", "1")])), Err(MetaError::StaleEpoch { .. })));
+        assert_eq!(s.projects["p"].schema_history.len(), 2);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 
 use super::command::{Action, CheckpointUpdate, Command};
 use super::project::{
-    ConnectorSpec, DataSource, DataSourceKind, Partition, ProjectOptions, ProjectSpec, StoreOptions,
+    ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, Partition, ProjectOptions, ProjectSpec,
+    StoreOptions,
 };
 use crate::codec::Format;
 use crate::model::Position;
@@ -21,6 +22,7 @@ pub enum LogCommand {
     V1(v1::Command),
     V2(v2::Command),
     V3(v3::Command),
+    V4(v4::Command),
 }
 
 impl From<Command> for LogCommand {
@@ -43,6 +45,13 @@ impl From<Command> for LogCommand {
                     commit_ts,
                     now_ms,
                 })
+            }
+            Command::UpdateDataSource { source, now_ms } => {
+                LogCommand::V4(v4::Command::UpdateDataSource { source: source.into(), now_ms })
+            }
+            Command::SaveSchemaHistory { name, epoch, entries } => {
+                let entries = entries.into_iter().map(|e| (e.key, e.value)).collect();
+                LogCommand::V4(v4::Command::SaveSchemaHistory { name, epoch, entries })
             }
             c => LogCommand::V1(c.into()),
         }
@@ -81,6 +90,16 @@ impl LogCommand {
                 commit_ts,
                 now_ms,
             },
+            LogCommand::V4(v4::Command::UpdateDataSource { source, now_ms }) => {
+                Command::UpdateDataSource { source: source.into(), now_ms }
+            }
+            LogCommand::V4(v4::Command::SaveSchemaHistory { name, epoch, entries }) => {
+                Command::SaveSchemaHistory {
+                    name,
+                    epoch,
+                    entries: entries.into_iter().map(|(key, value)| HistoryEntry { key, value }).collect(),
+                }
+            }
         }
     }
 }
@@ -230,6 +249,19 @@ pub mod v2 {
         pub checkpoint_interval_ms: u64,
         pub server_id: Option<u32>,
         pub heartbeat_ms: u64,
+    }
+}
+
+pub mod v4 {
+    //! Version 4: a data source's connection can change; projects keep a schema history.
+    //! Frozen.
+    use super::v1;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        UpdateDataSource { source: v1::DataSource, now_ms: u64 },
+        SaveSchemaHistory { name: String, epoch: u64, entries: Vec<(Vec<u8>, Vec<u8>)> },
     }
 }
 
@@ -455,6 +487,9 @@ impl From<Command> for v1::Command {
             Command::Released { node, projects } => W::Released { node, projects },
             Command::SetKeyCheck { sealed } => W::SetKeyCheck { sealed },
             Command::ResetCheckpoint { .. } => unreachable!("written as v3"),
+            Command::UpdateDataSource { .. } | Command::SaveSchemaHistory { .. } => {
+                unreachable!("written as v4")
+            }
         }
     }
 }
@@ -921,6 +956,45 @@ mod tests {
         for (i, (line, command)) in lines.iter().zip(commands).enumerate() {
             let written = LogCommand::from(command.clone());
             assert!(matches!(written, LogCommand::V3(_)), "entry {i} is written as v3");
+            assert_eq!(hex::encode(encode(&written)), *line, "entry {i} encodes as written");
+            let (decoded, _): (LogCommand, _) =
+                bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())
+                    .unwrap();
+            assert_eq!(decoded.into_command(), command, "entry {i}");
+        }
+    }
+
+    /// v4 entries as bytes; frozen.
+    const FIXTURE_V4: &str = include_str!("testdata/log_v4.hex");
+
+    fn v4_commands() -> Vec<Command> {
+        let source = DataSource {
+            name: "maria".into(),
+            kind: DataSourceKind::Mysql {
+                host: "10.0.0.2".into(),
+                port: 3307,
+                user: "ferry".into(),
+                password_sealed: vec![1, 2, 3],
+            },
+        };
+        vec![
+            Command::UpdateDataSource { source, now_ms: 1_700_000_200_000 },
+            Command::SaveSchemaHistory {
+                name: "shop-sync".into(),
+                epoch: 3,
+                entries: vec![HistoryEntry { key: b"shop\0t\0".to_vec(), value: b"{}".to_vec() }],
+            },
+        ]
+    }
+
+    #[test]
+    fn v4_keeps_data_source_updates_and_schema_history() {
+        let lines: Vec<&str> = FIXTURE_V4.lines().filter(|l| !l.is_empty()).collect();
+        let commands = v4_commands();
+        assert_eq!(lines.len(), commands.len());
+        for (i, (line, command)) in lines.iter().zip(commands).enumerate() {
+            let written = LogCommand::from(command.clone());
+            assert!(matches!(written, LogCommand::V4(_)), "entry {i} is written as v4");
             assert_eq!(hex::encode(encode(&written)), *line, "entry {i} encodes as written");
             let (decoded, _): (LogCommand, _) =
                 bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())

@@ -1,6 +1,7 @@
 //! Live figures of a running project, written by its store and connector, read by the API.
 
 use crate::model::Position;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -22,6 +23,8 @@ pub struct PipelineStatus {
     /// Rows and bytes the store pulled per second, over its last few seconds.
     pub store_rows_per_s: AtomicU64,
     pub store_bytes_per_s: AtomicU64,
+    /// Synced tables whose rows the store no longer decodes (`db.table` -> why).
+    pub stopped_tables: Mutex<BTreeMap<String, String>>,
 }
 
 impl PipelineStatus {
@@ -43,6 +46,10 @@ impl PipelineStatus {
 
     pub fn store_paused(&self) -> Option<String> {
         self.store_paused.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn stopped_tables(&self) -> BTreeMap<String, String> {
+        self.stopped_tables.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn store_committed_seq(&self) -> u64 {

@@ -8,7 +8,9 @@
 
 use super::status::PipelineStatus;
 use crate::model::{Record, RowsBatch, TxEnd};
-use crate::source::mysql::{BinlogReader, MysqlConfig, ResumeFrom, SourceError};
+use crate::source::mysql::{
+    BinlogReader, Entries, MysqlConfig, ResumeFrom, SchemaHistory, SchemaStore, SourceError,
+};
 use crate::source::{SourceEvent, StartPoint, TableFilter};
 use crate::store::{ChangeLog, Retention, RocksChangeLog, StoreError};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +24,15 @@ pub enum StoreTaskError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The cluster refused the schema history of this store's epoch: a newer one replaced it.
+    #[error("fenced: {0}")]
+    Fenced(String),
 }
+
+/// Replicates schema history entries through the cluster; `Err` only when this store's epoch
+/// is no longer current (transient failures are retried inside).
+pub type ReplicateHistory =
+    Arc<dyn Fn(Entries) -> futures_util::future::BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 pub struct StoreTask {
     pub project: String,
@@ -43,6 +53,9 @@ pub struct StoreTask {
     /// The oldest checkpoint (change-log sequence) of the project's connectors: the store
     /// keeps every record after it.
     pub oldest_checkpoint: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// The project's replicated schema history when the store started.
+    pub replicated_history: Entries,
+    pub replicate_history: ReplicateHistory,
 }
 
 /// How often the keeper runs.
@@ -84,6 +97,8 @@ impl StoreTask {
         over_disk: &AtomicBool,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), StoreTaskError> {
+        self.sync_history().await?;
+        let history = Arc::new(SchemaHistory::open(Box::new(LogHistory(Arc::downgrade(&self.log))))?);
         let mut backoff = Duration::from_millis(500);
         loop {
             if over_disk.load(Ordering::Acquire) {
@@ -113,7 +128,8 @@ impl StoreTask {
             tracing::info!(project = %self.project, ?from, "store reading the source");
             // Small: each item is up to a few hundred binlog events; more would only hold memory.
             let (tx, rx) = mpsc::channel(4);
-            let reader = BinlogReader::new(self.source.clone(), self.replica_server_id, self.filter.clone());
+            let reader = BinlogReader::new(self.source.clone(), self.replica_server_id, self.filter.clone())
+                .with_history(history.clone());
             let mut reader = AbortOnDrop(tokio::spawn(reader.run(from, tx)));
             let appended_any = tokio::select! {
                 result = self.append_all(rx, over_disk) => match result? {
@@ -146,6 +162,25 @@ impl StoreTask {
         }
     }
 
+    /// A store started over (on another node, after losing its files) takes the replicated
+    /// history; a store that saved entries the cluster did not get (it died in between)
+    /// replicates them now.
+    async fn sync_history(&self) -> Result<(), StoreTaskError> {
+        let mut local = self.log.history_entries()?;
+        if local.is_empty() && !self.replicated_history.is_empty() {
+            for (k, v) in &self.replicated_history {
+                self.log.put_history_entry(k, v)?;
+            }
+            tracing::info!(project = %self.project, entries = self.replicated_history.len(), "schema history taken from the cluster");
+            local = self.replicated_history.clone();
+        }
+        let missing: Entries = local.into_iter().filter(|e| !self.replicated_history.contains(e)).collect();
+        if !missing.is_empty() {
+            (self.replicate_history)(missing).await.map_err(StoreTaskError::Fenced)?;
+        }
+        Ok(())
+    }
+
     fn keeper(&self) -> Keeper {
         Keeper {
             project: self.project.clone(),
@@ -162,7 +197,7 @@ impl StoreTask {
         &self,
         mut rx: mpsc::Receiver<Vec<SourceEvent>>,
         over_disk: &AtomicBool,
-    ) -> Result<Appended, StoreError> {
+    ) -> Result<Appended, StoreTaskError> {
         let mut next_row = self.log.state().rows;
         let mut records = Vec::new();
         let mut any = false;
@@ -183,6 +218,18 @@ impl StoreTask {
                         records.push(Record::Rows(batch));
                     }
                     SourceEvent::Ddl(ddl) => records.push(Record::Ddl(ddl)),
+                    SourceEvent::SchemaHistory(entries) => {
+                        // Before anything decoded with it is appended (and so checkpointed).
+                        (self.replicate_history)(entries).await.map_err(StoreTaskError::Fenced)?;
+                    }
+                    SourceEvent::TableStopped { table, reason } => {
+                        tracing::warn!(project = %self.project, %table, %reason, "table stopped");
+                        self.status
+                            .stopped_tables
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(table.to_string(), reason);
+                    }
                     SourceEvent::TxEnd(end) => {
                         self.status.store_ts.fetch_max(u64::from(end.ts), Ordering::Relaxed);
                         progress = None;
@@ -221,6 +268,27 @@ impl StoreTask {
         let state = self.log.state();
         self.status.store_committed_seq.store(state.committed_seq, Ordering::Relaxed);
         *self.status.store_position.lock().unwrap_or_else(|p| p.into_inner()) = state.position;
+    }
+}
+
+/// The schema history lives in the store's database, beside the log it decodes. Held weakly:
+/// the reader task that uses it may outlive the store by a moment (its abort is asynchronous),
+/// and must not keep the database open (locked) for the store's next run.
+struct LogHistory(std::sync::Weak<RocksChangeLog>);
+
+impl LogHistory {
+    fn log(&self) -> Result<Arc<RocksChangeLog>, String> {
+        self.0.upgrade().ok_or_else(|| "the store is closed".to_string())
+    }
+}
+
+impl SchemaStore for LogHistory {
+    fn schema_entries(&self) -> Result<crate::source::mysql::Entries, String> {
+        self.log()?.history_entries().map_err(|e| e.to_string())
+    }
+
+    fn save_schema_entry(&self, key: &[u8], value: &[u8]) -> Result<(), String> {
+        self.log()?.put_history_entry(key, value).map_err(|e| e.to_string())
     }
 }
 

@@ -17,12 +17,14 @@ use super::messages::{
 };
 use super::reconcile::{reconcile, Step};
 use crate::codec::{self, CodecContext};
-use crate::meta::{self, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, Meta, MetaState, Project};
+use crate::meta::{
+    self, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, HistoryEntry, Meta, MetaState, Project,
+};
 use crate::model::Checkpoint;
 use crate::pipeline::ack::AckTracker;
 use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
 use crate::pipeline::status::PipelineStatus;
-use crate::pipeline::store::{default_max_disk_bytes, StoreTask, StoreTaskError};
+use crate::pipeline::store::{default_max_disk_bytes, ReplicateHistory, StoreTask, StoreTaskError};
 use crate::secrets::Keyring;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, SinkError};
@@ -233,6 +235,13 @@ impl NodeAgent {
             },
             max_disk_bytes,
             oldest_checkpoint,
+            replicated_history: plan
+                .project
+                .schema_history
+                .iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect(),
+            replicate_history: replicate_history(self.config.meta.clone(), name.to_string(), epoch),
         };
         let report = ctx.address().recipient();
         let store_arbiter = Arbiter::new();
@@ -412,8 +421,33 @@ fn replica_server_id(cluster: &[u8], project: &str) -> u32 {
 fn store_exit(result: Result<(), StoreTaskError>) -> Exit {
     match result {
         Ok(()) => Exit::Stopped,
+        Err(StoreTaskError::Fenced(_)) => Exit::Fenced,
         Err(e) => Exit::Definite(e.to_string()),
     }
+}
+
+/// How a store of `epoch` replicates its schema history: proposed until it commits (a leader
+/// change or a lost quorum is waited out), refused only when the epoch is stale.
+fn replicate_history(meta: Meta, project: String, epoch: u64) -> ReplicateHistory {
+    Arc::new(move |entries| {
+        let (meta, project) = (meta.clone(), project.clone());
+        Box::pin(async move {
+            let entries: Vec<HistoryEntry> =
+                entries.into_iter().map(|(key, value)| HistoryEntry { key, value }).collect();
+            loop {
+                let command =
+                    Command::SaveSchemaHistory { name: project.clone(), epoch, entries: entries.clone() };
+                match meta::propose(&meta, command).await {
+                    Ok(Ok(())) => return Ok(()),
+                    Ok(Err(e)) => return Err(e.to_string()),
+                    Err(e) => {
+                        tracing::warn!(project, error = %e, "schema history not replicated yet; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        })
+    })
 }
 
 fn connector_exit(result: Result<(), ConnectorError>) -> Exit {

@@ -45,6 +45,15 @@ pub enum SourceEvent {
     TxEnd(TxEnd),
     /// A DDL statement on synced tables; a `TxEnd` (its resume point) follows.
     Ddl(DdlRecord),
+    /// A synced table's rows are no longer decoded (a DDL Ferry could not follow): reported
+    /// once per stream, at its first rows since.
+    TableStopped {
+        table: crate::model::TableName,
+        reason: String,
+    },
+    /// Schema history entries the reader saved in the store: replicate them before appending
+    /// what follows (rows decoded with them).
+    SchemaHistory(Vec<(Vec<u8>, Vec<u8>)>),
     /// The source is alive at `position` (no data for filtered tables, heartbeats).
     Progress {
         position: Position,

@@ -17,7 +17,13 @@ const CF_STATE: &str = "state";
 /// One entry per append that ended a transaction: its sequence -> [`IndexEntry`]. What
 /// retention cuts at and resets look up, without reading the records.
 const CF_INDEX: &str = "index";
+/// The source's schema history (`source::mysql::SchemaHistory`): opaque entries, kept with the
+/// log they decode.
+const CF_HISTORY: &str = "history";
 const KEY_STATE: &[u8] = b"state";
+
+/// Raw entries of a column family.
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// The store's durable bookkeeping, written with every append.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,7 +99,7 @@ impl RocksChangeLog {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_write_buffer_size(4 << 20);
-        let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE, CF_INDEX].map(|name| {
+        let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE, CF_INDEX, CF_HISTORY].map(|name| {
             let mut cf = Options::default();
             if name == CF_LOG {
                 cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
@@ -267,6 +273,22 @@ impl RocksChangeLog {
         if let Some(seq) = self.oldest_seq() {
             self.db.compact_range_cf(self.cf(CF_LOG), None::<&[u8]>, Some(&seq.to_be_bytes()[..]));
         }
+        Ok(())
+    }
+
+    /// Every schema history entry saved.
+    pub fn history_entries(&self) -> Result<KeyValues, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_HISTORY), IteratorMode::Start) {
+            let (k, v) = item?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Saves a schema history entry.
+    pub fn put_history_entry(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.db.put_cf(self.cf(CF_HISTORY), key, value)?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod replica;
 
 use mysql_async::prelude::Queryable;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -198,6 +199,10 @@ impl Node {
 
     pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call(self.http.post(self.url(path)).json(&body))
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(self.http.put(self.url(path)).json(&body))
     }
 
     pub fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {

@@ -12,6 +12,7 @@ use crate::model::{Column, ColumnKind, Position, TableName, TableSchema};
 use crate::source::TableFilter;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Schemas no project syncs.
@@ -146,7 +147,10 @@ pub async fn list_tables(cfg: &MysqlConfig, filter: &TableFilter) -> Result<Vec<
     result
 }
 
-async fn list_tables_on(c: &mut Conn, filter: &TableFilter) -> Result<Vec<TableInfo>, SourceError> {
+pub(crate) async fn list_tables_on(
+    c: &mut Conn,
+    filter: &TableFilter,
+) -> Result<Vec<TableInfo>, SourceError> {
     let sys = SYSTEM_SCHEMAS.map(|s| format!("'{s}'")).join(",");
     let tables: Vec<Row> = c
         .query(format!(
@@ -179,8 +183,9 @@ async fn list_tables_on(c: &mut Conn, filter: &TableFilter) -> Result<Vec<TableI
     Ok(out)
 }
 
-/// A table as `information_schema` describes it, with what decoding needs beyond the schema.
-#[derive(Debug, Clone, PartialEq)]
+/// A table as the decoder needs it: its schema, and per column the character set and the
+/// MariaDB JSON flag.
+#[derive(Debug)]
 pub(crate) struct CatalogTable {
     pub schema: TableSchema,
     /// Per column: its character set name (`None` for non-character columns).
@@ -189,13 +194,45 @@ pub(crate) struct CatalogTable {
     pub json: Vec<bool>,
 }
 
+impl CatalogTable {
+    /// The table `def` describes. Character columns without a character set of their own
+    /// take the table's, else `database_charset`.
+    pub(crate) fn from_definition(
+        name: TableName,
+        def: &TableDefinition,
+        database_charset: Option<&str>,
+    ) -> Self {
+        let mut columns = Vec::with_capacity(def.columns.len());
+        let mut charsets = Vec::with_capacity(def.columns.len());
+        let mut json = Vec::with_capacity(def.columns.len());
+        for c in &def.columns {
+            columns.push(c.to_column());
+            let charset = match &c.charset {
+                Some(cs) => Some(cs.clone()),
+                None if c.is_character() => {
+                    def.charset.clone().or_else(|| database_charset.map(str::to_string))
+                }
+                None => None,
+            };
+            charsets.push(charset);
+            json.push(c.json);
+        }
+        let primary_key = def
+            .primary_key
+            .iter()
+            .filter_map(|k| def.columns.iter().position(|c| c.name.eq_ignore_ascii_case(k)))
+            .collect();
+        Self { schema: TableSchema { name, columns, primary_key }, charsets, json }
+    }
+}
+
 /// The schema of `name` from `information_schema`.
 pub async fn table_schema(cfg: &MysqlConfig, name: &TableName) -> Result<TableSchema, SourceError> {
     let mut c = conn::connect(cfg).await?;
-    let t = load_table(&mut c, name).await;
+    let t = load_definition(&mut c, name).await;
     conn::close(c).await;
     match t? {
-        Some(t) => Ok(t.schema),
+        Some(def) => Ok(CatalogTable::from_definition(name.clone(), &def, None).schema),
         None => Err(SourceError::Table {
             table: name.to_string(),
             reason: "not found in information_schema".into(),
@@ -203,8 +240,11 @@ pub async fn table_schema(cfg: &MysqlConfig, name: &TableName) -> Result<TableSc
     }
 }
 
-/// Loads `name` from `information_schema`; `None` when the table does not exist.
-pub(crate) async fn load_table(c: &mut Conn, name: &TableName) -> Result<Option<CatalogTable>, SourceError> {
+/// The definition of `name` in `information_schema`; `None` when the table does not exist.
+pub(crate) async fn load_definition(
+    c: &mut Conn,
+    name: &TableName,
+) -> Result<Option<TableDefinition>, SourceError> {
     let rows: Vec<Row> = c
         .exec(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, \
@@ -221,10 +261,8 @@ pub(crate) async fn load_table(c: &mut Conn, name: &TableName) -> Result<Option<
     }
     let json_cols = json_columns(c, name).await?;
     let mut columns = Vec::with_capacity(rows.len());
-    let mut charsets = Vec::with_capacity(rows.len());
-    let mut json = Vec::with_capacity(rows.len());
     for r in &rows {
-        let def = CatalogColumn {
+        let mut def = ColumnDefinition {
             name: text(r, 0).unwrap_or_default(),
             data_type: text(r, 1).unwrap_or_default().to_ascii_lowercase(),
             column_type: text(r, 2).unwrap_or_default(),
@@ -234,11 +272,10 @@ pub(crate) async fn load_table(c: &mut Conn, name: &TableName) -> Result<Option<
             numeric_scale: number(r, 6),
             datetime_precision: number(r, 7),
             charset: text(r, 8),
+            json: false,
         };
-        let is_json = def.data_type == "longtext" && json_cols.contains(&def.name);
-        columns.push(def.to_column(is_json));
-        charsets.push(def.charset);
-        json.push(is_json);
+        def.json = def.data_type == "longtext" && json_cols.contains(&def.name);
+        columns.push(def);
     }
     let key: Vec<Row> = c
         .exec(
@@ -249,16 +286,37 @@ pub(crate) async fn load_table(c: &mut Conn, name: &TableName) -> Result<Option<
         )
         .await
         .map_err(query_error)?;
-    let primary_key = key
-        .iter()
-        .filter_map(|r| text(r, 0))
-        .filter_map(|k| columns.iter().position(|col: &Column| col.name == k))
-        .collect();
-    Ok(Some(CatalogTable {
-        schema: TableSchema { name: name.clone(), columns, primary_key },
-        charsets,
-        json,
-    }))
+    let primary_key = key.iter().filter_map(|r| text(r, 0)).collect();
+    let collation: Option<Row> = c
+        .exec_first(
+            "SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (&name.database, &name.table),
+        )
+        .await
+        .map_err(query_error)?;
+    let charset = collation.and_then(|r| text(&r, 0)).map(|c| charset_of_collation(&c));
+    Ok(Some(TableDefinition { columns, primary_key, charset }))
+}
+
+/// A database's default character set; `None` when it does not exist.
+pub(crate) async fn database_charset(c: &mut Conn, database: &str) -> Result<Option<String>, SourceError> {
+    let row: Option<Row> = c
+        .exec_first(
+            "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (database,),
+        )
+        .await
+        .map_err(query_error)?;
+    Ok(row.and_then(|r| text(&r, 0)))
+}
+
+/// The character set a collation belongs to: `utf8mb4_bin` -> `utf8mb4`, `binary` -> `binary`.
+pub(crate) fn charset_of_collation(collation: &str) -> String {
+    let lower = collation.to_ascii_lowercase();
+    match lower.split_once('_') {
+        Some((cs, _)) => cs.to_string(),
+        None => lower,
+    }
 }
 
 /// Columns of `name` under a `json_valid(col)` check: MariaDB's JSON columns.
@@ -314,21 +372,48 @@ pub(crate) fn json_valid_columns(clause: &str) -> Vec<String> {
     out
 }
 
-/// One row of `information_schema.COLUMNS`.
-struct CatalogColumn {
-    name: String,
-    data_type: String,
-    column_type: String,
-    char_max_len: Option<u64>,
-    octet_len: Option<u64>,
-    numeric_precision: Option<u64>,
-    numeric_scale: Option<u64>,
-    datetime_precision: Option<u64>,
-    charset: Option<String>,
+/// A table's definition as `information_schema` gives it (or as Ferry derives it from DDL,
+/// `ddl.rs`): what decoding its rows needs when the binlog does not carry it. Kept in the
+/// schema history, so its serialized form is stable: add fields with `#[serde(default)]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TableDefinition {
+    pub columns: Vec<ColumnDefinition>,
+    /// Primary key column names, in key order.
+    pub primary_key: Vec<String>,
+    /// The table's default character set (`None`: the database's).
+    pub charset: Option<String>,
 }
 
-impl CatalogColumn {
-    fn to_column(&self, is_json: bool) -> Column {
+/// One column, in the words of `information_schema.COLUMNS`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ColumnDefinition {
+    pub name: String,
+    /// Lowercase: `int`, `varchar`, `enum`...
+    pub data_type: String,
+    /// `int(10) unsigned`, `enum('a','b')`...
+    pub column_type: String,
+    pub char_max_len: Option<u64>,
+    pub octet_len: Option<u64>,
+    pub numeric_precision: Option<u64>,
+    pub numeric_scale: Option<u64>,
+    pub datetime_precision: Option<u64>,
+    /// The column's own character set (`None`: the table's, for character columns).
+    pub charset: Option<String>,
+    /// A MariaDB JSON column (LONGTEXT with a `json_valid` check).
+    pub json: bool,
+}
+
+impl ColumnDefinition {
+    /// Whether the column holds text in a character set.
+    pub(crate) fn is_character(&self) -> bool {
+        matches!(
+            self.data_type.as_str(),
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set"
+        )
+    }
+
+    fn to_column(&self) -> Column {
+        let is_json = self.json;
         use ColumnKind::*;
         let len = |v: Option<u64>| v.unwrap_or(0).min(u32::MAX as u64) as u32;
         let fsp = self.datetime_precision.unwrap_or(0).min(6) as u8;

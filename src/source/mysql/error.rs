@@ -52,6 +52,9 @@ pub enum SourceError {
     StatementLogged { table: String, position: String, statement: String },
     #[error("cannot decode binlog event at {position}: {reason}")]
     Decode { position: String, reason: String },
+    /// The schema history (kept in the store) could not be read or written.
+    #[error("schema history: {0}")]
+    SchemaHistory(String),
     #[error("server error {code}: {message}")]
     Server { code: u16, message: String },
 }

@@ -4,14 +4,17 @@
 //! (tables, primary keys, information_schema schemas, positions), `reader.rs` (the replication
 //! loop, one handler per event kind), `decode.rs` (binlog values -> [`crate::model::Value`]),
 //! `schema.rs` (TABLE_MAP -> [`crate::model::TableSchema`], cached per table id), `sql.rs`
-//! (which tables a QUERY event's statement touches), `xa.rs` (prepared XA transactions held
-//! until their outcome), `zone.rs` (the server's
-//! time zone as UTC offsets over time).
+//! (which tables a QUERY event's statement touches), `ddl.rs` (DDL applied to table
+//! definitions), `history.rs` (table definitions over binlog positions, kept in the store),
+//! `xa.rs` (prepared XA transactions held until their outcome), `zone.rs` (the server's time
+//! zone as UTC offsets over time).
 
 mod catalog;
 mod conn;
+mod ddl;
 mod decode;
 mod error;
+mod history;
 mod precheck;
 mod reader;
 mod schema;
@@ -21,6 +24,7 @@ mod zone;
 
 pub use catalog::{current_position, list_tables, server_info, table_schema, ServerInfo, TableInfo};
 pub use error::SourceError;
+pub use history::{Entries, SchemaHistory, SchemaStore};
 pub use precheck::precheck;
 pub use reader::{BinlogReader, ResumeFrom};
 pub use zone::{server_zone, server_zone_on};

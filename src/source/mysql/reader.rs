@@ -14,6 +14,7 @@
 use super::catalog::{self, BinlogFile, ServerInfo};
 use super::conn::{self, codes, query_error};
 use super::decode::decode_rows;
+use super::history::SchemaHistory;
 use super::schema::{Mapped, SchemaCache};
 use super::sql::{ddl_kind, dml_tables, parse_ddl, Ddl};
 use super::xa::{xa_group, XaGroup, XaTransactions};
@@ -26,7 +27,7 @@ use mysql_async::binlog::events::{Event, EventData, QueryEvent, RotateEvent, Row
 use mysql_async::prelude::*;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
 use mysql_common::binlog::consts::RowsEventFlags;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
@@ -57,13 +58,21 @@ pub struct BinlogReader {
     server_id: u32,
     filter: Arc<TableFilter>,
     first_row_seq: u64,
+    history: Option<Arc<SchemaHistory>>,
 }
 
 impl BinlogReader {
     /// `server_id` is the replica id the reader registers with: unique among the server's
     /// replicas (a second replica with the same id disconnects the first).
     pub fn new(cfg: MysqlConfig, server_id: u32, filter: Arc<TableFilter>) -> Self {
-        Self { cfg, server_id, filter, first_row_seq: 0 }
+        Self { cfg, server_id, filter, first_row_seq: 0, history: None }
+    }
+
+    /// Decode rows with the table definitions of `history` (and keep it up to date) instead
+    /// of the server's definitions of now.
+    pub fn with_history(mut self, history: Arc<SchemaHistory>) -> Self {
+        self.history = Some(history);
+        self
     }
 
     /// The row sequence of the first row this reader emits (`RowsBatch::first_row_seq`).
@@ -97,6 +106,18 @@ impl BinlogReader {
             row_metadata_full = info.row_metadata_full,
             "starting binlog dump"
         );
+        let mut schemas = SchemaCache::new(self.cfg.clone(), info.flavor, self.filter.clone())
+            .with_history(self.history.clone());
+        let resume = match &from {
+            ResumeFrom::Position(p) => Some((p.file.as_str(), p.pos)),
+            ResumeFrom::Start(_) => None,
+        };
+        if let Err(e) =
+            schemas.connected(&mut c, info.server_id, resume, (&start.file, start.pos.max(4))).await
+        {
+            conn::close(c).await;
+            return Err(e);
+        }
         let request = BinlogStreamRequest::new(self.server_id)
             .with_filename(start.file.as_bytes())
             .with_pos(start.pos.max(4));
@@ -113,7 +134,8 @@ impl BinlogReader {
             last_progress: Instant::now(),
             row_seq: self.first_row_seq,
             not_before: start.not_before,
-            schemas: SchemaCache::new(self.cfg.clone(), info.flavor, self.filter.clone()),
+            schemas,
+            stopped_reported: HashSet::new(),
             pending: Vec::with_capacity(64),
             pending_bytes: 0,
             xa_rows: Vec::new(),
@@ -206,30 +228,18 @@ impl BinlogReader {
                 s.not_before = Some(ts);
                 Ok(s)
             }
+            // MariaDB with the GTID state of the position: resume by GTID, whatever server
+            // answers now. A file and offset mean something on one server only; after the
+            // data source moved to a replica, the same file name may hold other events.
+            ResumeFrom::Position(Position { gtid: Some(g), .. }) if mariadb => {
+                let gtids = Gtids::parse(Some(g))?;
+                gtids.check_reached(c).await?;
+                Ok(Start::gtid(gtids))
+            }
             ResumeFrom::Position(p) => {
-                if logs.iter().any(|f| f.name == p.file) {
-                    check_on_server(logs, &p.file, p.pos)?;
-                    let gtid = match &p.gtid {
-                        Some(g) => Some(g.clone()),
-                        None if mariadb => catalog::gtid_at(c, &p.file, p.pos).await?,
-                        None => None,
-                    };
-                    Ok(Start::file(p.file.clone(), p.pos, Gtids::parse(gtid.as_deref())?))
-                } else if let (true, Some(g)) = (mariadb, &p.gtid) {
-                    // The file is gone (purged, or a failover to another server): the GTID
-                    // state still says where the stream was.
-                    tracing::warn!(position = %p, "binlog file not on the server; resuming by GTID");
-                    let gtids = Gtids::parse(Some(g))?;
-                    gtids.check_reached(c).await?;
-                    Ok(Start::gtid(gtids))
-                } else {
-                    Err(purged(
-                        logs,
-                        &p.file,
-                        p.pos,
-                        format!("binlog file {} is not on the server (purged, or never there)", p.file),
-                    ))
-                }
+                check_on_server(logs, &p.file, p.pos)?;
+                let gtid = if mariadb { catalog::gtid_at(c, &p.file, p.pos).await? } else { None };
+                Ok(Start::file(p.file.clone(), p.pos, Gtids::parse(gtid.as_deref())?))
             }
         }
     }
@@ -461,6 +471,8 @@ struct Replication {
     /// A timestamp start: events are skipped until one at or after this time.
     not_before: Option<u32>,
     schemas: SchemaCache,
+    /// Stopped tables already reported by this stream.
+    stopped_reported: HashSet<TableName>,
     pending: Vec<SourceEvent>,
     /// Binlog bytes of the events behind `pending`.
     pending_bytes: usize,
@@ -479,6 +491,8 @@ impl Replication {
         stream: &mut BinlogStream,
         out: &Sender<Vec<SourceEvent>>,
     ) -> Result<(), SourceError> {
+        // The baseline and a new server's generation, before any event.
+        self.history_written();
         loop {
             if self.pending.is_empty() {
                 // Bytes of events that left nothing to send (other tables) hold no memory.
@@ -561,12 +575,20 @@ impl Replication {
         match ty {
             WRITE_ROWS_V1 | UPDATE_ROWS_V1 | DELETE_ROWS_V1 | WRITE_ROWS_V2 | UPDATE_ROWS_V2
             | DELETE_ROWS_V2 => self.on_rows(ev, ty),
-            TABLE_MAP => self.schemas.table_map(ev).await,
+            TABLE_MAP => {
+                self.set_schema_position(ev);
+                let mapped = self.schemas.table_map(ev).await;
+                self.history_written();
+                mapped
+            }
             XID => {
                 self.end_group(ev, false);
                 Ok(())
             }
-            QUERY => self.on_query(ev),
+            QUERY => {
+                self.set_schema_position(ev);
+                self.on_query(ev)
+            }
             XA_PREPARE => {
                 self.on_xa_prepare(ev);
                 Ok(())
@@ -595,6 +617,19 @@ impl Replication {
         }
     }
 
+    /// History entries written while handling an event go out before anything that follows.
+    fn history_written(&mut self) {
+        if let Some(entries) = self.schemas.take_written() {
+            self.pending.push(SourceEvent::SchemaHistory(entries));
+        }
+    }
+
+    /// Where the schema history is asked: the start of the event.
+    fn set_schema_position(&mut self, ev: &Event) {
+        let h = ev.header();
+        self.schemas.set_position(&self.file, u64::from(h.log_pos().saturating_sub(h.event_size())));
+    }
+
     fn on_rows(&mut self, ev: &Event, ty: u8) -> Result<(), SourceError> {
         let data = ev.read_data().map_err(|e| self.decode_error(ev, e.to_string()))?;
         let Some(EventData::RowsEvent(rows)) = data else {
@@ -612,6 +647,14 @@ impl Replication {
         let def = match self.schemas.get(rows.table_id()) {
             Mapped::Synced(def) => def.clone(),
             Mapped::Skipped => return Ok(()),
+            Mapped::Stopped(table, reason) => {
+                if self.stopped_reported.insert(table.clone()) {
+                    tracing::warn!(%table, %reason, "rows of a stopped table are not decoded");
+                    self.pending
+                        .push(SourceEvent::TableStopped { table: table.clone(), reason: reason.to_string() });
+                }
+                return Ok(());
+            }
             Mapped::Unknown => {
                 return Err(self
                     .decode_error(ev, format!("rows for table id {} without a TABLE_MAP", rows.table_id())))
@@ -698,12 +741,10 @@ impl Replication {
                 Ddl::Database(d) => self.schemas.syncs_database(d),
                 Ddl::Tables(names) => names.iter().any(|n| self.schemas.synced(&n.database, &n.table)),
             };
-            match &ddl {
-                Ddl::None => {}
-                Ddl::Unknown => self.schemas.invalidate(None),
-                Ddl::Database(d) => self.schemas.invalidate_database(d),
-                Ddl::Tables(names) => self.schemas.invalidate(Some(names)),
-            }
+            let mut end = self.schemas.position();
+            end.2 = u64::from(ev.header().log_pos());
+            self.schemas.ddl(sql, &db, &ddl, end)?;
+            self.history_written();
             if relevant {
                 tracing::info!(query = %truncate(sql, 200), "DDL on a synced table");
             }

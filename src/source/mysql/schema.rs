@@ -14,9 +14,12 @@
 //! Either way the [`ColumnKind`] comes from the table map's types and metadata by the same rules
 //! `catalog.rs` applies to `information_schema`, so both paths agree.
 
-use super::catalog::{self, CatalogTable, Charsets};
+use super::catalog::{self, CatalogTable, Charsets, TableDefinition};
 use super::conn;
+use super::ddl::{self, Change};
 use super::decode::{text_encoding, Conv, TextEncoding};
+use super::history::{At, Entries, SchemaHistory, Version};
+use super::sql::Ddl;
 use super::{MysqlConfig, SourceError};
 use crate::codec::SourceFlavor;
 use crate::model::{Column, ColumnKind, TableName, TableSchema};
@@ -56,6 +59,8 @@ pub(crate) enum Mapped<'a> {
     Synced(&'a Arc<TableDef>),
     /// Not synced by the project's filter.
     Skipped,
+    /// Synced, but a DDL Ferry could not follow stopped the table: the reason.
+    Stopped(&'a TableName, &'a str),
     /// No table map seen for this id.
     Unknown,
 }
@@ -64,6 +69,8 @@ struct Entry {
     /// The TABLE_MAP event body this entry was built from.
     raw: Vec<u8>,
     def: Option<Arc<TableDef>>,
+    /// Why a synced table's rows are not decoded (its definition is unknown past a DDL).
+    stopped: Option<(TableName, String)>,
 }
 
 /// Cached table ids beyond which the cache is emptied, between statements only (a server with
@@ -79,6 +86,22 @@ pub(crate) struct SchemaCache {
     charsets: Option<Charsets>,
     by_id: HashMap<u64, Entry>,
     catalog: HashMap<TableName, Option<Arc<CatalogTable>>>,
+    /// Table definitions over positions; without it, definitions come from the server as it is
+    /// now (a reader outside a store).
+    history: Option<Arc<SchemaHistory>>,
+    /// The position of the event being handled (what the history is asked at).
+    at: At,
+    /// History entries written since the reader last took them (to replicate).
+    written: Entries,
+    database_charsets: HashMap<String, Option<String>>,
+}
+
+/// The outcome of looking a table up without the binlog's column names.
+enum Lookup {
+    Found(Arc<CatalogTable>),
+    Missing,
+    /// Stopped by a DDL Ferry could not follow: why.
+    Stopped(String),
 }
 
 impl SchemaCache {
@@ -91,7 +114,64 @@ impl SchemaCache {
             charsets: None,
             by_id: HashMap::new(),
             catalog: HashMap::new(),
+            history: None,
+            at: (0, String::new(), 4),
+            written: Vec::new(),
+            database_charsets: HashMap::new(),
         }
+    }
+
+    /// Decode with the definitions of `history` at each event's position.
+    pub fn with_history(mut self, history: Option<Arc<SchemaHistory>>) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// The position of the event about to be handled.
+    pub fn set_position(&mut self, file: &str, pos: u64) {
+        if self.at.1 != file {
+            self.at.1 = file.to_string();
+        }
+        self.at.2 = pos;
+    }
+
+    /// History entries written since the last call: what the store must replicate before it
+    /// appends anything decoded with them.
+    pub fn take_written(&mut self) -> Option<Entries> {
+        (!self.written.is_empty()).then(|| std::mem::take(&mut self.written))
+    }
+
+    /// The position of the event being handled, in the history's terms.
+    pub fn position(&self) -> At {
+        self.at.clone()
+    }
+
+    /// Before the first read: the history learns which server answers (`resume`: where the
+    /// reader resumes, in the terms of the server before). With an empty history, every synced
+    /// table's definition now becomes the version in force from `start` on (the baseline).
+    pub async fn connected(
+        &mut self,
+        c: &mut Conn,
+        server_id: u32,
+        resume: Option<(&str, u64)>,
+        start: (&str, u64),
+    ) -> Result<(), SourceError> {
+        let Some(history) = self.history.clone() else { return Ok(()) };
+        let empty = history.is_empty();
+        let generation = history.connected(server_id, resume, &mut self.written)?;
+        self.at = (generation, start.0.to_string(), start.1);
+        if !empty {
+            return Ok(());
+        }
+        let at = self.at.clone();
+        let tables = catalog::list_tables_on(c, &self.filter).await?;
+        for t in &tables {
+            if let Some(def) = catalog::load_definition(c, &t.name).await? {
+                self.written.extend(history.record(&t.name, at.clone(), Version::Table(def))?);
+            }
+        }
+        tracing::info!(tables = tables.len(), position = ?at, "schema history: baseline taken");
+        Ok(())
     }
 
     /// Whether the project syncs `database.table` (never the server's system schemas).
@@ -102,6 +182,7 @@ impl SchemaCache {
     pub fn get(&self, table_id: u64) -> Mapped<'_> {
         match self.by_id.get(&table_id) {
             Some(Entry { def: Some(d), .. }) => Mapped::Synced(d),
+            Some(Entry { stopped: Some((t, why)), .. }) => Mapped::Stopped(t, why),
             Some(Entry { def: None, .. }) => Mapped::Skipped,
             None => Mapped::Unknown,
         }
@@ -118,14 +199,22 @@ impl SchemaCache {
         }
         let name =
             TableName::new(String::from_utf8_lossy(head.database), String::from_utf8_lossy(head.table));
+        let mut stopped = None;
         let def = if self.synced(&name.database, &name.table) {
             let tme: TableMapEvent<'_> =
                 ev.read_event().map_err(|e| decode_err(ev, &format!("TABLE_MAP: {e}")))?;
-            Some(Arc::new(self.build(name, &tme, head.optional).await?))
+            match self.build(name.clone(), &tme, head.optional).await {
+                Ok(def) => Some(Arc::new(def)),
+                Err(Built::Stopped(why)) => {
+                    stopped = Some((name, why));
+                    None
+                }
+                Err(Built::Failed(e)) => return Err(e),
+            }
         } else {
             None
         };
-        self.by_id.insert(head.table_id, Entry { raw: raw.to_vec(), def });
+        self.by_id.insert(head.table_id, Entry { raw: raw.to_vec(), def, stopped });
         Ok(())
     }
 
@@ -140,6 +229,53 @@ impl SchemaCache {
     /// Whether any table of `database` was synced since the last invalidation.
     pub fn syncs_database(&self, database: &str) -> bool {
         self.by_id.values().any(|e| e.def.as_ref().is_some_and(|d| d.schema.name.database == database))
+    }
+
+    /// A DDL statement ended at `at`: its changes go into the history (when there is one) and
+    /// what it may have changed is forgotten. Tables it stopped are logged here and reported
+    /// when their rows come.
+    pub fn ddl(&mut self, sql: &str, default_db: &str, ddl: &Ddl, at: At) -> Result<(), SourceError> {
+        if let Some(history) = self.history.clone() {
+            let mut changes = Vec::new();
+            match ddl {
+                Ddl::Tables(_) => {
+                    let before = self.at.clone();
+                    changes = ddl::apply(sql, default_db, &mut |n| match history.at(n, &before) {
+                        Some(Version::Table(d)) => Some(d),
+                        _ => None,
+                    });
+                }
+                Ddl::Database(db) => {
+                    changes = history.tables_in(db, &self.at).into_iter().map(Change::Dropped).collect();
+                }
+                Ddl::None | Ddl::Unknown => {}
+            }
+            for change in changes {
+                let (name, version) = match change {
+                    Change::Defined(n, d) => (n, Version::Table(d)),
+                    Change::Dropped(n) => (n, Version::Dropped),
+                    Change::Unknown(n) => (n, Version::Unknown),
+                    Change::Unparsed(n, reason) => {
+                        let position = format!("{}:{}", self.at.1, self.at.2);
+                        if self.synced(&n.database, &n.table) {
+                            tracing::warn!(table = %n, %reason, %position, statement = %sql, "DDL not followed: the table stops");
+                        }
+                        (n, Version::Stopped { statement: sql.to_string(), reason, position })
+                    }
+                };
+                if catalog::SYSTEM_SCHEMAS.contains(&name.database.as_str()) {
+                    continue;
+                }
+                self.written.extend(history.record(&name, at.clone(), version)?);
+            }
+        }
+        match ddl {
+            Ddl::None => {}
+            Ddl::Unknown => self.invalidate(None),
+            Ddl::Database(d) => self.invalidate_database(d),
+            Ddl::Tables(names) => self.invalidate(Some(names)),
+        }
+        Ok(())
     }
 
     /// Forgets every table of `database`.
@@ -172,7 +308,7 @@ impl SchemaCache {
         name: TableName,
         tme: &TableMapEvent<'_>,
         optional: &[u8],
-    ) -> Result<TableDef, SourceError> {
+    ) -> Result<TableDef, Built> {
         let n = tme.columns_count() as usize;
         let mut types = Vec::with_capacity(n);
         for i in 0..n {
@@ -192,12 +328,12 @@ impl SchemaCache {
                 Ok(cs) => self.charsets = Some(cs),
                 Err(e) => {
                     self.conn = None;
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
         }
         if opt.names.is_some() {
-            self.build_full(name, &types, opt).await
+            Ok(self.build_full(name, &types, opt).await?)
         } else {
             self.build_from_catalog(name, &types, opt).await
         }
@@ -221,8 +357,8 @@ impl SchemaCache {
         let json = if self.flavor == SourceFlavor::MariaDb
             && types.iter().any(|(t, m)| *t == ColumnType::MYSQL_TYPE_BLOB && m.first() == Some(&4))
         {
-            match self.catalog_table(&name).await? {
-                Some(t) => t
+            match self.lookup(&name).await? {
+                Lookup::Found(t) => t
                     .schema
                     .columns
                     .iter()
@@ -230,7 +366,7 @@ impl SchemaCache {
                     .filter(|(_, j)| **j)
                     .map(|(c, _)| c.name.clone())
                     .collect(),
-                None => Vec::new(),
+                Lookup::Missing | Lookup::Stopped(_) => Vec::new(),
             }
         } else {
             Vec::new()
@@ -294,25 +430,34 @@ impl SchemaCache {
         name: TableName,
         types: &[(ColumnType, &[u8])],
         _opt: OptionalMeta,
-    ) -> Result<TableDef, SourceError> {
-        let Some(cat) = self.catalog_table(&name).await? else {
-            return Err(table_err(
-                &name,
-                "not found in information_schema (dropped since?); without \
-                 binlog_row_metadata=FULL its rows cannot be decoded"
-                    .into(),
-            ));
+    ) -> Result<TableDef, Built> {
+        let cat = match self.lookup(&name).await? {
+            Lookup::Found(cat) => cat,
+            Lookup::Stopped(why) => return Err(Built::Stopped(why)),
+            Lookup::Missing => {
+                return Err(table_err(
+                    &name,
+                    "not found in information_schema (dropped since?); without \
+                     binlog_row_metadata=FULL its rows cannot be decoded"
+                        .into(),
+                )
+                .into())
+            }
+        };
+        // With a history, a table whose definition disagrees with the binlog stops alone; a
+        // reader without one (a plain read of the server) fails.
+        let from = if self.history.is_some() { "the schema history" } else { "information_schema" };
+        let mismatch = |reason: String| match self.history {
+            Some(_) => Built::Stopped(format!("{reason}; its rows are not decoded")),
+            None => Built::Failed(table_err(&name, reason)),
         };
         if cat.schema.columns.len() != types.len() {
-            return Err(table_err(
-                &name,
-                format!(
-                    "the binlog has {} columns, information_schema {}: the table changed since \
-                     this event was written; set binlog_row_metadata=FULL to decode old events",
-                    types.len(),
-                    cat.schema.columns.len()
-                ),
-            ));
+            return Err(mismatch(format!(
+                "the binlog has {} columns, {from} {}: the table changed since this event was \
+                 written; set binlog_row_metadata=FULL to decode old events",
+                types.len(),
+                cat.schema.columns.len()
+            )));
         }
         let cs = self.charsets.as_ref().expect("loaded in build");
         let mut columns = Vec::with_capacity(types.len());
@@ -342,16 +487,13 @@ impl SchemaCache {
             let same_family = std::mem::discriminant(&column.kind) == std::mem::discriminant(&known.kind)
                 || matches!(known.kind, ColumnKind::Other { .. });
             if !same_family {
-                return Err(table_err(
-                    &name,
-                    format!(
-                        "column {} is {} in information_schema but {} in the binlog: the table \
-                         changed since this event was written; set binlog_row_metadata=FULL",
-                        known.name,
-                        known.sql_type(),
-                        column.sql_type()
-                    ),
-                ));
+                return Err(mismatch(format!(
+                    "column {} is {} in {from} but {} in the binlog: the table changed since this \
+                     event was written; set binlog_row_metadata=FULL",
+                    known.name,
+                    known.sql_type(),
+                    column.sql_type()
+                )));
             }
             columns.push(column);
             cols.push(col);
@@ -360,22 +502,65 @@ impl SchemaCache {
         Ok(TableDef { schema: Arc::new(schema), cols })
     }
 
-    async fn catalog_table(&mut self, name: &TableName) -> Result<Option<Arc<CatalogTable>>, SourceError> {
+    /// The table's definition where the reader is: from the history when it has one, else from
+    /// `information_schema` (saved into the history as the table's from here on).
+    async fn lookup(&mut self, name: &TableName) -> Result<Lookup, SourceError> {
         if let Some(t) = self.catalog.get(name) {
-            return Ok(t.clone());
+            return Ok(t.clone().map_or(Lookup::Missing, Lookup::Found));
         }
-        let c = self.conn().await?;
-        let t = match catalog::load_table(c, name).await {
-            Ok(t) => t,
-            Err(e) => {
-                // The connection may be broken: open a fresh one next time.
-                self.conn = None;
-                return Err(e);
+        let known = self.history.as_ref().and_then(|h| h.at(name, &self.at));
+        let def = match known {
+            Some(Version::Table(def)) => Some(def),
+            Some(Version::Dropped) => None,
+            Some(Version::Stopped { statement, reason, position }) => {
+                return Ok(Lookup::Stopped(format!(
+                    "stopped at {position}: Ferry could not follow {statement:?} ({reason}), and without \
+                     binlog_row_metadata=FULL its rows cannot be decoded past it. Set \
+                     binlog_row_metadata=FULL, or re-create the table, and re-sync it"
+                )))
+            }
+            Some(Version::Unknown) | None => {
+                let loaded = self.load_definition(name).await?;
+                if let (Some(h), Some(def)) = (&self.history, &loaded) {
+                    self.written.extend(h.record(name, self.at.clone(), Version::Table(def.clone()))?);
+                }
+                loaded
             }
         };
-        let t = t.map(Arc::new);
-        self.catalog.insert(name.clone(), t.clone());
-        Ok(t)
+        let table = match def {
+            Some(def) => {
+                let db_charset =
+                    if def.charset.is_none() { self.database_charset(&name.database).await? } else { None };
+                Some(Arc::new(CatalogTable::from_definition(name.clone(), &def, db_charset.as_deref())))
+            }
+            None => None,
+        };
+        self.catalog.insert(name.clone(), table.clone());
+        Ok(table.map_or(Lookup::Missing, Lookup::Found))
+    }
+
+    async fn load_definition(&mut self, name: &TableName) -> Result<Option<TableDefinition>, SourceError> {
+        let c = self.conn().await?;
+        let t = catalog::load_definition(c, name).await;
+        if t.is_err() {
+            // The connection may be broken: open a fresh one next time.
+            self.conn = None;
+        }
+        t
+    }
+
+    async fn database_charset(&mut self, database: &str) -> Result<Option<String>, SourceError> {
+        if let Some(cs) = self.database_charsets.get(database) {
+            return Ok(cs.clone());
+        }
+        let c = self.conn().await?;
+        let cs = catalog::database_charset(c, database).await;
+        if cs.is_err() {
+            self.conn = None;
+        }
+        let cs = cs?;
+        self.database_charsets.insert(database.to_string(), cs.clone());
+        Ok(cs)
     }
 
     async fn conn(&mut self) -> Result<&mut Conn, SourceError> {
@@ -390,6 +575,19 @@ impl SchemaCache {
         if let Some(c) = self.conn.take() {
             conn::close(c).await;
         }
+    }
+}
+
+/// Why a table map gave no definition.
+pub(crate) enum Built {
+    /// The table is stopped (a DDL Ferry could not follow): skip its rows, say why.
+    Stopped(String),
+    Failed(SourceError),
+}
+
+impl From<SourceError> for Built {
+    fn from(e: SourceError) -> Self {
+        Built::Failed(e)
     }
 }
 

@@ -134,9 +134,53 @@ pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
     }
 }
 
+/// `s` cut at its top-level commas (not inside parentheses, quotes or comments), trimmed.
+pub(crate) fn split_top_level(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut start = 0;
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' && q != '*' {
+                escaped = true;
+            } else if q == '*' {
+                if c == '*' && chars.peek().map(|&(_, n)| n) == Some('/') {
+                    chars.next();
+                    quote = None;
+                }
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' | '`' => quote = Some(c),
+            '/' if chars.peek().map(|&(_, n)| n) == Some('*') => {
+                chars.next();
+                quote = Some('*');
+            }
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim());
+    out.retain(|p| !p.is_empty());
+    out
+}
+
 /// One token of any kind, for scanning past what the statement heads do not name.
 #[derive(Debug, PartialEq)]
-enum Token {
+pub(crate) enum Token {
     /// A bare word, uppercased.
     Word(String),
     /// A backquoted identifier.
@@ -148,12 +192,12 @@ enum Token {
 
 /// The tokenizer: a cursor over the statement text.
 #[derive(Clone)]
-struct Tokens<'a> {
+pub(crate) struct Tokens<'a> {
     s: &'a str,
 }
 
 impl<'a> Tokens<'a> {
-    fn new(s: &'a str) -> Self {
+    pub(crate) fn new(s: &'a str) -> Self {
         Self { s }
     }
 
@@ -180,7 +224,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// The next bare word, uppercased (`None` at a quote, punctuation or the end).
-    fn keyword(&mut self) -> Option<String> {
+    pub(crate) fn keyword(&mut self) -> Option<String> {
         self.skip_space();
         self.word().map(str::to_ascii_uppercase)
     }
@@ -197,7 +241,7 @@ impl<'a> Tokens<'a> {
         Some(w)
     }
 
-    fn eat(&mut self, c: char) -> bool {
+    pub(crate) fn eat(&mut self, c: char) -> bool {
         self.skip_space();
         match self.s.strip_prefix(c) {
             Some(rest) => {
@@ -233,7 +277,7 @@ impl<'a> Tokens<'a> {
         }
     }
 
-    fn skip_if_exists(&mut self) {
+    pub(crate) fn skip_if_exists(&mut self) {
         let mut probe = self.clone();
         if probe.keyword().as_deref() == Some("IF") {
             let mut not = probe.clone();
@@ -247,7 +291,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// An identifier, bare or in backquotes.
-    fn ident(&mut self) -> Option<String> {
+    pub(crate) fn ident(&mut self) -> Option<String> {
         self.skip_space();
         if let Some(rest) = self.s.strip_prefix('`') {
             let mut out = String::new();
@@ -272,7 +316,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// `db.table`, `table`, with or without backquotes.
-    fn table_name(&mut self, default_db: &str) -> Option<TableName> {
+    pub(crate) fn table_name(&mut self, default_db: &str) -> Option<TableName> {
         let a = self.ident()?;
         if self.s.starts_with('.') {
             self.s = &self.s[1..];
@@ -284,13 +328,67 @@ impl<'a> Tokens<'a> {
     }
 
     /// Whether an identifier (bare or backquoted) comes next.
-    fn at_ident(&mut self) -> bool {
+    pub(crate) fn at_ident(&mut self) -> bool {
         self.skip_space();
         self.s.starts_with('`') || self.s.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$')
     }
 
+    /// After an opening parenthesis (not consumed yet): the text up to its matching closing
+    /// one, which is consumed; `None` when no parenthesis comes next or it is never closed.
+    pub(crate) fn parenthesized(&mut self) -> Option<&'a str> {
+        self.skip_space();
+        let body = self.s.strip_prefix('(')?;
+        self.s = body;
+        self.parenthesized_rest()
+    }
+
+    /// Inside parentheses (the opening one consumed): the text up to the matching closing one,
+    /// which is consumed; `None` (and the cursor at the end) when it is never closed.
+    pub(crate) fn parenthesized_rest(&mut self) -> Option<&'a str> {
+        let body = self.s;
+        let mut depth = 0usize;
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        for (i, c) in body.char_indices() {
+            if let Some(q) = quote {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q != '`' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '(' => depth += 1,
+                ')' if depth == 0 => {
+                    self.s = &body[i + 1..];
+                    return Some(&body[..i]);
+                }
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        self.s = "";
+        None
+    }
+
+    /// What is left of the statement.
+    pub(crate) fn rest(&mut self) -> &'a str {
+        self.skip_space();
+        self.s
+    }
+
+    /// Whether the statement has nothing more (comments and spaces aside).
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.skip_space();
+        self.s.is_empty() || self.s == ";"
+    }
+
     /// Consumes the next token, whatever it is; `None` at the end.
-    fn token(&mut self) -> Option<Token> {
+    pub(crate) fn token(&mut self) -> Option<Token> {
         self.skip_space();
         let c = self.s.chars().next()?;
         if c == '`' {
