@@ -426,26 +426,41 @@ fn store_exit(result: Result<(), StoreTaskError>) -> Exit {
     }
 }
 
+/// Schema history bytes per proposal, about (an entry is never split).
+const HISTORY_PROPOSAL_BYTES: usize = 256 << 10;
+
 /// How a store of `epoch` replicates its schema history: proposed until it commits (a leader
 /// change or a lost quorum is waited out), refused only when the epoch is stale.
 fn replicate_history(meta: Meta, project: String, epoch: u64) -> ReplicateHistory {
     Arc::new(move |entries| {
         let (meta, project) = (meta.clone(), project.clone());
         Box::pin(async move {
-            let entries: Vec<HistoryEntry> =
-                entries.into_iter().map(|(key, value)| HistoryEntry { key, value }).collect();
-            loop {
-                let command =
-                    Command::SaveSchemaHistory { name: project.clone(), epoch, entries: entries.clone() };
-                match meta::propose(&meta, command).await {
-                    Ok(Ok(())) => return Ok(()),
-                    Ok(Err(e)) => return Err(e.to_string()),
-                    Err(e) => {
-                        tracing::warn!(project, error = %e, "schema history not replicated yet; retrying");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
+            // A baseline of many tables goes in several proposals of bounded size.
+            let mut chunks: Vec<Vec<HistoryEntry>> = vec![Vec::new()];
+            let mut bytes = 0;
+            for (key, value) in entries {
+                if bytes >= HISTORY_PROPOSAL_BYTES {
+                    chunks.push(Vec::new());
+                    bytes = 0;
+                }
+                bytes += key.len() + value.len();
+                chunks.last_mut().expect("one at least").push(HistoryEntry { key, value });
+            }
+            for entries in chunks.into_iter().filter(|c| !c.is_empty()) {
+                loop {
+                    let command =
+                        Command::SaveSchemaHistory { name: project.clone(), epoch, entries: entries.clone() };
+                    match meta::propose(&meta, command).await {
+                        Ok(Ok(())) => break,
+                        Ok(Err(e)) => return Err(e.to_string()),
+                        Err(e) => {
+                            tracing::warn!(project, error = %e, "schema history not replicated yet; retrying");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
                     }
                 }
             }
+            Ok(())
         })
     })
 }

@@ -404,6 +404,22 @@ pub(crate) struct ColumnDefinition {
 }
 
 impl ColumnDefinition {
+    /// A column of a type with no lengths, precision or character set (yet).
+    pub(crate) fn new(name: impl Into<String>, data_type: &str, column_type: &str) -> Self {
+        ColumnDefinition {
+            name: name.into(),
+            data_type: data_type.into(),
+            column_type: column_type.into(),
+            char_max_len: None,
+            octet_len: None,
+            numeric_precision: None,
+            numeric_scale: None,
+            datetime_precision: None,
+            charset: None,
+            json: false,
+        }
+    }
+
     /// Whether the column holds text in a character set.
     pub(crate) fn is_character(&self) -> bool {
         matches!(

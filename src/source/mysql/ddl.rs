@@ -430,18 +430,9 @@ impl TypeSpec<'_> {
     fn definition(self, name: String) -> Result<ColumnDefinition, String> {
         let n = self.numbers();
         let arg = |i: usize, default: u64| n.get(i).copied().unwrap_or(default);
-        let mut col = ColumnDefinition {
-            name,
-            data_type: String::new(),
-            column_type: String::new(),
-            char_max_len: None,
-            octet_len: None,
-            numeric_precision: None,
-            numeric_scale: None,
-            datetime_precision: None,
-            charset: self.charset.clone(),
-            json: self.json,
-        };
+        let mut col = ColumnDefinition::new(name, "", "");
+        col.charset = self.charset.clone();
+        col.json = self.json;
         let binary_charset = self.charset.as_deref() == Some("binary");
         let data_type = match self.ty.as_str() {
             "TINYINT" | "INT1" | "BOOL" | "BOOLEAN" => "tinyint",
@@ -808,21 +799,6 @@ fn index_of(def: &TableDefinition, name: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn col(name: &str, data_type: &str, column_type: &str) -> ColumnDefinition {
-        ColumnDefinition {
-            name: name.into(),
-            data_type: data_type.into(),
-            column_type: column_type.into(),
-            char_max_len: None,
-            octet_len: None,
-            numeric_precision: None,
-            numeric_scale: None,
-            datetime_precision: None,
-            charset: None,
-            json: false,
-        }
-    }
-
     fn t(name: &str) -> TableName {
         TableName::new("shop", name)
     }
@@ -938,7 +914,11 @@ mod tests {
         let mut base = HashMap::new();
         base.insert(
             t("t"),
-            TableDefinition { columns: vec![col("id", "int", "int")], primary_key: vec![], charset: None },
+            TableDefinition {
+                columns: vec![ColumnDefinition::new("id", "int", "int")],
+                primary_key: vec![],
+                charset: None,
+            },
         );
         let changes = apply("ALTER TABLE t FROBNICATE COLUMN id", "shop", &mut |n| base.get(n).cloned());
         assert!(

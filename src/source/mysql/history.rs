@@ -167,20 +167,20 @@ impl SchemaHistory {
         names.into_iter().filter(|n| matches!(self.at(n, at), Some(Version::Table(_)))).collect()
     }
 
-    /// Saves `version` as the table's from `at` on, unless that is already what holds there.
-    /// Returns the entry written (for the store to replicate), `None` when nothing changed.
+    /// Saves `version` as the table's from `at` on, unless that is already what holds there
+    /// (a DDL that changes no column, as partition upkeep or an index, adds nothing). Returns
+    /// the entry written (for the store to replicate), `None` when nothing changed.
     pub(crate) fn record(
         &self,
         table: &TableName,
         at: At,
         version: Version,
     ) -> Result<Option<Entry>, SourceError> {
-        if self
-            .lock()
-            .get(table)
-            .and_then(|l| l.iter().find(|(p, _)| *p == at))
-            .is_some_and(|(_, v)| *v == version)
-        {
+        let in_force = self.lock().get(table).and_then(|l| {
+            let i = l.partition_point(|(p, _)| *p <= at);
+            i.checked_sub(1).map(|i| l[i].1 == version)
+        });
+        if in_force == Some(true) {
             return Ok(None);
         }
         let value = serde_json::to_vec(&version).map_err(|e| SourceError::SchemaHistory(e.to_string()))?;
@@ -245,18 +245,7 @@ mod tests {
         Version::Table(TableDefinition {
             columns: columns
                 .iter()
-                .map(|n| super::super::catalog::ColumnDefinition {
-                    name: n.to_string(),
-                    data_type: "int".into(),
-                    column_type: "int".into(),
-                    char_max_len: None,
-                    octet_len: None,
-                    numeric_precision: None,
-                    numeric_scale: None,
-                    datetime_precision: None,
-                    charset: None,
-                    json: false,
-                })
+                .map(|n| super::super::catalog::ColumnDefinition::new(*n, "int", "int"))
                 .collect(),
             primary_key: vec![],
             charset: None,
@@ -277,6 +266,11 @@ mod tests {
         h.record(&t, at("b.000002", 120), def(&["a", "b"])).unwrap();
         h.record(&t, at("b.000001", 900), def(&["x"])).unwrap();
         h.record(&TableName::new("shop", "u"), at("b.000002", 4), Version::Dropped).unwrap();
+        assert_eq!(
+            h.record(&t, at("b.000009", 4), def(&["a", "b"])).unwrap(),
+            None,
+            "what is already in force is not written again"
+        );
         let h = SchemaHistory::open(Box::new(store)).unwrap();
         assert_eq!(h.at(&t, &at("b.000001", 100)), Some(def(&["a"])), "before anything: the first");
         assert_eq!(h.at(&t, &at("b.000001", 300)), Some(def(&["a"])));

@@ -138,31 +138,26 @@ pub(crate) fn parse_ddl(query: &str, default_db: &str) -> Ddl {
 pub(crate) fn split_top_level(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut quoting = Quoting::default();
+    let mut comment = false;
     let mut start = 0;
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' && q != '`' && q != '*' {
-                escaped = true;
-            } else if q == '*' {
-                if c == '*' && chars.peek().map(|&(_, n)| n) == Some('/') {
-                    chars.next();
-                    quote = None;
-                }
-            } else if c == q {
-                quote = None;
+        let closes_comment = c == '*' && chars.peek().map(|&(_, n)| n) == Some('/');
+        if comment {
+            if closes_comment {
+                chars.next();
+                comment = false;
             }
             continue;
         }
+        if quoting.inside(c) {
+            continue;
+        }
         match c {
-            '\'' | '"' | '`' => quote = Some(c),
             '/' if chars.peek().map(|&(_, n)| n) == Some('*') => {
                 chars.next();
-                quote = Some('*');
+                comment = true;
             }
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
@@ -176,6 +171,35 @@ pub(crate) fn split_top_level(s: &str) -> Vec<&str> {
     out.push(s[start..].trim());
     out.retain(|p| !p.is_empty());
     out
+}
+
+/// Where a scan over statement text is with respect to quoted strings and identifiers.
+#[derive(Default)]
+struct Quoting {
+    quote: Option<char>,
+    escaped: bool,
+}
+
+impl Quoting {
+    /// Whether `c` (the next character) is part of a quoted string or identifier, delimiters
+    /// included.
+    fn inside(&mut self, c: char) -> bool {
+        if let Some(q) = self.quote {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == '\\' && q != '`' {
+                self.escaped = true;
+            } else if c == q {
+                self.quote = None;
+            }
+            return true;
+        }
+        if matches!(c, '\'' | '"' | '`') {
+            self.quote = Some(c);
+            return true;
+        }
+        false
+    }
 }
 
 /// One token of any kind, for scanning past what the statement heads do not name.
@@ -347,21 +371,12 @@ impl<'a> Tokens<'a> {
     pub(crate) fn parenthesized_rest(&mut self) -> Option<&'a str> {
         let body = self.s;
         let mut depth = 0usize;
-        let mut quote: Option<char> = None;
-        let mut escaped = false;
+        let mut quoting = Quoting::default();
         for (i, c) in body.char_indices() {
-            if let Some(q) = quote {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' && q != '`' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
+            if quoting.inside(c) {
                 continue;
             }
             match c {
-                '\'' | '"' | '`' => quote = Some(c),
                 '(' => depth += 1,
                 ')' if depth == 0 => {
                     self.s = &body[i + 1..];
