@@ -195,6 +195,7 @@ fn same_source(events: &[SourceEvent]) -> Vec<String> {
             SourceEvent::Ddl(d) => format!("ddl {}:{} ts {}", d.file, d.pos, d.ts),
             SourceEvent::TableStopped { table, .. } => format!("stopped {table}"),
             SourceEvent::SchemaHistory(_) => "history".into(),
+            SourceEvent::XaPrepared(_) => "xa".into(),
         })
         .collect()
 }
@@ -666,7 +667,7 @@ async fn the_filter_skips_other_tables_and_progress_moves_past_them() {
             Some(SourceEvent::TxEnd(t)) => panic!("TxEnd for a skipped transaction: {t:?}"),
             Some(SourceEvent::Ddl(d)) => panic!("DDL of a skipped table: {d:?}"),
             Some(SourceEvent::TableStopped { table, .. }) => panic!("{table} stopped"),
-            Some(SourceEvent::SchemaHistory(_)) => {}
+            Some(SourceEvent::SchemaHistory(_) | SourceEvent::XaPrepared(_)) => {}
             None => panic!("no Progress past {skipped_end} in time"),
         }
     }
@@ -697,6 +698,7 @@ async fn ddl_is_a_resume_point_and_refreshes_the_schema() {
             SourceEvent::Ddl(_) => "ddl",
             SourceEvent::TableStopped { .. } => "stopped",
             SourceEvent::SchemaHistory(_) => "history",
+            SourceEvent::XaPrepared(_) => "xa",
         })
         .collect();
     assert_eq!(kinds, vec!["rows", "end", "ddl", "end", "rows", "end"]);

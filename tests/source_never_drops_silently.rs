@@ -101,9 +101,18 @@ fn xa_changes_go_out_at_commit_and_never_after_rollback() {
     sql.exec(&format!("INSERT INTO {db}.t VALUES (4, 4)"));
     let msgs = read_topic(&services.kafka, &topic, Duration::from_secs(30), |m| m.len() >= 2);
     assert_eq!(ids(&msgs), vec![2, 4], "prepared changes wait for their commit; rolled back ones never go");
+    // The status says what is held, and since when.
+    let p = node.wait_project("xa", Duration::from_secs(10), |p| !p["store_status"]["xa_prepared"].is_null());
+    let held = &p["store_status"]["xa_prepared"];
+    assert_eq!(
+        (held["transactions"].as_u64(), held["oldest_xid"].as_str()),
+        (Some(1), Some(&*format!("{db}_x1")))
+    );
+    assert!(held["oldest_prepared_at"].as_u64() > Some(1_700_000_000), "{held}");
     finish(&mut sql, "COMMIT", "x1");
     let msgs = read_topic(&services.kafka, &topic, Duration::from_secs(30), |m| m.len() >= 3);
     assert_eq!(ids(&msgs), vec![2, 4, 1], "x1 goes out at its commit");
+    node.wait_project("xa", Duration::from_secs(10), |p| p["store_status"]["xa_prepared"].is_null());
 
     // Prepared, then the node dies after a later transaction went out: the restart must read
     // the prepared rows again.

@@ -390,5 +390,6 @@ fn store_status(running: &LiveProject) -> StoreStatusView {
         rows_per_s: live.store_rows_per_s.load(Ordering::Relaxed),
         bytes_per_s: live.store_bytes_per_s.load(Ordering::Relaxed),
         stopped_tables: live.stopped_tables(),
+        xa_prepared: live.xa_prepared(),
     }
 }

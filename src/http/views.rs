@@ -262,6 +262,10 @@ pub struct StoreStatusView {
     /// Synced tables whose changes stopped (`db.table` -> why: a DDL Ferry could not follow,
     /// quoted); the project's other tables go on.
     pub stopped_tables: std::collections::BTreeMap<String, String>,
+    /// XA transactions prepared and awaiting their outcome (null when none): their rows are
+    /// held, and a restart reads the source again from before the oldest, so one left
+    /// prepared for long (`oldest_prepared_at`) holds both.
+    pub xa_prepared: Option<crate::source::XaPrepared>,
 }
 
 /// The range a connector can be reset into: transactions committed after `oldest_timestamp`

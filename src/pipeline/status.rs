@@ -1,6 +1,7 @@
 //! Live figures of a running project, written by its store and connector, read by the API.
 
 use crate::model::Position;
+use crate::source::XaPrepared;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -25,6 +26,8 @@ pub struct PipelineStatus {
     pub store_bytes_per_s: AtomicU64,
     /// Synced tables whose rows the store no longer decodes (`db.table` -> why).
     pub stopped_tables: Mutex<BTreeMap<String, String>>,
+    /// XA transactions prepared and awaiting their outcome, as the store last read.
+    pub xa_prepared: Mutex<Option<XaPrepared>>,
 }
 
 impl PipelineStatus {
@@ -50,6 +53,10 @@ impl PipelineStatus {
 
     pub fn stopped_tables(&self) -> BTreeMap<String, String> {
         self.stopped_tables.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn xa_prepared(&self) -> Option<XaPrepared> {
+        self.xa_prepared.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn store_committed_seq(&self) -> u64 {

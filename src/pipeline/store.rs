@@ -222,6 +222,9 @@ impl StoreTask {
                         // Before anything decoded with it is appended (and so checkpointed).
                         (self.replicate_history)(entries).await.map_err(StoreTaskError::Fenced)?;
                     }
+                    SourceEvent::XaPrepared(held) => {
+                        *self.status.xa_prepared.lock().unwrap_or_else(|p| p.into_inner()) = held;
+                    }
                     SourceEvent::TableStopped { table, reason } => {
                         tracing::warn!(project = %self.project, %table, %reason, "table stopped");
                         self.status

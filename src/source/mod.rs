@@ -54,11 +54,24 @@ pub enum SourceEvent {
     /// Schema history entries the reader saved in the store: replicate them before appending
     /// what follows (rows decoded with them).
     SchemaHistory(Vec<(Vec<u8>, Vec<u8>)>),
+    /// XA transactions prepared and awaiting their outcome changed (`None`: none left).
+    XaPrepared(Option<XaPrepared>),
     /// The source is alive at `position` (no data for filtered tables, heartbeats).
     Progress {
         position: Position,
         ts: u32,
     },
+}
+
+/// XA transactions prepared and awaiting their outcome. Their rows are held, and a restart
+/// reads the source again from before the oldest one: one left prepared for long holds both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct XaPrepared {
+    pub transactions: usize,
+    /// The oldest one's XA id (gtrid, then `,bqual` when there is one).
+    pub oldest_xid: String,
+    /// When it was prepared (unix seconds, the source's clock).
+    pub oldest_prepared_at: u32,
 }
 
 /// A problem a check found, with what to do about it.

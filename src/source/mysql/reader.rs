@@ -848,7 +848,8 @@ impl Replication {
     fn on_xa_prepare(&mut self, ev: &Event) {
         if let (Some(XaGroup::Prepare(xid)), Some(since)) = (self.group.xa.take(), self.group.since.take()) {
             let rows = std::mem::take(&mut self.xa_rows);
-            self.xa.prepared(xid, rows, since);
+            self.xa.prepared(xid, rows, since, ev.header().timestamp());
+            self.pending.push(SourceEvent::XaPrepared(self.xa.summary()));
         }
         self.end_group(ev, false);
     }
@@ -870,6 +871,7 @@ impl Replication {
             // A one-phase XA COMMIT, or a server that logs XA whole at commit: rows went out.
             _ => {}
         }
+        self.pending.push(SourceEvent::XaPrepared(self.xa.summary()));
         self.end_group(ev, false);
     }
 

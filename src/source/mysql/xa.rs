@@ -9,7 +9,7 @@
 //! groups after it, which go out again: at least once, never lost).
 
 use crate::model::Position;
-use crate::source::SourceEvent;
+use crate::source::{SourceEvent, XaPrepared};
 
 /// MariaDB GTID flags (`Gtid_log_event::flags2`).
 const FL_GROUP_COMMIT_ID: u8 = 2;
@@ -52,6 +52,8 @@ struct Prepared {
     events: Vec<SourceEvent>,
     /// The resume point before the prepared group.
     since: Position,
+    /// When it was prepared (unix seconds).
+    at: u32,
 }
 
 /// Prepared XA transactions awaiting their outcome, oldest first.
@@ -62,9 +64,19 @@ pub(crate) struct XaTransactions {
 
 impl XaTransactions {
     /// The group for `xid`, which began after resume point `since`, was prepared with these rows.
-    pub fn prepared(&mut self, xid: Vec<u8>, events: Vec<SourceEvent>, since: Position) {
+    pub fn prepared(&mut self, xid: Vec<u8>, events: Vec<SourceEvent>, since: Position, at: u32) {
         self.prepared.retain(|p| p.xid != xid);
-        self.prepared.push(Prepared { xid, events, since });
+        self.prepared.push(Prepared { xid, events, since, at });
+    }
+
+    /// What is prepared now, for the status.
+    pub fn summary(&self) -> Option<XaPrepared> {
+        let oldest = self.prepared.first()?;
+        Some(XaPrepared {
+            transactions: self.prepared.len(),
+            oldest_xid: xid_text(&oldest.xid),
+            oldest_prepared_at: oldest.at,
+        })
     }
 
     /// The rows of `xid`, now committed; `None` if its prepare was not read (it came before the
@@ -82,6 +94,19 @@ impl XaTransactions {
     /// oldest prepared group, while there is one.
     pub fn hold(&self) -> Option<&Position> {
         self.prepared.first().map(|p| &p.since)
+    }
+}
+
+/// An xid as `xa_group` reads it (format id, lengths, gtrid, bqual) -> `gtrid[,bqual]`.
+fn xid_text(xid: &[u8]) -> String {
+    let (Some(&g), Some(&b)) = (xid.get(4), xid.get(5)) else {
+        return String::new();
+    };
+    let data = &xid[6..];
+    let gtrid = String::from_utf8_lossy(data.get(..g as usize).unwrap_or(data));
+    match data.get(g as usize..g as usize + b as usize) {
+        Some(bqual) if !bqual.is_empty() => format!("{gtrid},{}", String::from_utf8_lossy(bqual)),
+        _ => gtrid.into_owned(),
     }
 }
 
@@ -121,13 +146,19 @@ mod tests {
         let at = |pos| Position { file: "bin.1".into(), pos, gtid: None };
         let mut xa = XaTransactions::default();
         assert!(xa.hold().is_none());
-        xa.prepared(b"a".to_vec(), vec![], at(100));
-        xa.prepared(b"b".to_vec(), vec![], at(200));
+        let xid = |g: &[u8]| [&[1, 0, 0, 0, g.len() as u8, 0][..], g].concat();
+        xa.prepared(xid(b"a"), vec![], at(100), 1_000);
+        xa.prepared(xid(b"b"), vec![], at(200), 2_000);
         assert_eq!(xa.hold(), Some(&at(100)));
-        assert!(xa.commit(b"a").is_some());
+        assert_eq!(
+            xa.summary(),
+            Some(XaPrepared { transactions: 2, oldest_xid: "a".into(), oldest_prepared_at: 1_000 })
+        );
+        assert!(xa.commit(&xid(b"a")).is_some());
         assert_eq!(xa.hold(), Some(&at(200)));
-        assert!(xa.commit(b"a").is_none(), "committed once");
-        xa.rollback(b"b");
+        assert!(xa.commit(&xid(b"a")).is_none(), "committed once");
+        xa.rollback(&xid(b"b"));
         assert!(xa.hold().is_none());
+        assert_eq!(xa.summary(), None);
     }
 }
