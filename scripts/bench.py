@@ -152,6 +152,42 @@ class Reader:
         c.close()
 
 
+def store_only(nodes, file, pos, conn):
+    """The store alone: a second project reads the same binlog from the same start while its
+    connector's broker is down (nothing delivered, so nothing else works): the pull rate and
+    the CPU per row of binlog reading, decoding and appending to the change log."""
+    with conn.cursor() as c:
+        c.execute(f"SELECT COUNT(*) FROM {DB}.sbtest")
+        rows = c.fetchone()[0]
+    url = nodes[0].url
+    api(url, "POST", "/datasources?verify=false", {"name": "nowhere", "type": "kafka",
+                                                   "bootstrap_servers": "127.0.0.1:1"})
+    api(url, "POST", "/projects", {"name": "storeonly", "source": "maria", "destination": "nowhere",
+                                   "objects": [{"database": DB, "topic": f"storeonly{RUN}.{{table}}"}],
+                                   "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos}})
+    cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
+    t0 = time.time()
+    api(url, "POST", "/projects/storeonly/start", {})
+    deadline = t0 + 300
+    while True:
+        p = api(url, "GET", "/projects/storeonly")
+        if p.get("node"):
+            url = nodes[p["node"] - 1].url
+        if (p.get("rows_read") or 0) >= rows:
+            break
+        if p["state"] == "failed" or time.time() > deadline:
+            log(f"store-only run did not finish: {p.get('error') or p['state']}")
+            return
+        time.sleep(0.05)
+    wall = time.time() - t0
+    mine = p["node"] or 1
+    cpu = proc_cpu_seconds(nodes[mine - 1].proc.pid) - cpu0[mine]
+    figure("store_only_rows", rows)
+    figure("store_only_rows_per_sec (connector's broker down, API)", round(rows / max(wall, 1e-3)))
+    figure("store_only_cpu_seconds_per_1m_rows", round(cpu * 1_000_000 / rows, 2))
+    api(url, "POST", "/projects/storeonly/stop", {})
+
+
 def main():
     parser = argparse.ArgumentParser(description="Ferry benchmark: see scripts/bench.sh")
     parser.add_argument("--nodes", type=int, default=1, choices=range(1, 10), metavar="N",
@@ -267,6 +303,7 @@ def main():
             if (p["node"], p["epoch"]) != runs:
                 log(f"warning: the project moved during the steady load: node {runs[0]} epoch {runs[1]} -> "
                     f"node {p['node']} epoch {p['epoch']}")
+        store_only(nodes, file, pos, conn)
     finally:
         for n in nodes:
             n.proc.send_signal(signal.SIGTERM)

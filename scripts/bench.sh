@@ -7,6 +7,8 @@
 #    timestamp), its CPU seconds and peak RSS;
 # 2. writes BENCH_RATE rows/s for BENCH_SECONDS and measures commit-ack-to-Kafka latency
 #    (message CreateTime minus the writer's commit acknowledgement time) p50/p99.
+# 3. runs the store alone: a second project reads the same binlog while its connector's broker is
+#    down, and gives the pull rate and CPU seconds per 1M rows of reading, decoding and storing.
 # Prints one `name: value` line per figure.
 # --nodes N (default 1): run on an N-node cluster on loopback (node I on 127.0.0.(10+I), Raft :7301,
 # HTTP :9301, apart from scripts/cluster.sh's ports); CPU and peak RSS are those of the node that
