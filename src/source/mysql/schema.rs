@@ -254,6 +254,12 @@ impl SchemaCache {
                 let (name, version) = match change {
                     Change::Defined(n, d) => (n, Version::Table(d)),
                     Change::Dropped(n) => (n, Version::Dropped),
+                    // A stopped table stays stopped: an ALTER of it cannot be followed either.
+                    Change::Unknown(n)
+                        if matches!(history.at(&n, &self.at), Some(Version::Stopped { .. })) =>
+                    {
+                        continue
+                    }
                     Change::Unknown(n) => (n, Version::Unknown),
                     Change::Unparsed(n, reason) => {
                         let position = format!("{}:{}", self.at.1, self.at.2);
@@ -263,7 +269,10 @@ impl SchemaCache {
                         (n, Version::Stopped { statement: sql.to_string(), reason, position })
                     }
                 };
-                if catalog::SYSTEM_SCHEMAS.contains(&name.database.as_str()) {
+                // Only tables the project syncs, or once synced (renamed away, say).
+                let tracked =
+                    self.synced(&name.database, &name.table) || history.at(&name, &self.at).is_some();
+                if !tracked {
                     continue;
                 }
                 self.written.extend(history.record(&name, at.clone(), version)?);
