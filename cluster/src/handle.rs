@@ -216,6 +216,21 @@ impl<S: StateMachine> RaftHandle<S> {
         let _ = self.send(Request::Stop);
     }
 
+    /// Stops the Raft loop and waits, blocking this thread, until it released its storage or
+    /// `timeout` passed; whether it did. For synchronous teardown (a process about to exit
+    /// must not leave RocksDB's threads running into its static destructors).
+    pub fn shutdown_blocking(&self, timeout: std::time::Duration) -> bool {
+        self.stop();
+        let deadline = std::time::Instant::now() + timeout;
+        while *self.shared.running.borrow() {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        true
+    }
+
     /// Stops the Raft loop and waits until it released its storage.
     pub async fn shutdown(&self) {
         self.stop();

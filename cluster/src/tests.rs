@@ -143,9 +143,15 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
+    /// Waits for every node's loop to release its RocksDB: the last test's nodes still running
+    /// when the test binary exits aborted it in RocksDB's teardown ("pthread lock: Invalid
+    /// argument", seen in a CI rehearsal after every test had passed).
     fn drop(&mut self) {
         for h in self.nodes.values() {
             h.stop();
+        }
+        for h in self.nodes.values() {
+            h.shutdown_blocking(Duration::from_secs(10));
         }
         let _ = std::fs::remove_dir_all(&self.base);
     }
