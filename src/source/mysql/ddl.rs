@@ -244,26 +244,8 @@ impl Applier<'_, '_> {
 /// One item of a CREATE TABLE's parenthesized body: a column or a constraint.
 fn create_item(def: &mut TableDefinition, item: &str) -> Result<(), String> {
     let mut t = Tokens::new(item);
-    let mut probe = t.clone();
-    let quoted = t.rest().starts_with('`');
-    if !quoted {
-        match probe.keyword().as_deref() {
-            Some("PRIMARY") => {
-                def.primary_key = key_columns(&mut probe).ok_or_else(|| format!("primary key {item:?}"))?;
-                return Ok(());
-            }
-            Some("CONSTRAINT") => {
-                if let Some(cols) = constraint_primary_key(&mut probe) {
-                    def.primary_key = cols;
-                }
-                return Ok(());
-            }
-            Some(
-                "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "FOREIGN" | "CHECK" | "PERIOD"
-                | "SYSTEM" | "VECTOR",
-            ) => return Ok(()),
-            _ => {}
-        }
+    if key_or_constraint(def, &t).ok_or_else(|| format!("primary key {item:?}"))? {
+        return Ok(());
     }
     let name = t.ident().ok_or_else(|| format!("column definition {item:?}"))?;
     let (col, attrs) = column_definition(name, &mut t, &def.columns)?;
@@ -272,6 +254,30 @@ fn create_item(def: &mut TableDefinition, item: &str) -> Result<(), String> {
     }
     def.columns.push(col);
     Ok(())
+}
+
+/// Where a column could also stand (a CREATE TABLE item, what ALTER TABLE ADDs): whether a key,
+/// index, constraint or partition comes instead. A primary key becomes the table's; the rest
+/// changes no column. `None`: a primary key whose columns cannot be read.
+fn key_or_constraint(def: &mut TableDefinition, t: &Tokens) -> Option<bool> {
+    if t.clone().rest().starts_with('`') {
+        return Some(false);
+    }
+    let mut probe = t.clone();
+    match probe.keyword().as_deref() {
+        Some("PRIMARY") => def.primary_key = key_columns(&mut probe)?,
+        Some("CONSTRAINT") => {
+            if let Some(cols) = constraint_primary_key(&mut probe) {
+                def.primary_key = cols;
+            }
+        }
+        Some(
+            "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "FOREIGN" | "CHECK" | "PARTITION"
+            | "PERIOD" | "SYSTEM" | "VECTOR",
+        ) => {}
+        _ => return Some(false),
+    }
+    Some(true)
 }
 
 /// `[CONSTRAINT [name]] PRIMARY KEY ...` after CONSTRAINT: the key's columns, `None` for other
@@ -559,25 +565,8 @@ fn alter_spec(def: &mut TableDefinition, spec: &str, default_db: &str) -> Result
             let column_word = probe.keyword().as_deref() == Some("COLUMN");
             if column_word {
                 t = probe;
-            } else if !t.rest().starts_with('`') {
-                let mut probe = t.clone();
-                match probe.keyword().as_deref() {
-                    Some("PRIMARY") => {
-                        def.primary_key = key_columns(&mut probe).ok_or_else(unparsed)?;
-                        return Ok(None);
-                    }
-                    Some("CONSTRAINT") => {
-                        if let Some(cols) = constraint_primary_key(&mut probe) {
-                            def.primary_key = cols;
-                        }
-                        return Ok(None);
-                    }
-                    Some(
-                        "INDEX" | "KEY" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "FOREIGN" | "CHECK"
-                        | "PARTITION" | "PERIOD" | "SYSTEM" | "VECTOR",
-                    ) => return Ok(None),
-                    _ => {}
-                }
+            } else if key_or_constraint(def, &t).ok_or_else(unparsed)? {
+                return Ok(None);
             }
             let mut probe = t.clone();
             let if_not_exists = probe.keyword().as_deref() == Some("IF");
