@@ -162,6 +162,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         tokio::spawn(keep_lease(meta.clone(), address, lease.clone(), gates.clone(), stop_lease_rx));
     let checkpoints = CheckpointSaver::start(meta.clone());
     let live = LiveStatus::default();
+    let token: Arc<str> = token.into();
     let agent = NodeAgent::new(AgentConfig {
         node_id,
         data_dir: opts.data_dir.clone(),
@@ -171,6 +172,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         lease: lease.clone(),
         gates,
         checkpoints,
+        admin_token: token.clone(),
         generation: generation.clone(),
     })
     .start();
@@ -190,7 +192,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         meta: meta.clone(),
         keyring,
         live,
-        admin_token: token.into(),
+        admin_token: token,
         cluster: ClusterContext { liveness, lease: opts.lease, lost_after, transport: tcp },
     };
     let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))

@@ -83,8 +83,15 @@ fn view(status: &ClusterStatus, state: &MetaState, cluster: &ClusterContext) -> 
                 .placed_on(m.id)
                 .filter(|p| p.state == ProjectState::Running)
                 .flat_map(|p| {
-                    let connectors = p.spec.connectors().into_iter().map(|c| format!("connector/{}", c.id));
-                    std::iter::once("store".to_string()).chain(connectors).map(|component| RunView {
+                    let placement = p.placement.as_ref().expect("placed on this node");
+                    let store = (placement.node == m.id).then(|| "store".to_string());
+                    let connectors = p
+                        .spec
+                        .connectors()
+                        .into_iter()
+                        .filter(|c| placement.connector_node(&c.id) == m.id)
+                        .map(|c| format!("connector/{}", c.id));
+                    store.into_iter().chain(connectors).map(|component| RunView {
                         project: p.spec.name.clone(),
                         component,
                         epoch: p.epoch,

@@ -1,9 +1,10 @@
 //! `/projects/{name}/connectors/{id}`: a project's connectors. `reset` moves one to another
 //! transaction end its store still holds, without going back to the source (which may have
-//! purged those binlogs long ago).
+//! purged those binlogs long ago). `move` runs one on another node than its store (it reads
+//! the store's log over the network) or brings it back.
 
 use super::projects::find;
-use super::views::{PositionView, ResetBody, ResetView};
+use super::views::{MoveBody, MoveView, PositionView, ResetBody, ResetView};
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, ProjectState};
 use crate::model::TxEnd;
@@ -15,7 +16,33 @@ use std::time::Duration;
 const FORWARDED: &str = "x-ferry-forwarded";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/projects/{name}/connectors/{id}/reset", web::post().to(reset));
+    cfg.route("/projects/{name}/connectors/{id}/reset", web::post().to(reset))
+        .route("/projects/{name}/connectors/{id}/move", web::post().to(move_to));
+}
+
+/// The running project `name` with a connector `id`.
+async fn running_connector(
+    ctx: &ApiContext,
+    name: &str,
+    id: &str,
+    what: &str,
+) -> Result<crate::meta::Project, ApiError> {
+    ctx.meta.read_index().await?;
+    let project = find(ctx, name)?;
+    if project.spec.connector(id).is_none() {
+        let ids: Vec<String> = project.spec.connectors().into_iter().map(|c| c.id).collect();
+        return Err(ApiError::NotFound(format!(
+            "project {name:?} has no connector {id:?}; its connectors: {}",
+            ids.join(", ")
+        )));
+    }
+    if project.state != ProjectState::Running {
+        return Err(ApiError::Conflict(format!(
+            "project {name:?} is {}: a connector is {what} while its project runs",
+            project.state.as_str()
+        )));
+    }
+    Ok(project)
 }
 
 async fn reset(
@@ -31,21 +58,8 @@ async fn reset(
             "expected {\"timestamp\": <unix seconds>} or {\"position\": {\"file\": \"...\", \"pos\": ...}}",
         )
     })?;
-    ctx.meta.read_index().await?;
-    let project = find(&ctx, &name)?;
-    if project.spec.connector(&id).is_none() {
-        let ids: Vec<String> = project.spec.connectors().into_iter().map(|c| c.id).collect();
-        return Err(ApiError::NotFound(format!(
-            "project {name:?} has no connector {id:?}; its connectors: {}",
-            ids.join(", ")
-        )));
-    }
-    if project.state != ProjectState::Running {
-        return Err(ApiError::Conflict(format!(
-            "project {name:?} is {}: a connector is reset while its project runs (the running store holds the retained changes)",
-            project.state.as_str()
-        )));
-    }
+    let what = "reset (the running store holds the retained changes)";
+    let project = running_connector(&ctx, &name, &id, what).await?;
     let Some(node) = project.placement.as_ref().map(|p| p.node) else {
         return Err(starting(&name));
     };
@@ -55,8 +69,9 @@ async fn reset(
         }
         return forward(&ctx, node, req.path(), &body).await;
     }
-    let live = ctx.live.project(&name).filter(|l| l.epoch == project.epoch).ok_or_else(|| starting(&name))?;
-    let log = live.log.clone();
+    let store = ctx.live.project(&name).filter(|l| l.epoch == project.epoch).and_then(|l| l.store);
+    let store = store.ok_or_else(|| starting(&name))?;
+    let log = store.log.clone();
     let lookup = target.clone();
     let found = web::block(move || match lookup {
         ResetBody::Timestamp { timestamp } => log.end_before(timestamp),
@@ -65,7 +80,7 @@ async fn reset(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let retained = live.log.retained();
+    let retained = store.log.retained();
     let newest_ok = match &target {
         ResetBody::Timestamp { timestamp } => *timestamp <= retained.newest_ts,
         ResetBody::Position { .. } => true,
@@ -87,7 +102,7 @@ async fn reset(
     };
     // Until the new checkpoint is applied, retention must not drop what the connector resends.
     // (Another connector's checkpoint may be older still: the store keeps what it needs too.)
-    live.log.pin(seq);
+    store.log.pin(seq);
     let command = Command::ResetCheckpoint {
         name: name.clone(),
         connector: id.clone(),
@@ -105,6 +120,57 @@ async fn reset(
         seq,
         position: PositionView::from(&position),
         commit_timestamp: ts,
+        epoch: project.epoch + 1,
+    }))
+}
+
+/// Runs connector `id` on `node` (reading its store's log over the network), or back on its
+/// store's node (`null`). The project restarts under a new epoch; nothing is lost or resent
+/// beyond the last checkpoint.
+async fn move_to(
+    ctx: web::Data<ApiContext>,
+    path: web::Path<(String, String)>,
+    body: web::Json<MoveBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let target = body.into_inner().node;
+    let project = running_connector(&ctx, &name, &id, "moved").await?;
+    let Some(placement) = project.placement.as_ref() else {
+        return Err(starting(&name));
+    };
+    if let Some(node) = target {
+        let known = ctx.meta.read(|s| s.nodes.get(&node).map(|n| n.leaving));
+        match known {
+            None => return Err(ApiError::NotFound(format!("node {node} is not a node of the cluster"))),
+            Some(true) => return Err(ApiError::Conflict(format!("node {node} is leaving the cluster"))),
+            Some(false) if !ctx.cluster.alive(node) => {
+                return Err(ApiError::Conflict(format!(
+                    "node {node} has not renewed its lease lately: it would not run the connector"
+                )))
+            }
+            Some(false) => {}
+        }
+    }
+    let node = target.unwrap_or(placement.node);
+    if placement.connector_node(&id) == node {
+        return Err(ApiError::Conflict(format!(
+            "connector {id:?} of project {name:?} already runs on node {node}"
+        )));
+    }
+    let command = Command::PlaceConnector {
+        project: name.clone(),
+        connector: id.clone(),
+        node: target,
+        epoch: project.epoch,
+        lost: None,
+    };
+    meta::propose(&ctx.meta, command).await??;
+    tracing::info!(project = %name, connector = %id, node, store_node = placement.node, "connector moved");
+    Ok(HttpResponse::Ok().json(MoveView {
+        project: name,
+        connector: id,
+        node,
+        store_node: placement.node,
         epoch: project.epoch + 1,
     }))
 }

@@ -7,6 +7,7 @@ mod connectors;
 mod datasources;
 mod error;
 mod projects;
+mod stores;
 mod views;
 
 pub use cluster::ClusterContext;
@@ -49,6 +50,7 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(datasources::configure)
                     // Before the `/projects` scope, which would take its paths.
                     .configure(connectors::configure)
+                    .configure(stores::configure)
                     .configure(projects::configure)
                     .default_service(web::to(|| async {
                         Err::<HttpResponse, _>(ApiError::NotFound("no such API path".into()))

@@ -251,29 +251,32 @@ async fn act(
     Ok(HttpResponse::Ok().json(view(&ctx, &find(&ctx, &name)?, None)))
 }
 
-/// Where the project's store and connector run, with their placement epoch.
+/// Where the project's store and connectors run, with their placement epoch.
 fn components(ctx: &ApiContext, project: &Project) -> Vec<ComponentView> {
     let running = project.state == ProjectState::Running;
-    let state = match &project.placement {
+    let placement = project.placement.as_ref();
+    let state = |node: Option<u64>| match (placement, node) {
         _ if !running => project.state.as_str(),
-        None => "waiting_for_node",
-        Some(p) if p.releasing => "moving",
-        Some(p) if !ctx.cluster.alive(p.node) => "node_unreachable",
-        Some(_) => "running",
+        (None, _) | (_, None) => "waiting_for_node",
+        (Some(p), _) if p.releasing => "moving",
+        (_, Some(n)) if !ctx.cluster.alive(n) => "node_unreachable",
+        _ => "running",
     };
-    let node = project.placement.as_ref().map(|p| p.node);
     let name = &project.spec.name;
-    let component = |kind, id| ComponentView { kind, id, node, epoch: project.epoch, state };
-    let mut components = vec![component("store", format!("{name}/store"))];
+    let component =
+        |kind, id, node| ComponentView { kind, id, node, epoch: project.epoch, state: state(node) };
+    let mut components = vec![component("store", format!("{name}/store"), placement.map(|p| p.node))];
     for c in project.spec.connectors() {
-        components.push(component("connector", format!("{name}/connector/{}", c.id)));
+        let node = placement.map(|p| p.connector_node(&c.id));
+        components.push(component("connector", format!("{name}/connector/{}", c.id), node));
     }
     components
 }
 
 fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>) -> ProjectView {
     let spec = &project.spec;
-    let running = ctx.live.project(&spec.name);
+    // The store's figures, when the store runs here.
+    let running = ctx.live.project(&spec.name).filter(|r| r.store.is_some());
     let live = running.as_ref().map(|r| r.status.clone());
     // The connector furthest behind (none until every connector has a checkpoint).
     let checkpoints: Option<Vec<&Checkpoint>> =
@@ -375,7 +378,8 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
 }
 
 fn store_status(running: &LiveProject) -> StoreStatusView {
-    let (live, retained) = (&running.status, running.log.retained());
+    let retained = running.store.as_ref().map(|s| s.log.retained()).unwrap_or_default();
+    let live = &running.status;
     let paused_reason = live.store_paused();
     StoreStatusView {
         state: if paused_reason.is_some() { "paused" } else { "pulling" },

@@ -309,3 +309,22 @@ pub struct ResetView {
     /// The project's epoch after the reset (it restarts under it).
     pub epoch: u64,
 }
+
+/// The body of `POST /projects/{name}/connectors/{id}/move`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    /// The node to run the connector on; null: back on its store's node.
+    pub node: Option<u64>,
+}
+
+/// A connector after a move: where it runs and where its store runs.
+#[derive(Debug, Serialize)]
+pub struct MoveView {
+    pub project: String,
+    pub connector: String,
+    pub node: u64,
+    pub store_node: u64,
+    /// The project's epoch after the move (it restarts under it).
+    pub epoch: u64,
+}

@@ -162,6 +162,16 @@ pub enum Command {
         epoch: u64,
         lost: Option<(u64, u64)>,
     },
+    /// Connector `connector` of a running project goes to `node` (none: back with the store),
+    /// raising the epoch: the whole project restarts, the connector on its new node reading the
+    /// store's log over the network. `lost` as for `Place`: a move off a node thought lost.
+    PlaceConnector {
+        project: String,
+        connector: String,
+        node: Option<u64>,
+        epoch: u64,
+        lost: Option<(u64, u64)>,
+    },
     /// The supervisor asks the project's node to hand it off (stop it, save a last checkpoint).
     Release {
         project: String,

@@ -203,13 +203,36 @@ impl ProjectState {
     }
 }
 
-/// Where a running project's store and connector run (together, for now).
+/// Where a running project's store and connectors run: the store on `node`, each connector
+/// with it unless `connectors` places it on another node (it then reads the store's log over
+/// the network).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Placement {
+    /// The store's node (and that of every connector not in `connectors`).
     pub node: u64,
     /// The node was asked to hand the project off: it stops it, saves a last checkpoint and
     /// reports `Released`, then the supervisor places it elsewhere.
     pub releasing: bool,
+    /// Connector id -> its node, for the connectors that run apart from the store.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub connectors: BTreeMap<String, u64>,
+}
+
+impl Placement {
+    /// Everything on `node`.
+    pub fn on(node: u64) -> Self {
+        Placement { node, releasing: false, connectors: BTreeMap::new() }
+    }
+
+    /// The node connector `id` runs on.
+    pub fn connector_node(&self, id: &str) -> u64 {
+        self.connectors.get(id).copied().unwrap_or(self.node)
+    }
+
+    /// The store or a connector runs on `node`.
+    pub fn uses(&self, node: u64) -> bool {
+        self.node == node || self.connectors.values().any(|&n| n == node)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

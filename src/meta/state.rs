@@ -74,7 +74,7 @@ pub fn next_state(state: ProjectState, action: Action) -> Option<ProjectState> {
 impl MetaState {
     /// The projects placed on `node`, with their epochs.
     pub fn placed_on(&self, node: u64) -> impl Iterator<Item = &Project> + '_ {
-        self.projects.values().filter(move |p| p.placement.as_ref().is_some_and(|pl| pl.node == node))
+        self.projects.values().filter(move |p| p.placement.as_ref().is_some_and(|pl| pl.uses(node)))
     }
 
     fn node_mut(&mut self, id: u64) -> Result<&mut NodeRecord, MetaError> {
@@ -295,7 +295,41 @@ impl MetaState {
                     return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
                 }
                 project.epoch += 1;
-                project.placement = Some(Placement { node, releasing: false });
+                // Connectors placed apart stay where they are, unless on the lost node (they
+                // come with the store) or on the store's new node.
+                let mut placement = project.placement.take().unwrap_or_else(|| Placement::on(node));
+                let gone = lost.map(|(n, _)| n);
+                placement.connectors.retain(|_, n| *n != node && Some(*n) != gone);
+                placement.node = node;
+                placement.releasing = false;
+                project.placement = Some(placement);
+            }
+            Command::PlaceConnector { project: name, connector, node, epoch, lost } => {
+                if let Some(node) = node {
+                    match self.nodes.get(&node) {
+                        None => return Err(MetaError::UnknownNode(node)),
+                        Some(n) if n.leaving => return Err(MetaError::NodeLeaving(node)),
+                        Some(_) => {}
+                    }
+                }
+                if let Some((lost, heartbeats)) = lost {
+                    if self.nodes.get(&lost).is_some_and(|n| n.heartbeats != heartbeats) {
+                        return Err(MetaError::NodeAlive(lost));
+                    }
+                }
+                let project = self.project_mut(&name)?;
+                if project.spec.connector(&connector).is_none() {
+                    return Err(MetaError::UnknownConnector { project: name, connector });
+                }
+                let placement = match &mut project.placement {
+                    Some(p) if epoch == project.epoch && project.state == ProjectState::Running => p,
+                    _ => return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch }),
+                };
+                match node.filter(|&n| n != placement.node) {
+                    Some(n) => placement.connectors.insert(connector, n),
+                    None => placement.connectors.remove(&connector),
+                };
+                project.epoch += 1;
             }
             Command::Release { project: name, epoch } => {
                 let project = self.project_mut(&name)?;
@@ -537,6 +571,64 @@ mod tests {
             http: format!("10.0.0.{node}:8990"),
         };
         run(s, up).unwrap();
+    }
+
+    #[test]
+    fn a_connector_runs_apart_from_its_store_until_its_node_is_lost() {
+        let mut s = state_with_sources();
+        for n in 1..=3 {
+            node_up(&mut s, n);
+        }
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        act(&mut s, Action::Start).unwrap();
+        run(&mut s, Command::Place { project: "p".into(), node: 1, epoch: 1, lost: None }).unwrap();
+        let place = |node, epoch, lost| Command::PlaceConnector {
+            project: "p".into(),
+            connector: "default".into(),
+            node,
+            epoch,
+            lost,
+        };
+        let gen = s.generation;
+        run(&mut s, place(Some(2), 2, None)).unwrap();
+        assert!(s.generation > gen, "a connector placement moves work");
+        let p = &s.projects["p"];
+        let pl = p.placement.as_ref().unwrap();
+        assert_eq!((p.epoch, pl.node, pl.connector_node("default")), (3, 1, 2));
+        assert!(pl.uses(2) && !pl.uses(3));
+        assert_eq!(s.placed_on(2).count(), 1);
+        // Stale, unknown connector, unknown node: refused.
+        assert!(matches!(run(&mut s, place(Some(3), 2, None)), Err(MetaError::StaleEpoch { .. })));
+        let unknown = Command::PlaceConnector {
+            project: "p".into(),
+            connector: "nope".into(),
+            node: Some(3),
+            epoch: 3,
+            lost: None,
+        };
+        assert!(matches!(run(&mut s, unknown), Err(MetaError::UnknownConnector { .. })));
+        assert_eq!(run(&mut s, place(Some(9), 3, None)), Err(MetaError::UnknownNode(9)));
+        // The store moves off lost node 1: the connector stays on node 2.
+        let seen = s.nodes[&1].heartbeats;
+        run(&mut s, Command::Place { project: "p".into(), node: 3, epoch: 3, lost: Some((1, seen)) })
+            .unwrap();
+        let pl = s.projects["p"].placement.clone().unwrap();
+        assert_eq!((pl.node, pl.connector_node("default")), (3, 2));
+        // Node 2 is lost in turn: the connector comes back with the store.
+        let seen = s.nodes[&2].heartbeats;
+        run(&mut s, place(None, 4, Some((2, seen)))).unwrap();
+        let pl = s.projects["p"].placement.clone().unwrap();
+        assert_eq!((pl.node, pl.connector_node("default"), s.projects["p"].epoch), (3, 3, 5));
+        assert!(pl.connectors.is_empty());
+        // The store moving to the connector's node takes it in.
+        run(&mut s, place(Some(2), 5, None)).unwrap();
+        run(&mut s, Command::Place { project: "p".into(), node: 2, epoch: 6, lost: None }).unwrap();
+        assert!(s.projects["p"].placement.as_ref().unwrap().connectors.is_empty());
+        // The placement survives a snapshot.
+        run(&mut s, place(Some(1), 7, None)).unwrap();
+        let mut restored = MetaState::default();
+        restored.restore(&s.snapshot()).unwrap();
+        assert_eq!(restored.projects["p"].placement, s.projects["p"].placement);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub enum LogCommand {
     V2(v2::Command),
     V3(v3::Command),
     V4(v4::Command),
+    V5(v5::Command),
 }
 
 impl From<Command> for LogCommand {
@@ -52,6 +53,9 @@ impl From<Command> for LogCommand {
             Command::SaveSchemaHistory { name, epoch, entries } => {
                 let entries = entries.into_iter().map(|e| (e.key, e.value)).collect();
                 LogCommand::V4(v4::Command::SaveSchemaHistory { name, epoch, entries })
+            }
+            Command::PlaceConnector { project, connector, node, epoch, lost } => {
+                LogCommand::V5(v5::Command::PlaceConnector { project, connector, node, epoch, lost })
             }
             c => LogCommand::V1(c.into()),
         }
@@ -99,6 +103,9 @@ impl LogCommand {
                     epoch,
                     entries: entries.into_iter().map(|(key, value)| HistoryEntry { key, value }).collect(),
                 }
+            }
+            LogCommand::V5(v5::Command::PlaceConnector { project, connector, node, epoch, lost }) => {
+                Command::PlaceConnector { project, connector, node, epoch, lost }
             }
         }
     }
@@ -249,6 +256,22 @@ pub mod v2 {
         pub checkpoint_interval_ms: u64,
         pub server_id: Option<u32>,
         pub heartbeat_ms: u64,
+    }
+}
+
+pub mod v5 {
+    //! Version 5: a connector can run on another node than its store. Frozen.
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        PlaceConnector {
+            project: String,
+            connector: String,
+            node: Option<u64>,
+            epoch: u64,
+            lost: Option<(u64, u64)>,
+        },
     }
 }
 
@@ -490,6 +513,7 @@ impl From<Command> for v1::Command {
             Command::UpdateDataSource { .. } | Command::SaveSchemaHistory { .. } => {
                 unreachable!("written as v4")
             }
+            Command::PlaceConnector { .. } => unreachable!("written as v5"),
         }
     }
 }
@@ -995,6 +1019,44 @@ mod tests {
         for (i, (line, command)) in lines.iter().zip(commands).enumerate() {
             let written = LogCommand::from(command.clone());
             assert!(matches!(written, LogCommand::V4(_)), "entry {i} is written as v4");
+            assert_eq!(hex::encode(encode(&written)), *line, "entry {i} encodes as written");
+            let (decoded, _): (LogCommand, _) =
+                bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())
+                    .unwrap();
+            assert_eq!(decoded.into_command(), command, "entry {i}");
+        }
+    }
+
+    /// v5 entries as bytes; frozen.
+    const FIXTURE_V5: &str = include_str!("testdata/log_v5.hex");
+
+    fn v5_commands() -> Vec<Command> {
+        vec![
+            Command::PlaceConnector {
+                project: "shop-sync".into(),
+                connector: "k2".into(),
+                node: Some(3),
+                epoch: 4,
+                lost: None,
+            },
+            Command::PlaceConnector {
+                project: "shop-sync".into(),
+                connector: "k2".into(),
+                node: None,
+                epoch: 5,
+                lost: Some((3, 17)),
+            },
+        ]
+    }
+
+    #[test]
+    fn v5_keeps_connector_placements() {
+        let lines: Vec<&str> = FIXTURE_V5.lines().filter(|l| !l.is_empty()).collect();
+        let commands = v5_commands();
+        assert_eq!(lines.len(), commands.len());
+        for (i, (line, command)) in lines.iter().zip(commands).enumerate() {
+            let written = LogCommand::from(command.clone());
+            assert!(matches!(written, LogCommand::V5(_)), "entry {i} is written as v5");
             assert_eq!(hex::encode(encode(&written)), *line, "entry {i} encodes as written");
             let (decoded, _): (LogCommand, _) =
                 bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())

@@ -9,13 +9,13 @@
 //! and the placement still ours); when it closes, what is queued is abandoned and the run ends.
 
 use super::ack::AckTracker;
+use super::feed::{Feed, FeedError};
 use super::status::PipelineStatus;
 use crate::codec::{split_row, DdlTopic, Encoder, Message};
 use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
 use crate::model::{Checkpoint, DdlRecord, Position, Record, TableName, TableSchema};
 use crate::sink::{Permit, Route, Sink, SinkError};
 use crate::source::TableFilter;
-use crate::store::{ChangeLog, StoreError};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ pub enum ConnectorError {
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Feed(#[from] FeedError),
     #[error("saving the checkpoint: {0}")]
     Checkpoint(String),
     /// Another run of this project took over (its epoch is newer): stop without writing.
@@ -40,11 +40,6 @@ pub enum ConnectorError {
     #[error("the node's lease lapsed or the project moved: stopped writing")]
     LeaseLost,
 }
-
-/// Records per read of the change log (a record is one binlog rows event, tens of rows)...
-const READ_BATCH: usize = 1024;
-/// ...and bytes: rows of large BLOBs make few records of many megabytes.
-const READ_BYTES: usize = 8 << 20;
 
 pub struct ConnectorTask<S> {
     pub project: String,
@@ -59,8 +54,8 @@ pub struct ConnectorTask<S> {
     pub checkpoints: CheckpointSaver,
     /// The run's permit to write (the node's lease and the project's placement).
     pub gate: Arc<dyn Permit>,
-    pub log: Arc<dyn ChangeLog>,
-    pub appended: watch::Receiver<u64>,
+    /// The store's log, here or on another node.
+    pub feed: Arc<dyn Feed>,
     pub sink: S,
     pub encoder: Box<dyn Encoder>,
     pub filter: Arc<TableFilter>,
@@ -100,21 +95,16 @@ impl<S: Sink> ConnectorTask<S> {
         let mut skipped: Vec<u64> = Vec::new();
         let mut last_save = Instant::now();
         loop {
-            let records = self.log.read_from(next, READ_BATCH, READ_BYTES)?;
+            // None read: wait for more, until the next checkpoint is due.
+            let wait = self.checkpoint_interval.saturating_sub(last_save.elapsed());
+            let feed = self.feed.clone();
+            let records = tokio::select! {
+                records = feed.read(next, wait) => records?,
+                _ = stop.wait_for(|s| *s) => return self.finish(&mut saved).await,
+            };
             if let Some(&(first, _)) = records.first() {
                 if first != next {
                     return Err(ConnectorError::Gap { wanted: next, oldest: first });
-                }
-            }
-            if records.is_empty() {
-                let wait = self.checkpoint_interval.saturating_sub(last_save.elapsed());
-                let stopping = tokio::select! {
-                    _ = self.appended.wait_for(|&last| last >= next) => false,
-                    _ = tokio::time::sleep(wait) => false,
-                    _ = stop.wait_for(|s| *s) => true,
-                };
-                if stopping {
-                    return self.finish(&mut saved).await;
                 }
             }
             for (seq, record) in records {
@@ -253,7 +243,7 @@ impl<S: Sink> ConnectorTask<S> {
     }
 
     async fn resolve(&mut self, schema_id: u64) -> Result<Target, ConnectorError> {
-        let schema = self.log.schema(schema_id)?;
+        let schema = self.feed.schema(schema_id).await?;
         let route = match self.filter.topic_as(&schema.name, self.topic.as_deref()) {
             Some(topic) => Some(self.sink.route(&schema, &topic).await?),
             None => None,

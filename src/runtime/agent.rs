@@ -1,7 +1,9 @@
 //! The node agent: runs on every node and makes what runs here match the applied placements
-//! ([`reconcile`](super::reconcile::reconcile)): a store actor and an actor per connector for
-//! each project placed on this node, each on an arbiter (thread) of its own so reading and
-//! writing use both cores and a stalled destination holds up only its connector. One pass at
+//! ([`reconcile`](super::reconcile::reconcile)): the store actor of each project whose store is
+//! placed here and an actor per connector placed here, each on an arbiter (thread) of its own
+//! so reading and writing use both cores and a stalled destination holds up only its
+//! connector. A connector placed apart from its store reads the store's log from the store's
+//! node ([`RemoteFeed`]). One pass at
 //! a time: while it stops components its mailbox waits, so a restart never overlaps the run it
 //! replaces.
 //!
@@ -20,9 +22,10 @@ use crate::codec::{self, CodecContext};
 use crate::meta::{
     self, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, HistoryEntry, Meta, MetaState, Project,
 };
-use crate::model::Checkpoint;
 use crate::pipeline::ack::AckTracker;
 use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
+use crate::pipeline::feed::{Feed, LocalFeed};
+use crate::pipeline::remote_feed::RemoteFeed;
 use crate::pipeline::status::PipelineStatus;
 use crate::pipeline::store::{default_max_disk_bytes, ReplicateHistory, StoreTask, StoreTaskError};
 use crate::secrets::Keyring;
@@ -43,8 +46,9 @@ use tokio::sync::watch;
 pub struct LiveProject {
     pub epoch: u64,
     pub status: Arc<PipelineStatus>,
-    /// Its store's log (to resolve a connector reset).
-    pub log: Arc<RocksChangeLog>,
+    /// Its store's log, when the store runs here (to resolve a connector reset, and to serve
+    /// connectors on other nodes).
+    pub store: Option<LocalFeed>,
 }
 
 /// Live figures of the projects running on this node, for the API.
@@ -78,6 +82,8 @@ pub struct AgentConfig {
     pub lease: Arc<Lease>,
     pub gates: Gates,
     pub checkpoints: CheckpointSaver,
+    /// What this node presents to another node's API (reading a store's log from there).
+    pub admin_token: Arc<str>,
     /// Raised when the applied metadata may move work (see `MetaState::generation`).
     pub generation: watch::Receiver<u64>,
 }
@@ -89,19 +95,22 @@ struct ConnectorRun {
     actor: Addr<ComponentActor>,
 }
 
+/// The store of a project, when it is placed here.
+struct StoreRun {
+    actor: Addr<ComponentActor>,
+    arbiter: Arbiter,
+}
+
+/// What runs here of a project: its store, its connectors, or both.
 struct Running {
     epoch: u64,
-    store: Addr<ComponentActor>,
+    store: Option<StoreRun>,
     /// By connector id.
     connectors: BTreeMap<String, ConnectorRun>,
-    /// The change-log sequence the store started at (the oldest connector checkpoint): where a
-    /// connector whose checkpoint the log does not hold looks for it by position.
-    base: u64,
-    log: Arc<RocksChangeLog>,
-    appended: watch::Receiver<u64>,
+    /// The store's log, here or on its node.
+    feed: Arc<dyn Feed>,
     status: Arc<PipelineStatus>,
     gate: Arc<Gate>,
-    store_arbiter: Arbiter,
 }
 
 pub struct NodeAgent {
@@ -202,12 +211,59 @@ impl NodeAgent {
             Ok(plan) => plan,
             Err(error) => return self.fail(name, epoch, error),
         };
-        let checkpoint = plan.project.oldest_checkpoint();
-        let log = match self.open_store(name, &checkpoint) {
-            Ok(log) => log,
-            Err(error) => return self.fail(name, epoch, error),
-        };
+        let Some(placement) = plan.project.placement.clone() else { return };
+        let me = self.config.node_id;
         let status = Arc::new(PipelineStatus::default());
+        let (store, local) = if placement.node == me {
+            match self.start_store(&plan, epoch, &status, ctx) {
+                Ok((store, local)) => (Some(store), Some(local)),
+                Err(error) => return self.fail(name, epoch, error),
+            }
+        } else {
+            (None, None)
+        };
+        let feed: Arc<dyn Feed> = match &local {
+            Some(local) => Arc::new(local.clone()),
+            None => {
+                let http = self.config.meta.read(|s| s.nodes.get(&placement.node).map(|n| n.http.clone()));
+                let http = http.unwrap_or_default();
+                let token = self.config.admin_token.clone();
+                Arc::new(RemoteFeed::new(placement.node, &http, name, token, epoch))
+            }
+        };
+        let gate = self.config.gates.issue(&self.config.lease, name, epoch);
+        let mut running =
+            Running { epoch, store, connectors: BTreeMap::new(), feed, status: status.clone(), gate };
+        for (connector, kafka) in
+            plan.connectors.iter().filter(|(c, _)| placement.connector_node(&c.id) == me)
+        {
+            let arbiter = Arbiter::new();
+            let actor = self.start_connector(&plan, connector, kafka, &running, &arbiter.handle(), ctx);
+            running.connectors.insert(connector.id.clone(), ConnectorRun { arbiter, actor });
+        }
+        self.config.live.set(name, Some(LiveProject { epoch, status, store: local }));
+        self.running.insert(name.to_string(), running);
+        tracing::info!(
+            project = name,
+            epoch,
+            node = me,
+            store_node = placement.node,
+            connectors = ?placement.connectors,
+            "project started on this node"
+        );
+    }
+
+    /// Opens the project's store and starts its actor.
+    fn start_store(
+        &self,
+        plan: &Plan,
+        epoch: u64,
+        status: &Arc<PipelineStatus>,
+        ctx: &mut Context<Self>,
+    ) -> Result<(StoreRun, LocalFeed), String> {
+        let name = plan.project.spec.name.as_str();
+        let checkpoint = plan.project.oldest_checkpoint();
+        let log = self.open_store(name, &checkpoint)?;
         let (appended_tx, appended) = watch::channel(log.last_seq());
         let store = &plan.project.spec.store;
         let max_disk_bytes =
@@ -244,37 +300,15 @@ impl NodeAgent {
             replicate_history: replicate_history(self.config.meta.clone(), name.to_string(), epoch),
         };
         let report = ctx.address().recipient();
-        let store_arbiter = Arbiter::new();
-        let store = {
-            let (project, report) = (name.to_string(), report.clone());
-            ComponentActor::start_in_arbiter(&store_arbiter.handle(), move |_| {
-                let task = Box::new(move |stop| -> TaskFuture {
-                    Box::pin(async move { store_exit(store_task.run(stop).await) })
-                });
-                ComponentActor::new(project, epoch, ComponentKind::Store, task, report)
-            })
-        };
-        let gate = self.config.gates.issue(&self.config.lease, name, epoch);
-        let mut running = Running {
-            epoch,
-            store,
-            connectors: BTreeMap::new(),
-            base: checkpoint.seq,
-            log,
-            appended,
-            status: status.clone(),
-            gate,
-            store_arbiter,
-        };
-        for (connector, kafka) in &plan.connectors {
-            let arbiter = Arbiter::new();
-            let actor = self.start_connector(&plan, connector, kafka, &running, &arbiter.handle(), ctx);
-            running.connectors.insert(connector.id.clone(), ConnectorRun { arbiter, actor });
-        }
-        let live = LiveProject { epoch, status, log: running.log.clone() };
-        self.config.live.set(name, Some(live));
-        self.running.insert(name.to_string(), running);
-        tracing::info!(project = name, epoch, node = self.config.node_id, "project started on this node");
+        let arbiter = Arbiter::new();
+        let project = name.to_string();
+        let actor = ComponentActor::start_in_arbiter(&arbiter.handle(), move |_| {
+            let task = Box::new(move |stop| -> TaskFuture {
+                Box::pin(async move { store_exit(store_task.run(stop).await) })
+            });
+            ComponentActor::new(project, epoch, ComponentKind::Store, task, report)
+        });
+        Ok((StoreRun { actor, arbiter }, LocalFeed { log, appended, base: checkpoint.seq }))
     }
 
     fn start_connector(
@@ -292,16 +326,6 @@ impl NodeAgent {
         let id = connector.id.clone();
         let checkpoint =
             self.config.meta.read(|s| s.projects.get(&name).map(|p| p.checkpoint(&id))).unwrap_or_default();
-        // A store started over from an older connector's checkpoint numbers its log anew: this
-        // connector starts there and skips through its own checkpoint by source position.
-        let (checkpoint, skip_through) = if checkpoint.seq == running.base
-            || running.log.agrees_with(checkpoint.seq, &checkpoint.position)
-        {
-            (checkpoint, None)
-        } else {
-            let position = checkpoint.position.clone();
-            (Checkpoint { seq: running.base, ..checkpoint }, Some(position))
-        };
         let sink_config = KafkaSinkConfig {
             bootstrap_servers: kafka.to_string(),
             topic_partitions: spec.options.topic_partitions,
@@ -312,11 +336,10 @@ impl NodeAgent {
             // supervisor gives its work to another node.
             delivery_timeout_ms: (self.config.lease.duration().as_millis() as u64 / 2).max(1000),
         };
-        let (checkpoints, gate, log, appended, filter, status, mysql) = (
+        let (checkpoints, gate, feed, filter, status, mysql) = (
             self.config.checkpoints.clone(),
             running.gate.clone(),
-            running.log.clone() as Arc<dyn ChangeLog>,
-            running.appended.clone(),
+            running.feed.clone(),
             plan.filter.clone(),
             running.status.clone(),
             plan.mysql.clone(),
@@ -332,7 +355,14 @@ impl NodeAgent {
                         Err(e) if e.is_transient() => return Exit::Transient(e.to_string()),
                         Err(e) => return Exit::Definite(e.to_string()),
                     };
-                    let acks = Arc::new(AckTracker::new(checkpoint));
+                    // A store started over from an older connector's checkpoint numbers its
+                    // log anew: this connector starts there and skips through its own
+                    // checkpoint by source position.
+                    let begin = match feed.begin(checkpoint).await {
+                        Ok(begin) => begin,
+                        Err(e) => return Exit::Transient(e.to_string()),
+                    };
+                    let acks = Arc::new(AckTracker::new(begin.checkpoint));
                     let sink = match sink_config.build(acks.clone()) {
                         Ok(sink) => sink,
                         Err(e) => return Exit::Transient(e.to_string()),
@@ -352,12 +382,11 @@ impl NodeAgent {
                         project: name,
                         connector: id,
                         topic,
-                        skip_through,
+                        skip_through: begin.skip_through,
                         epoch,
                         checkpoints,
                         gate,
-                        log,
-                        appended,
+                        feed,
                         sink,
                         encoder,
                         filter,
@@ -497,10 +526,12 @@ async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus, gates: Gat
             }
         });
         futures_util::future::join_all(stopping).await;
-        if let Err(e) = running.store.send(StopComponent).await {
-            tracing::warn!(project = %name, error = %e, "store was already gone");
+        if let Some(store) = &running.store {
+            if let Err(e) = store.actor.send(StopComponent).await {
+                tracing::warn!(project = %name, error = %e, "store was already gone");
+            }
+            store.arbiter.stop();
         }
-        running.store_arbiter.stop();
         for connector in running.connectors.values() {
             connector.arbiter.stop();
         }

@@ -107,7 +107,7 @@ impl Gates {
             let still_ours = state.projects.get(project).is_some_and(|p| {
                 p.epoch == *epoch
                     && p.state == ProjectState::Running
-                    && p.placement.as_ref().is_some_and(|pl| pl.node == node)
+                    && p.placement.as_ref().is_some_and(|pl| pl.uses(node))
             });
             if !still_ours {
                 gate.revoke();
@@ -181,9 +181,8 @@ mod tests {
         assert!(gate.is_open());
 
         let mut state = MetaState::default();
-        let project = |node, epoch| {
-            Project::sample("p", ProjectState::Running, epoch, Some(Placement { node, releasing: false }))
-        };
+        let project =
+            |node, epoch| Project::sample("p", ProjectState::Running, epoch, Some(Placement::on(node)));
         state.projects.insert("p".into(), project(1, 3));
         gates.revoke_moved(1, &state);
         assert!(gate.is_open(), "still placed here at epoch 3");

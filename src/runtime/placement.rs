@@ -8,6 +8,8 @@
 //!   renewal committed meanwhile refuses it.
 //! - A project on a leaving node is asked to be released; once the node reports it stopped,
 //!   it has no node and is placed like a new one.
+//! - A connector placed apart from its store (by an operator) whose node is lost, leaving or
+//!   gone comes back to the store's node.
 //!
 //! Healthy work is never moved.
 
@@ -17,14 +19,31 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Move {
-    Place { project: String, node: u64, epoch: u64, lost: Option<(u64, u64)> },
-    Release { project: String, epoch: u64 },
+    Place {
+        project: String,
+        node: u64,
+        epoch: u64,
+        lost: Option<(u64, u64)>,
+    },
+    Release {
+        project: String,
+        epoch: u64,
+    },
+    /// Connector `connector` goes back to its store's node.
+    Rejoin {
+        project: String,
+        connector: String,
+        epoch: u64,
+        lost: Option<(u64, u64)>,
+    },
 }
 
 impl Move {
     pub fn project(&self) -> &str {
         match self {
-            Move::Place { project, .. } | Move::Release { project, .. } => project,
+            Move::Place { project, .. } | Move::Release { project, .. } | Move::Rejoin { project, .. } => {
+                project
+            }
         }
     }
 }
@@ -68,6 +87,19 @@ pub fn plan(state: &MetaState, health: &NodeHealth) -> Vec<Move> {
         if let Some((node, lost)) = target {
             *load.entry(node).or_default() += 1;
             moves.push(Move::Place { project: name, node, epoch: p.epoch, lost });
+            continue;
+        }
+        // The store stays: a connector apart whose node is not fit comes back to it (one move
+        // per pass: each raises the epoch).
+        let mut apart = p.placement.iter().filter(|pl| !pl.releasing).flat_map(|pl| &pl.connectors);
+        let rejoin = apart.find_map(|(id, node)| match state.nodes.get(node) {
+            None => Some((id, None)),
+            Some(n) if health.lost.contains(node) => Some((id, Some((n.id, n.heartbeats)))),
+            Some(n) if n.leaving => Some((id, None)),
+            Some(_) => None,
+        });
+        if let Some((id, lost)) = rejoin {
+            moves.push(Move::Rejoin { project: name, connector: id.clone(), epoch: p.epoch, lost });
         }
     }
     moves
@@ -79,7 +111,8 @@ mod tests {
     use crate::meta::{NodeRecord, Placement, Project};
 
     fn project(name: &str, state: ProjectState, epoch: u64, node: Option<(u64, bool)>) -> Project {
-        Project::sample(name, state, epoch, node.map(|(node, releasing)| Placement { node, releasing }))
+        let placement = |(node, releasing)| Placement { releasing, ..Placement::on(node) };
+        Project::sample(name, state, epoch, node.map(placement))
     }
 
     fn node(id: u64, leaving: bool, heartbeats: u64) -> (u64, NodeRecord) {
@@ -144,6 +177,31 @@ mod tests {
                 Move::Place { project: "on-lost".into(), node: 3, epoch: 3, lost: Some((1, 17)) },
                 Move::Place { project: "on-removed".into(), node: 3, epoch: 2, lost: None },
             ]
+        );
+    }
+
+    #[test]
+    fn a_connector_apart_rejoins_its_store_when_its_node_is_lost_leaving_or_gone() {
+        let apart = |name: &str, store: u64, connector: u64| {
+            let mut p = project(name, ProjectState::Running, 4, Some((store, false)));
+            p.placement.as_mut().unwrap().connectors.insert("default".into(), connector);
+            p
+        };
+        let s = state(
+            vec![
+                apart("healthy", 1, 2),
+                apart("on-lost", 1, 3),
+                apart("on-leaving", 2, 4),
+                apart("gone", 2, 9),
+            ],
+            vec![node(1, false, 5), node(2, false, 5), node(3, false, 11), node(4, true, 5)],
+        );
+        let moves = plan(&s, &health(&[1, 2, 4], &[3]));
+        let rejoin =
+            |p: &str, lost| Move::Rejoin { project: p.into(), connector: "default".into(), epoch: 4, lost };
+        assert_eq!(
+            moves,
+            vec![rejoin("gone", None), rejoin("on-leaving", None), rejoin("on-lost", Some((3, 11)))]
         );
     }
 

@@ -33,7 +33,8 @@ pub fn reconcile(
     may_start: bool,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
-    let placed_here = |p: &&Project| p.placement.as_ref().is_some_and(|pl| pl.node == node);
+    // The store or a connector of the project is placed here.
+    let placed_here = |p: &&Project| p.placement.as_ref().is_some_and(|pl| pl.uses(node));
     for (name, &epoch) in running {
         let project = meta.projects.get(name).filter(placed_here);
         let releasing = project.is_some_and(|p| p.placement.as_ref().is_some_and(|pl| pl.releasing));
@@ -43,8 +44,11 @@ pub fn reconcile(
         }
     }
     for (name, project) in meta.projects.iter().filter(|(_, p)| placed_here(p)) {
-        if project.placement.as_ref().is_some_and(|pl| pl.releasing) {
-            steps.push(Step::Release { project: name.clone(), epoch: project.epoch });
+        if let Some(pl) = project.placement.as_ref().filter(|pl| pl.releasing) {
+            // The store's node reports the release; a connector apart just stops (above).
+            if pl.node == node {
+                steps.push(Step::Release { project: name.clone(), epoch: project.epoch });
+            }
             continue;
         }
         let runs_current = running.get(name) == Some(&project.epoch);
@@ -71,7 +75,7 @@ mod tests {
     const ME: u64 = 1;
 
     fn project(name: &str, state: ProjectState, epoch: u64, node: u64, releasing: bool) -> Project {
-        Project::sample(name, state, epoch, Some(Placement { node, releasing }))
+        Project::sample(name, state, epoch, Some(Placement { releasing, ..Placement::on(node) }))
     }
 
     fn meta(projects: Vec<Project>) -> MetaState {
@@ -132,6 +136,20 @@ mod tests {
                 Step::Release { project: s("idle-leaving"), epoch: 2 },
                 Step::Release { project: s("leaving"), epoch: 3 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_node_runs_a_project_whose_connector_alone_is_placed_here() {
+        let mut apart = project("apart", ProjectState::Running, 3, 2, false);
+        apart.placement.as_mut().unwrap().connectors.insert("default".into(), ME);
+        let mut leaving = project("leaving", ProjectState::Running, 5, 2, true);
+        leaving.placement.as_mut().unwrap().connectors.insert("default".into(), ME);
+        let steps = reconcile(&meta(vec![apart, leaving]), ME, &running(&[("leaving", 5)]), &[], true);
+        let s = |p: &str| p.to_string();
+        assert_eq!(
+            steps,
+            vec![Step::Stop { project: s("leaving") }, Step::Start { project: s("apart"), epoch: 3 }]
         );
     }
 

@@ -52,6 +52,9 @@ fn command(m: &Move) -> Command {
     match m.clone() {
         Move::Place { project, node, epoch, lost } => Command::Place { project, node, epoch, lost },
         Move::Release { project, epoch } => Command::Release { project, epoch },
+        Move::Rejoin { project, connector, epoch, lost } => {
+            Command::PlaceConnector { project, connector, node: None, epoch, lost }
+        }
     }
 }
 
@@ -83,6 +86,14 @@ impl Handler<MetaChanged> for Supervisor {
                 }
                 Move::Release { project, epoch } => {
                     tracing::info!(project, epoch, "asking a leaving node to release a project")
+                }
+                Move::Rejoin { project, connector, epoch, .. } => {
+                    tracing::warn!(
+                        project,
+                        connector,
+                        epoch = epoch + 1,
+                        "a connector's node is lost or leaving: it rejoins its store"
+                    )
                 }
             }
             let meta = meta.clone();

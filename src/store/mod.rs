@@ -10,6 +10,7 @@
 //!   ([`Retention`]) and every connector's checkpoint has passed them; the transaction end a cut
 //!   lands on stays, so a checkpoint there still finds its record.
 
+pub mod frames;
 mod rocks;
 
 pub use rocks::{IndexEntry, Retained, RocksChangeLog, StoreState};

@@ -82,11 +82,11 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     bincode::serde::encode_to_vec(value, config()).expect("store types serialize")
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(seq: u64, bytes: &[u8]) -> Result<T, StoreError> {
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(seq: u64, bytes: &[u8]) -> Result<T, StoreError> {
     bincode::serde::decode_from_slice(bytes, config())
         .map(|(v, _)| v)
         .map_err(|e| StoreError::Corrupt { seq, reason: e.to_string() })
@@ -378,6 +378,47 @@ impl RocksChangeLog {
         Ok(())
     }
 
+    /// Calls `f` with the stored bytes of records from `from` on, as [`ChangeLog::read_from`]
+    /// bounds them. Returns how many.
+    fn scan(
+        &self,
+        from: u64,
+        max: usize,
+        max_bytes: usize,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<usize, StoreError> {
+        let start = from.to_be_bytes();
+        let last = self.last_seq.load(Ordering::Acquire);
+        let (mut count, mut bytes) = (0, 0);
+        let iter = self.db.iterator_cf(self.cf(CF_LOG), IteratorMode::From(&start, Direction::Forward));
+        for item in iter.take(max) {
+            let (k, v) = item?;
+            let seq = key_seq(&k)?;
+            if seq > last || (bytes >= max_bytes && count > 0) {
+                break;
+            }
+            bytes += v.len();
+            count += 1;
+            f(seq, &v)?;
+        }
+        Ok(count)
+    }
+
+    /// Records as [`ChangeLog::read_from`] reads them, left as stored and framed for another
+    /// node ([`super::frames`]). Returns how many.
+    pub fn read_framed(
+        &self,
+        from: u64,
+        max: usize,
+        max_bytes: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, StoreError> {
+        self.scan(from, max, max_bytes, |seq, v| {
+            super::frames::put(out, seq, v);
+            Ok(())
+        })
+    }
+
     pub fn state(&self) -> StoreState {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -458,20 +499,11 @@ impl ChangeLog for RocksChangeLog {
     }
 
     fn read_from(&self, from: u64, max: usize, max_bytes: usize) -> Result<Vec<(u64, Record)>, StoreError> {
-        let start = from.to_be_bytes();
-        let last = self.last_seq.load(Ordering::Acquire);
         let mut out = Vec::with_capacity(max.min(1024));
-        let mut bytes = 0;
-        let iter = self.db.iterator_cf(self.cf(CF_LOG), IteratorMode::From(&start, Direction::Forward));
-        for item in iter.take(max) {
-            let (k, v) = item?;
-            let seq = key_seq(&k)?;
-            if seq > last || (bytes >= max_bytes && !out.is_empty()) {
-                break;
-            }
-            bytes += v.len();
-            out.push((seq, decode(seq, &v)?));
-        }
+        self.scan(from, max, max_bytes, |seq, v| {
+            out.push((seq, decode(seq, v)?));
+            Ok(())
+        })?;
         Ok(out)
     }
 
