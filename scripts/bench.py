@@ -10,6 +10,7 @@ RATE = int(os.environ.get("BENCH_RATE", "5000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "4"))
 FORMAT = os.environ.get("BENCH_FORMAT", "default")
+BIG_TX_ROWS = int(os.environ.get("BENCH_BIG_TX_ROWS", "2000000"))
 MYSQL_PORT = int(os.environ["FERRY_MYSQL_PORT"])
 KAFKA = os.environ["KAFKA"]
 TOKEN = "bench-token"
@@ -188,6 +189,94 @@ def store_only(nodes, file, pos, conn):
     api(url, "POST", "/projects/storeonly/stop", {})
 
 
+def connector_apart(nodes, file, pos, conn):
+    """With several nodes: a third project reads the same binlog with its connector moved to
+    another node than its store, so every record crosses the network (the store's node serves
+    its log over HTTP): the catch-up rate and the CPU of each side."""
+    with conn.cursor() as c:
+        c.execute(f"SELECT COUNT(*) FROM {DB}.sbtest")
+        rows = c.fetchone()[0]
+    url = nodes[0].url
+    api(url, "POST", "/projects", {"name": "apart", "source": "maria", "destination": "kafka",
+                                   "objects": [{"database": DB, "topic": f"apart{RUN}.{{table}}"}],
+                                   "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos},
+                                   "options": {"topic_partitions": PARTITIONS}})
+    api(url, "POST", "/projects/apart/start", {})
+    while not api(url, "GET", "/projects/apart").get("node"):
+        time.sleep(0.05)
+    store = api(url, "GET", "/projects/apart")["node"]
+    other = next(n.id for n in nodes if n.id != store)
+    cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
+    t0 = time.time()
+    api(url, "POST", "/projects/apart/connectors/default/move", {"node": other})
+    while True:
+        p = api(url, "GET", "/projects/apart")
+        if p["state"] == "failed" or time.time() > t0 + 300:
+            log(f"connector-apart run did not finish: {p.get('error') or p['state']}")
+            return
+        if p["rows"] >= rows:
+            break
+        time.sleep(0.05)
+    wall = time.time() - t0
+    cpu = {n.id: proc_cpu_seconds(n.proc.pid) - cpu0[n.id] for n in nodes}
+    figure("apart_rows", rows)
+    figure("apart_rows_per_sec (connector on another node than its store, move to checkpoint, API)",
+           round(rows / max(wall, 1e-3)))
+    figure("apart_store_node_cpu_seconds_per_1m_rows", round(cpu[store] * 1_000_000 / rows, 2))
+    figure("apart_connector_node_cpu_seconds_per_1m_rows", round(cpu[other] * 1_000_000 / rows, 2))
+    api(url, "POST", "/projects/apart/stop", {})
+
+
+def big_transaction(data, conn):
+    """One transaction of BIG_TX_ROWS rows, synced by a fresh node of its own: its peak RSS
+    (memory is bounded by bytes, not by transaction size) and how long it took."""
+    if BIG_TX_ROWS <= 0:
+        return
+    with conn.cursor() as c:
+        c.execute(f"CREATE TABLE {DB}.bigtx (id BIGINT PRIMARY KEY, k INT, c CHAR(60))")
+        c.execute("SHOW MASTER STATUS")
+        file, pos = c.fetchone()[:2]
+        log(f"one transaction of {BIG_TX_ROWS} rows into {DB}.bigtx ...")
+        c.execute(f"INSERT INTO {DB}.bigtx SELECT seq, seq % 1000, CONCAT('row-', seq) FROM {DB}.seq_1_to_{BIG_TX_ROWS}")
+    proc = subprocess.Popen([os.environ["FERRY_BIN"], "node", "--data-dir", f"{data}/bignode", "--http",
+                             "127.0.0.1:18992", "--admin-token", TOKEN, "--key-file", f"{data}/bigkey"],
+                            stderr=open(f"{data}/nodebig.log", "w"))
+    node = Node("big", proc, "http://127.0.0.1:18992")
+    try:
+        wait_healthy(node, data)
+        url = node.url
+        api(url, "POST", "/datasources", {"name": "maria", "type": "mysql", "host": "127.0.0.1", "port": MYSQL_PORT,
+                                          "user": os.environ["FERRY_MYSQL_USER"],
+                                          "password": os.environ["FERRY_MYSQL_PASSWORD"]})
+        api(url, "POST", "/datasources", {"name": "kafka", "type": "kafka", "bootstrap_servers": KAFKA})
+        api(url, "POST", "/projects", {"name": "bigtx", "source": "maria", "destination": "kafka",
+                                       "objects": [{"database": DB, "tables": ["bigtx"],
+                                                    "topic": f"bigtx{RUN}.{{table}}"}],
+                                       "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos},
+                                       "options": {"topic_partitions": PARTITIONS}})
+        t0 = time.time()
+        api(url, "POST", "/projects/bigtx/start", {})
+        while True:
+            p = api(url, "GET", "/projects/bigtx")
+            if p["state"] == "failed" or time.time() > t0 + 600:
+                log(f"big-transaction run did not finish: {p.get('error') or p['state']}")
+                return
+            if p["rows"] >= BIG_TX_ROWS:
+                break
+            time.sleep(0.1)
+        wall = time.time() - t0
+        figure("big_tx_rows (one transaction)", BIG_TX_ROWS)
+        figure("big_tx_seconds (start to checkpoint)", round(wall, 1))
+        figure("big_tx_peak_rss_mb", round(proc_peak_rss_mb(proc.pid), 1))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description="Ferry benchmark: see scripts/bench.sh")
     parser.add_argument("--nodes", type=int, default=1, choices=range(1, 10), metavar="N",
@@ -304,6 +393,8 @@ def main():
                 log(f"warning: the project moved during the steady load: node {runs[0]} epoch {runs[1]} -> "
                     f"node {p['node']} epoch {p['epoch']}")
         store_only(nodes, file, pos, conn)
+        if count > 1:
+            connector_apart(nodes, file, pos, conn)
     finally:
         for n in nodes:
             n.proc.send_signal(signal.SIGTERM)
@@ -314,8 +405,11 @@ def main():
                 log(f"node {n.id} still running 30 s after SIGTERM; killing it")
                 n.proc.kill()
                 n.proc.wait()
-        with conn.cursor() as c:
-            c.execute(f"DROP DATABASE {DB}")
+        try:
+            big_transaction(data, conn)
+        finally:
+            with conn.cursor() as c:
+                c.execute(f"DROP DATABASE {DB}")
         shutil.rmtree(data, ignore_errors=True)
 
 

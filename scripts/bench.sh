@@ -9,6 +9,10 @@
 #    (message CreateTime minus the writer's commit acknowledgement time) p50/p99.
 # 3. runs the store alone: a second project reads the same binlog while its connector's broker is
 #    down, and gives the pull rate and CPU seconds per 1M rows of reading, decoding and storing.
+# 4. with --nodes N > 1: a third project whose connector runs on another node than its store
+#    (every record crosses the network): its catch-up rate and each side's CPU per 1M rows;
+# 5. one transaction of BENCH_BIG_TX_ROWS rows (default 2000000; 0 skips it) synced by a fresh
+#    node: its peak RSS and time.
 # Prints one `name: value` line per figure.
 # --nodes N (default 1): run on an N-node cluster on loopback (node I on 127.0.0.(10+I), Raft :7301,
 # HTTP :9301, apart from scripts/cluster.sh's ports); CPU and peak RSS are those of the node that

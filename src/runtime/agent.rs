@@ -31,7 +31,7 @@ use crate::pipeline::store::{default_max_disk_bytes, ReplicateHistory, StoreTask
 use crate::secrets::Keyring;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, SinkError};
-use crate::source::mysql::{server_info, server_zone, MysqlConfig};
+use crate::source::mysql::{server_info_and_zone, MysqlConfig};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, Retention, RocksChangeLog};
 use actix::prelude::*;
@@ -350,7 +350,7 @@ impl NodeAgent {
         ComponentActor::start_in_arbiter(arbiter, move |_| {
             let task = Box::new(move |stop| -> TaskFuture {
                 Box::pin(async move {
-                    let (info, zone) = match tokio::try_join!(server_info(&mysql), server_zone(&mysql)) {
+                    let (info, zone) = match server_info_and_zone(&mysql).await {
                         Ok(found) => found,
                         Err(e) if e.is_transient() => return Exit::Transient(e.to_string()),
                         Err(e) => return Exit::Definite(e.to_string()),

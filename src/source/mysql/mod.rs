@@ -27,7 +27,7 @@ pub use error::SourceError;
 pub use history::{Entries, SchemaHistory, SchemaStore};
 pub use precheck::precheck;
 pub use reader::{BinlogReader, ResumeFrom};
-pub use zone::{server_zone, server_zone_on};
+pub use zone::{server_info_and_zone, server_zone, server_zone_on};
 
 use serde::{Deserialize, Serialize};
 

@@ -3,8 +3,9 @@
 //! each day whose offset differs from the day before. Whatever the zone setting (`SYSTEM`, a
 //! named zone, `+08:00`), the result is what the server itself would show.
 
+use super::catalog::server_info_on;
 use super::conn::{self, query_error};
-use super::{MysqlConfig, SourceError};
+use super::{MysqlConfig, ServerInfo, SourceError};
 use crate::codec::ServerZone;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
@@ -21,6 +22,18 @@ pub async fn server_zone(cfg: &MysqlConfig) -> Result<ServerZone, SourceError> {
     let zone = server_zone_on(&mut c).await;
     conn::close(c).await;
     zone
+}
+
+/// The server's version and settings, and its zone, over one connection (what a connector needs
+/// to encode values).
+pub async fn server_info_and_zone(cfg: &MysqlConfig) -> Result<(ServerInfo, ServerZone), SourceError> {
+    let mut c = conn::connect(cfg).await?;
+    let found = match server_info_on(&mut c).await {
+        Ok(info) => server_zone_on(&mut c).await.map(|zone| (info, zone)),
+        Err(e) => Err(e),
+    };
+    conn::close(c).await;
+    found
 }
 
 /// The zone of this connection's session (the server's default unless the session changed it).
