@@ -24,6 +24,13 @@ enum Cmd {
         /// Bearer token for the API; generated into <data-dir>/admin.token when absent.
         #[arg(long, env = "FERRY_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// A read-only bearer token: it can see everything and change nothing (a 403 names
+        /// the call it may not make).
+        #[arg(long, env = "FERRY_VIEWER_TOKEN", hide_env_values = true)]
+        viewer_token: Option<String>,
+        /// Require the admin or viewer token on `/metrics` (open by default, for scrapers).
+        #[arg(long, env = "FERRY_METRICS_AUTH")]
+        metrics_auth: bool,
         /// Key file for stored passwords (default: <data-dir>.key beside the data dir). Every
         /// node of a cluster needs the same one: it also authenticates the nodes to each other.
         #[arg(long, env = "FERRY_KEY_FILE")]
@@ -72,13 +79,27 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Cmd::Node { data_dir, http, admin_token, key_file, node_id, raft, peers, join, lease_ms } => {
+        Cmd::Node {
+            data_dir,
+            http,
+            admin_token,
+            viewer_token,
+            metrics_auth,
+            key_file,
+            node_id,
+            raft,
+            peers,
+            join,
+            lease_ms,
+        } => {
             let cluster =
                 ferry::app::resolve(node_id, raft, peers.as_deref(), join).map_err(anyhow::Error::msg)?;
             actix_web::rt::System::new().block_on(ferry::app::run_node(ferry::app::NodeOptions {
                 data_dir,
                 http,
                 admin_token,
+                viewer_token,
+                metrics_auth,
                 key_file,
                 cluster,
                 lease: Duration::from_millis(lease_ms),

@@ -34,16 +34,50 @@ fn every_call_needs_the_bearer_token() {
 }
 
 #[test]
-fn without_a_token_option_one_is_generated_printed_and_kept() {
+fn without_a_token_option_one_is_generated_kept_private_and_never_printed() {
+    use std::os::unix::fs::PermissionsExt;
     let mut node = Node::start_with_generated_token("gen-token");
     assert_eq!(node.token.len(), 48, "24 random bytes, hex");
-    assert!(node.log_text().contains(&node.token), "printed at first start");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&node.data_dir.join("admin.token")), 0o600, "the token file is private");
+    assert_eq!(mode(&node.data_dir), 0o700, "the data dir the node made is private");
+    assert!(!node.data_dir.join("admin.tmp").exists(), "no temporary file left");
+    let log = node.log_text();
+    assert!(!log.contains(&node.token), "the token is never printed: {log}");
+    assert!(log.contains("admin.token"), "the log says where it is: {log}");
     assert_eq!(node.get("/projects"), (200, json!([])));
-    // The same token after a restart, and not printed again.
+    // The same token after a restart.
     node.terminate();
     node.restart();
     assert_eq!(node.get("/projects"), (200, json!([])));
-    assert_eq!(node.log_text().matches(&node.token).count(), 1);
+    assert!(!node.log_text().contains(&node.token));
+}
+
+#[test]
+fn a_viewer_token_reads_everything_and_changes_nothing() {
+    let mut node = Node::start_with_args("viewer", &["--viewer-token", "look-only"]);
+    node.post(
+        "/datasources?verify=false",
+        json!({"name": "k", "type": "kafka", "bootstrap_servers": "127.0.0.1:1"}),
+    );
+    let admin = std::mem::replace(&mut node.token, "look-only".into());
+    let (status, sources) = node.get("/datasources");
+    assert_eq!((status, sources[0]["name"].as_str()), (200, Some("k")), "{sources}");
+    assert_eq!(node.get("/cluster").0, 200);
+    let (status, body) = node.delete("/datasources/k");
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("DELETE /api/v1/datasources/k") && message.contains("admin token"), "{message}");
+    let (status, _) = node.post(
+        "/datasources?verify=false",
+        json!({"name": "k2", "type": "kafka", "bootstrap_servers": "x:1"}),
+    );
+    assert_eq!(status, 403);
+    node.token = "not-a-token".into();
+    assert_eq!(node.get("/datasources").0, 401);
+    node.token = admin;
+    assert_eq!(node.get("/datasources").1.as_array().map(Vec::len), Some(1), "the viewer changed nothing");
+    assert_eq!(node.delete("/datasources/k").0, 204);
 }
 
 #[test]

@@ -35,6 +35,10 @@ pub struct NodeOptions {
     pub data_dir: PathBuf,
     pub http: SocketAddr,
     pub admin_token: Option<String>,
+    /// A read-only token, if any.
+    pub viewer_token: Option<String>,
+    /// `/metrics` needs a token.
+    pub metrics_auth: bool,
     pub key_file: Option<PathBuf>,
     pub cluster: ClusterOptions,
     /// How long a node's lease lasts without renewal.
@@ -48,8 +52,8 @@ fn default_key_file(data_dir: &Path) -> PathBuf {
     data_dir.with_file_name(name)
 }
 
-/// The admin token: given, or read from `<data-dir>/admin.token`, or generated there and
-/// printed once.
+/// The admin token: given, or read from `<data-dir>/admin.token`, or generated there (mode
+/// 0600, written atomically). Never printed: the log says where it is.
 fn admin_token(data_dir: &Path, given: Option<String>) -> anyhow::Result<String> {
     if let Some(token) = given.filter(|t| !t.is_empty()) {
         return Ok(token);
@@ -61,9 +65,32 @@ fn admin_token(data_dir: &Path, given: Option<String>) -> anyhow::Result<String>
     let mut bytes = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("ferry: generated admin token {token} (saved in {})", path.display());
+    write_private(&path, token.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("ferry: generated an admin token into {} (readable by this user only)", path.display());
     Ok(token)
+}
+
+/// Writes `bytes` to `path` readable by this user only: into a temporary file beside it, synced,
+/// then renamed over it, so no reader ever sees a partial file.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Creates the data directory (and its missing parents) readable by this user only; an
+/// existing one is left as it is.
+fn create_data_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 /// What the key check seals: a node that cannot open it holds another key.
@@ -112,7 +139,7 @@ async fn check_key(
 }
 
 pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&opts.data_dir)
+    create_data_dir(&opts.data_dir)
         .with_context(|| format!("creating data dir {}", opts.data_dir.display()))?;
     if opts.data_dir.join("meta").exists() && !opts.data_dir.join("raft").exists() {
         anyhow::bail!(
@@ -193,6 +220,8 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         keyring,
         live,
         admin_token: token,
+        viewer_token: opts.viewer_token.filter(|t| !t.is_empty()).map(Into::into),
+        metrics_auth: opts.metrics_auth,
         cluster: ClusterContext { liveness, lease: opts.lease, lost_after, transport: tcp },
     };
     let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))

@@ -6,6 +6,7 @@ mod cluster;
 mod connectors;
 mod datasources;
 mod error;
+mod metrics;
 mod projects;
 mod stores;
 mod views;
@@ -26,6 +27,10 @@ pub struct ApiContext {
     pub keyring: Arc<Keyring>,
     pub live: LiveStatus,
     pub admin_token: Arc<str>,
+    /// A token that may only read (GET).
+    pub viewer_token: Option<Arc<str>>,
+    /// `/metrics` needs the admin or viewer token.
+    pub metrics_auth: bool,
     pub cluster: ClusterContext,
 }
 
@@ -43,6 +48,7 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(path)
             .app_data(web::Data::new(ctx.clone()))
             .route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+            .configure(metrics::configure)
             .service(
                 web::scope("/api/v1")
                     .wrap(from_fn(auth::require_token))

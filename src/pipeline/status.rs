@@ -28,6 +28,8 @@ pub struct PipelineStatus {
     pub stopped_tables: Mutex<BTreeMap<String, String>>,
     /// XA transactions prepared and awaiting their outcome, as the store last read.
     pub xa_prepared: Mutex<Option<XaPrepared>>,
+    /// Errors each component (`store`, `connector/<id>`) stopped on and was restarted after.
+    pub errors: Mutex<BTreeMap<String, u64>>,
 }
 
 impl PipelineStatus {
@@ -57,6 +59,14 @@ impl PipelineStatus {
 
     pub fn xa_prepared(&self) -> Option<XaPrepared> {
         self.xa_prepared.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn count_error(&self, component: &str) {
+        *self.errors.lock().unwrap_or_else(|p| p.into_inner()).entry(component.to_string()).or_default() += 1;
+    }
+
+    pub fn errors(&self) -> BTreeMap<String, u64> {
+        self.errors.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn store_committed_seq(&self) -> u64 {

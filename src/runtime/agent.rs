@@ -642,6 +642,7 @@ impl Handler<ComponentExited> for NodeAgent {
             (Exit::Fenced, _) => self.stop_now(&msg.project, ctx),
             (Exit::Transient(error), ComponentKind::Connector(id)) => {
                 tracing::warn!(project = %msg.project, connector = %id, %error, "connector failed, restarting in 2 s");
+                running.status.count_error(&format!("connector/{id}"));
                 let (project, epoch) = (msg.project.clone(), running.epoch);
                 ctx.run_later(Duration::from_secs(2), move |act, ctx| {
                     let plan = act.config.meta.read(|s| act.plan(s, &project));

@@ -111,6 +111,8 @@ pub struct Node {
     pub data_dir: PathBuf,
     pub log: PathBuf,
     http: reqwest::blocking::Client,
+    /// Extra arguments of `ferry node`.
+    args: Vec<String>,
 }
 
 impl Node {
@@ -125,8 +127,19 @@ impl Node {
     pub fn start_with_generated_token(name: &str) -> Node {
         let mut node =
             Node::new(std::env::temp_dir().join(unique(&format!("ferry-{name}"))), free_port(), "");
+        // The node makes its data dir itself.
+        std::fs::remove_dir(&node.data_dir).unwrap();
         node.spawn();
         node.token = std::fs::read_to_string(node.data_dir.join("admin.token")).unwrap().trim().to_string();
+        node
+    }
+
+    /// Starts a node with `--admin-token test-token` and these extra arguments.
+    pub fn start_with_args(name: &str, args: &[&str]) -> Node {
+        let mut node =
+            Node::new(std::env::temp_dir().join(unique(&format!("ferry-{name}"))), free_port(), "test-token");
+        node.args = args.iter().map(|a| a.to_string()).collect();
+        node.spawn();
         node
     }
 
@@ -146,6 +159,7 @@ impl Node {
             token: token.into(),
             data_dir,
             log,
+            args: Vec::new(),
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 // The node closes a connection idle for 5 s (actix-web's keep-alive); a request
@@ -163,6 +177,7 @@ impl Node {
             .arg(&self.data_dir)
             .args(["--http", &format!("127.0.0.1:{}", self.port)])
             .args(if self.token.is_empty() { vec![] } else { vec!["--admin-token", &self.token] })
+            .args(&self.args)
             .env("RUST_LOG", "info,ferry=debug")
             .stdout(Stdio::null())
             .stderr(log)
