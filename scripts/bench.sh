@@ -17,7 +17,8 @@
 # --nodes N (default 1): run on an N-node cluster on loopback (node I on 127.0.0.(10+I), Raft :7301,
 # HTTP :9301, apart from scripts/cluster.sh's ports); CPU and peak RSS are those of the node that
 # runs the project, and also summed over all nodes (`..._all_N_nodes`).
-# FERRY_BIN=path/to/ferry uses that binary instead of building one.
+# FERRY_BIN=path/to/ferry uses that binary instead of building one; BENCH_KEEP=1 keeps the nodes'
+# data and logs (the path is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod codec;
+pub mod ctl;
 pub mod http;
 pub mod meta;
 pub mod model;

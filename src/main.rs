@@ -52,6 +52,8 @@ enum Cmd {
         #[arg(long, env = "FERRY_LEASE_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(500..=60_000))]
         lease_ms: u64,
     },
+    /// Drive a node or cluster through its admin API: data sources, projects, the cluster.
+    Ctl(ferry::ctl::CtlArgs),
     /// Print a topic's messages as JSON lines.
     Tail {
         #[arg(long, env = "FERRY_KAFKA", default_value = "127.0.0.1:19092")]
@@ -104,6 +106,14 @@ fn main() -> anyhow::Result<()> {
                 cluster,
                 lease: Duration::from_millis(lease_ms),
             }))
+        }
+        Cmd::Ctl(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            if let Err(e) = runtime.block_on(ferry::ctl::run(args)) {
+                eprintln!("ferry ctl: {e}");
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Cmd::Tail { brokers, topic, from_beginning, max, idle_secs } => {
             let n = ferry::tail::run(ferry::tail::TailOptions {

@@ -3,6 +3,7 @@
 //! purged those binlogs long ago). `move` runs one on another node than its store (it reads
 //! the store's log over the network) or brings it back.
 
+use super::forward::{forward, is_forwarded};
 use super::projects::find;
 use super::views::{MoveBody, MoveView, PositionView, ResetBody, ResetView};
 use super::{ApiContext, ApiError};
@@ -11,9 +12,6 @@ use crate::model::TxEnd;
 use crate::pipeline::connector::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::time::Duration;
-
-/// Marks a request one node passed to another, so it is never passed on again.
-const FORWARDED: &str = "x-ferry-forwarded";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/projects/{name}/connectors/{id}/reset", web::post().to(reset))
@@ -64,10 +62,11 @@ async fn reset(
         return Err(starting(&name));
     };
     if node != ctx.meta.node_id() {
-        if req.headers().contains_key(FORWARDED) {
+        if is_forwarded(&req) {
             return Err(starting(&name));
         }
-        return forward(&ctx, node, req.path(), &body).await;
+        let timeout = Duration::from_secs(10);
+        return forward(&ctx, node, reqwest::Method::POST, req.path(), Some(&body), timeout).await;
     }
     let store = ctx.live.project(&name).filter(|l| l.epoch == project.epoch).and_then(|l| l.store);
     let store = store.ok_or_else(|| starting(&name))?;
@@ -180,32 +179,4 @@ fn starting(name: &str) -> ApiError {
         code: "project_starting",
         message: format!("project {name:?} is starting or moving between nodes; try again in a few seconds"),
     }
-}
-
-/// Passes the call to the node that runs the project and relays its answer.
-async fn forward(
-    ctx: &ApiContext,
-    node: u64,
-    path: &str,
-    body: &serde_json::Value,
-) -> Result<HttpResponse, ApiError> {
-    let addr = ctx.meta.read(|s| s.nodes.get(&node).map(|n| n.http.clone())).ok_or_else(|| {
-        ApiError::Unavailable { code: "node_unknown", message: format!("node {node} has no known address") }
-    })?;
-    let unreachable = |e: reqwest::Error| ApiError::Unavailable {
-        code: "node_unreachable",
-        message: format!("the project runs on node {node} ({addr}), which did not answer: {e}"),
-    };
-    let response = reqwest::Client::new()
-        .post(format!("http://{addr}{path}"))
-        .bearer_auth(&*ctx.admin_token)
-        .header(FORWARDED, "1")
-        .json(body)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(unreachable)?;
-    Ok(ApiError::relay(status, bytes.to_vec()))
 }

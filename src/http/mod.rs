@@ -6,6 +6,7 @@ mod cluster;
 mod connectors;
 mod datasources;
 mod error;
+mod forward;
 mod metrics;
 mod projects;
 mod stores;

@@ -1,6 +1,7 @@
 //! `/projects`: create, drive through the lifecycle, show progress, delete.
 
 use super::datasources::mysql_config;
+use super::forward::{forward, is_forwarded};
 use super::views::{
     validate_name, ComponentView, ConnectorView, NewProject, PositionView, ProjectView, RetainedView,
     StartBody, StoreStatusView, TableView,
@@ -15,7 +16,7 @@ use crate::pipeline::connector::now_ms;
 use crate::runtime::LiveProject;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{StartPoint, TableFilter};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::atomic::Ordering;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -200,9 +201,28 @@ async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(views))
 }
 
-async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// One project, with its live figures from the node that runs its store: the call is passed
+/// there when another node answers (and this node's metadata-only view is the fallback when
+/// that node does not answer within 3 s).
+async fn show(
+    ctx: web::Data<ApiContext>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     ctx.meta.read_index().await?;
     let project = find(&ctx, &name)?;
+    let store_node =
+        project.placement.as_ref().map(|p| p.node).filter(|_| project.state == ProjectState::Running);
+    if let Some(node) = store_node.filter(|n| *n != ctx.meta.node_id() && !is_forwarded(&req)) {
+        let timeout = std::time::Duration::from_secs(3);
+        match forward(&ctx, node, reqwest::Method::GET, req.path(), None, timeout).await {
+            Ok(answer) if answer.status().is_success() => return Ok(answer),
+            Ok(answer) => {
+                tracing::debug!(node, status = %answer.status(), "the store's node did not show the project")
+            }
+            Err(e) => tracing::debug!(node, error = %e, "the store's node did not show the project"),
+        }
+    }
     // The source's end of binlog, to say how far behind we are; a source that does not answer
     // quickly leaves it out rather than slowing the API.
     let mut source_position = None;

@@ -1,5 +1,6 @@
 //! The log of a store on another node, read over its HTTP API (`/projects/{name}/store/...`,
-//! served by `http::stores`). Every request names the placement epoch: the store's node serves
+//! served by `http::stores`). Records are fetched and decoded ahead on a thread of the feed's
+//! own, so the network and the decoding overlap with the connector's encoding and sending. Every request names the placement epoch: the store's node serves
 //! it only while it runs the store at that epoch, so a connector of an older placement reads
 //! nothing more.
 
@@ -8,8 +9,9 @@ use crate::model::{Checkpoint, Position, Record, TableSchema};
 use crate::store::frames;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// How long `begin` waits for the store's node to start the store (both start on the same
 /// placement, each on its node).
@@ -29,6 +31,11 @@ pub struct BeginAnswer {
     pub skip_through: Option<Position>,
 }
 
+/// How long one request for records waits for new ones on the store's node.
+const LONG_POLL: Duration = Duration::from_secs(1);
+/// Batches fetched ahead of the connector (each at most `READ_BATCH` records / `READ_BYTES`).
+const AHEAD: usize = 2;
+
 pub struct RemoteFeed {
     client: reqwest::Client,
     /// The store's node and `http://<its address>/api/v1/projects/<project>/store`.
@@ -36,6 +43,14 @@ pub struct RemoteFeed {
     base: String,
     token: Arc<str>,
     epoch: u64,
+    /// Records fetched and decoded ahead, on a thread of their own, from a sequence on.
+    ahead: Mutex<Option<Ahead>>,
+}
+
+/// A fetcher thread's output: batches in order, the next one starting at `next`.
+struct Ahead {
+    next: u64,
+    batches: mpsc::Receiver<Result<Vec<(u64, Record)>, FeedError>>,
 }
 
 impl RemoteFeed {
@@ -46,7 +61,67 @@ impl RemoteFeed {
             base: format!("http://{http}/api/v1/projects/{project}/store"),
             token,
             epoch,
+            ahead: Mutex::new(None),
         }
+    }
+
+    /// A copy for the fetcher thread (the client shares its connection pool).
+    fn fetcher(&self) -> RemoteFeed {
+        RemoteFeed {
+            client: self.client.clone(),
+            node: self.node,
+            base: self.base.clone(),
+            token: self.token.clone(),
+            epoch: self.epoch,
+            ahead: Mutex::new(None),
+        }
+    }
+
+    /// One request: the records from `from` on, waiting up to `wait` for some.
+    async fn fetch(&self, from: u64, wait: Duration) -> Result<Vec<(u64, Record)>, FeedError> {
+        let wait_ms = wait.as_millis() as u64;
+        let request =
+            self.client.get(format!("{}/records", self.base)).query(&[("from", from), ("wait_ms", wait_ms)]);
+        let body = self.call(request, wait + Duration::from_secs(30)).await?;
+        Ok(frames::records(&body)?)
+    }
+
+    /// Starts a thread that fetches and decodes batches from `from` on, `AHEAD` at most ahead of
+    /// the connector, so the network and the decoding overlap with encoding and sending. It
+    /// ends when the connector drops its receiver (or on an error, which it passes on).
+    fn start_ahead(&self, from: u64) -> Ahead {
+        let (tx, batches) = mpsc::channel(AHEAD);
+        let fetcher = self.fetcher();
+        let spawned = std::thread::Builder::new().name("ferry-feed".into()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return drop(tx.blocking_send(Err(fetcher.error(e)))),
+            };
+            runtime.block_on(async move {
+                let mut next = from;
+                loop {
+                    let fetched = tokio::select! {
+                        fetched = fetcher.fetch(next, LONG_POLL) => fetched,
+                        _ = tx.closed() => return,
+                    };
+                    let failed = fetched.is_err();
+                    match &fetched {
+                        Ok(records) if records.is_empty() => continue,
+                        Ok(records) => next = records.last().map_or(next, |r| r.0 + 1),
+                        Err(_) => {}
+                    }
+                    if tx.send(fetched).await.is_err() || failed {
+                        return;
+                    }
+                }
+            })
+        });
+        if let Err(e) = spawned {
+            let (tx, batches) = mpsc::channel(1);
+            let _ = tx.try_send(Err(self.error(format!("cannot start a fetcher thread: {e}"))));
+            return Ahead { next: from, batches };
+        }
+        Ahead { next: from, batches }
     }
 
     fn error(&self, reason: impl ToString) -> FeedError {
@@ -98,13 +173,23 @@ impl Feed for RemoteFeed {
 
     fn read(&self, from: u64, wait: Duration) -> BoxFuture<'_, Result<Vec<(u64, Record)>, FeedError>> {
         Box::pin(async move {
-            let wait_ms = wait.as_millis() as u64;
-            let request = self
-                .client
-                .get(format!("{}/records", self.base))
-                .query(&[("from", from), ("wait_ms", wait_ms)]);
-            let body = self.call(request, wait + Duration::from_secs(30)).await?;
-            Ok(frames::records(&body)?)
+            // The batches come from the fetcher thread while the connector reads on in order;
+            // a read elsewhere (the connector went back) starts a new one.
+            let taken = self.ahead.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let mut ahead = match taken {
+                Some(ahead) if ahead.next == from => ahead,
+                _ => self.start_ahead(from),
+            };
+            let batch = match tokio::time::timeout(wait, ahead.batches.recv()).await {
+                Err(_) => Ok(Vec::new()),
+                Ok(Some(batch)) => batch,
+                Ok(None) => Err(self.error("the fetcher thread stopped")),
+            };
+            if let Ok(records) = &batch {
+                ahead.next = records.last().map_or(from, |r| r.0 + 1);
+                *self.ahead.lock().unwrap_or_else(|p| p.into_inner()) = Some(ahead);
+            }
+            batch
         })
     }
 

@@ -21,6 +21,7 @@ use super::reconcile::{reconcile, Step};
 use crate::codec::{self, CodecContext};
 use crate::meta::{
     self, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, HistoryEntry, Meta, MetaState, Project,
+    ProjectState,
 };
 use crate::pipeline::ack::AckTracker;
 use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
@@ -582,6 +583,17 @@ impl Handler<MetaChanged> for NodeAgent {
             match step {
                 Step::Stop { project } => {
                     if let Some(r) = self.running.remove(&project) {
+                        // A newer run of the project takes over (a move, a reset, a new
+                        // source): this one's last checkpoint would be refused, so it stops
+                        // at once instead of draining what it has queued.
+                        let superseded = self.config.meta.read(|s| {
+                            s.projects
+                                .get(&project)
+                                .is_some_and(|p| p.state == ProjectState::Running && p.epoch != r.epoch)
+                        });
+                        if superseded {
+                            r.gate.revoke();
+                        }
                         stops.insert(project, r);
                     }
                 }
