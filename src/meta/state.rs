@@ -77,6 +77,24 @@ impl MetaState {
         self.projects.values().filter(move |p| p.placement.as_ref().is_some_and(|pl| pl.uses(node)))
     }
 
+    /// A move to `to` (a known node that is not leaving), and away from `lost` (a node and the
+    /// heartbeats seen from it: one committed since refuses the move).
+    fn check_move(&self, to: Option<u64>, lost: Option<(u64, u64)>) -> Result<(), MetaError> {
+        if let Some(node) = to {
+            match self.nodes.get(&node) {
+                None => return Err(MetaError::UnknownNode(node)),
+                Some(n) if n.leaving => return Err(MetaError::NodeLeaving(node)),
+                Some(_) => {}
+            }
+        }
+        match lost {
+            Some((lost, heartbeats)) if self.nodes.get(&lost).is_some_and(|n| n.heartbeats != heartbeats) => {
+                Err(MetaError::NodeAlive(lost))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn node_mut(&mut self, id: u64) -> Result<&mut NodeRecord, MetaError> {
         self.nodes.get_mut(&id).ok_or(MetaError::UnknownNode(id))
     }
@@ -280,16 +298,7 @@ impl MetaState {
                 self.nodes.remove(&node).ok_or(MetaError::UnknownNode(node))?;
             }
             Command::Place { project: name, node, epoch, lost } => {
-                match self.nodes.get(&node) {
-                    None => return Err(MetaError::UnknownNode(node)),
-                    Some(n) if n.leaving => return Err(MetaError::NodeLeaving(node)),
-                    Some(_) => {}
-                }
-                if let Some((lost, heartbeats)) = lost {
-                    if self.nodes.get(&lost).is_some_and(|n| n.heartbeats != heartbeats) {
-                        return Err(MetaError::NodeAlive(lost));
-                    }
-                }
+                self.check_move(Some(node), lost)?;
                 let project = self.project_mut(&name)?;
                 if epoch != project.epoch || project.state != ProjectState::Running {
                     return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
@@ -305,18 +314,7 @@ impl MetaState {
                 project.placement = Some(placement);
             }
             Command::PlaceConnector { project: name, connector, node, epoch, lost } => {
-                if let Some(node) = node {
-                    match self.nodes.get(&node) {
-                        None => return Err(MetaError::UnknownNode(node)),
-                        Some(n) if n.leaving => return Err(MetaError::NodeLeaving(node)),
-                        Some(_) => {}
-                    }
-                }
-                if let Some((lost, heartbeats)) = lost {
-                    if self.nodes.get(&lost).is_some_and(|n| n.heartbeats != heartbeats) {
-                        return Err(MetaError::NodeAlive(lost));
-                    }
-                }
+                self.check_move(node, lost)?;
                 let project = self.project_mut(&name)?;
                 if project.spec.connector(&connector).is_none() {
                     return Err(MetaError::UnknownConnector { project: name, connector });

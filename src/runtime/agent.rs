@@ -3,9 +3,9 @@
 //! placed here and an actor per connector placed here, each on an arbiter (thread) of its own
 //! so reading and writing use both cores and a stalled destination holds up only its
 //! connector. A connector placed apart from its store reads the store's log from the store's
-//! node ([`RemoteFeed`]). One pass at
-//! a time: while it stops components its mailbox waits, so a restart never overlaps the run it
-//! replaces.
+//! node ([`RemoteFeed`]). Each project stops on its own: a project starts again only once its
+//! stop is over (a restart never overlaps the run it replaces), and a project slow to stop (a
+//! connector blocked on a broker that is down) holds up no other.
 //!
 //! It starts work only while the node holds its lease; every component gets a [`Gate`] that
 //! closes when the lease lapses or the project is placed elsewhere. A project the supervisor
@@ -36,7 +36,7 @@ use crate::source::mysql::{server_info_and_zone, MysqlConfig};
 use crate::source::TableFilter;
 use crate::store::{ChangeLog, Retention, RocksChangeLog};
 use actix::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -117,9 +117,11 @@ struct Running {
 pub struct NodeAgent {
     config: AgentConfig,
     running: BTreeMap<String, Running>,
-    /// A reconcile pass is stopping components; `again` asks for one more pass after it.
-    reconciling: bool,
-    again: bool,
+    /// Projects whose components are stopping here: each starts again only once its stop is
+    /// over (its store's files are free), while other projects go on.
+    stopping: BTreeSet<String>,
+    /// How many stops are in flight (the shutdown waits for them).
+    in_flight: watch::Sender<usize>,
     /// The node is stopping: start nothing more.
     shutting_down: bool,
 }
@@ -137,7 +139,13 @@ struct Plan {
 
 impl NodeAgent {
     pub fn new(config: AgentConfig) -> Self {
-        Self { config, running: BTreeMap::new(), reconciling: false, again: false, shutting_down: false }
+        Self {
+            config,
+            running: BTreeMap::new(),
+            stopping: BTreeSet::new(),
+            in_flight: watch::channel(0).0,
+            shutting_down: false,
+        }
     }
 
     fn stores_dir(&self) -> PathBuf {
@@ -553,32 +561,53 @@ impl NodeAgent {
     fn stop_now(&mut self, project: &str, ctx: &mut Context<Self>) {
         if let Some(r) = self.running.remove(project) {
             r.gate.revoke();
-            let stop = stop_all(
-                [(project.to_string(), r)].into(),
-                self.config.live.clone(),
-                self.config.gates.clone(),
-            );
-            ctx.spawn(stop.into_actor(self));
+            self.stop_project(project.to_string(), r, None, ctx);
         }
+    }
+
+    /// Stops what runs here of `project` (its connectors drain and save a last checkpoint unless
+    /// its gate is closed), reports it released when asked (`release`: its epoch), then plans
+    /// again: the project starts anew only after this.
+    fn stop_project(
+        &mut self,
+        project: String,
+        running: Running,
+        release: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.stopping.insert(project.clone());
+        self.in_flight.send_modify(|n| *n += 1);
+        let stopped = stop_all(
+            [(project.clone(), running)].into(),
+            self.config.live.clone(),
+            self.config.gates.clone(),
+        );
+        let report =
+            self.report_released(release.map(|epoch| vec![(project.clone(), epoch)]).unwrap_or_default());
+        let stop = async move {
+            stopped.await;
+            report.await
+        };
+        ctx.spawn(stop.into_actor(self).map(move |_, act, ctx| {
+            act.stopping.remove(&project);
+            act.in_flight.send_modify(|n| *n -= 1);
+            if !act.shutting_down {
+                ctx.notify(MetaChanged);
+            }
+        }));
     }
 }
 
 impl Handler<MetaChanged> for NodeAgent {
     type Result = ();
 
-    /// One pass at a time: stop what must stop (awaiting each connector's last checkpoint),
-    /// report what was released, then plan again from the state as it is by then and start or
-    /// purge the rest. A change that arrives during a pass triggers another pass after it.
+    /// Stops what must stop, each project on its own (awaiting its connectors' last
+    /// checkpoints), reports what was released, and starts or purges the rest; a project being
+    /// stopped is started or purged by the pass that follows its stop.
     fn handle(&mut self, _: MetaChanged, ctx: &mut Context<Self>) {
         if self.shutting_down {
             return;
         }
-        if self.reconciling {
-            self.again = true;
-            return;
-        }
-        let mut stops = BTreeMap::new();
-        let mut released = Vec::new();
         for step in self.steps() {
             match step {
                 Step::Stop { project } => {
@@ -594,50 +623,30 @@ impl Handler<MetaChanged> for NodeAgent {
                         if superseded {
                             r.gate.revoke();
                         }
-                        stops.insert(project, r);
+                        self.stop_project(project, r, None, ctx);
                     }
                 }
-                Step::Release { project, epoch } => {
-                    if let Some(r) = self.running.remove(&project) {
-                        stops.insert(project.clone(), r);
+                Step::Release { project, epoch } => match self.running.remove(&project) {
+                    Some(r) => self.stop_project(project, r, Some(epoch), ctx),
+                    // Stopping: reported by the pass after its stop.
+                    None if self.stopping.contains(&project) => {}
+                    None => {
+                        ctx.spawn(self.report_released(vec![(project, epoch)]).into_actor(self));
                     }
-                    released.push((project, epoch));
+                },
+                Step::Start { project, epoch } if !self.stopping.contains(&project) => {
+                    self.start(&project, epoch, ctx)
+                }
+                Step::Purge { project } if !self.stopping.contains(&project) => {
+                    let dir = self.stores_dir().join(&project);
+                    match std::fs::remove_dir_all(&dir) {
+                        Ok(()) => tracing::info!(project, "released the project's store"),
+                        Err(e) => tracing::warn!(project, error = %e, "cannot remove the store"),
+                    }
                 }
                 Step::Start { .. } | Step::Purge { .. } => {}
             }
         }
-        self.reconciling = true;
-        let stopped = stop_all(stops, self.config.live.clone(), self.config.gates.clone());
-        let report = self.report_released(released);
-        ctx.spawn(
-            async move {
-                stopped.await;
-                report.await
-            }
-            .into_actor(self)
-            .map(|_, act, ctx| {
-                act.reconciling = false;
-                if act.shutting_down {
-                    return;
-                }
-                for step in act.steps() {
-                    match step {
-                        Step::Start { project, epoch } => act.start(&project, epoch, ctx),
-                        Step::Purge { project } => {
-                            let dir = act.stores_dir().join(&project);
-                            match std::fs::remove_dir_all(&dir) {
-                                Ok(()) => tracing::info!(project, "released the project's store"),
-                                Err(e) => tracing::warn!(project, error = %e, "cannot remove the store"),
-                            }
-                        }
-                        Step::Stop { .. } | Step::Release { .. } => act.again = true,
-                    }
-                }
-                if std::mem::take(&mut act.again) {
-                    ctx.notify(MetaChanged);
-                }
-            }),
-        );
     }
 }
 
@@ -690,10 +699,13 @@ impl Handler<Shutdown> for NodeAgent {
         let released: Vec<(String, u64)> = stops.iter().map(|(n, r)| (n.clone(), r.epoch)).collect();
         let stopped = stop_all(stops, self.config.live.clone(), self.config.gates.clone());
         let report = self.report_released(released);
+        let mut in_flight = self.in_flight.subscribe();
         Box::pin(
             async move {
                 stopped.await;
-                report.await
+                report.await;
+                // And the stops that were already under way.
+                let _ = in_flight.wait_for(|n| *n == 0).await;
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),
