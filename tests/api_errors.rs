@@ -73,6 +73,10 @@ fn a_viewer_token_reads_everything_and_changes_nothing() {
         json!({"name": "k2", "type": "kafka", "bootstrap_servers": "x:1"}),
     );
     assert_eq!(status, 403);
+    // A store's log (rows as they are) is for the cluster's nodes, with the admin token, only.
+    let (status, body) = node.get("/projects/p/store/records?epoch=1&from=1");
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("cluster's nodes"), "{body}");
     node.token = "not-a-token".into();
     assert_eq!(node.get("/datasources").0, 401);
     node.token = admin;

@@ -30,14 +30,20 @@ pub async fn require_token(
         return next.call(req).await;
     }
     if viewer.is_some_and(|v| constant_time_eq(token.as_bytes(), v.as_bytes())) {
-        if matches!(*req.method(), Method::GET | Method::HEAD) {
+        // A store's log (rows as they are) is for the cluster's own nodes only.
+        let internal = req.path().contains("/store/");
+        if matches!(*req.method(), Method::GET | Method::HEAD) && !internal {
             return next.call(req).await;
         }
-        let message = format!(
-            "the viewer token may only read: {} {} changes something; use the admin token",
-            req.method(),
-            req.path()
-        );
+        let message = if internal {
+            format!("{} is for the cluster's nodes: use the admin token", req.path())
+        } else {
+            format!(
+                "the viewer token may only read: {} {} changes something; use the admin token",
+                req.method(),
+                req.path()
+            )
+        };
         return Err(ApiError::Forbidden(message).into());
     }
     Err(ApiError::Unauthorized("the bearer token is not valid".into()).into())
