@@ -265,9 +265,8 @@ async fn source(client: &Client, out: &Output, command: SourceCommand) -> Result
             out.print(&created, || format!("created data source {}\n", text(&created["name"])));
         }
         SourceCommand::Delete { name } => {
-            let deleted = client.delete(&format!("/datasources/{name}")).await?;
+            client.delete(&format!("/datasources/{name}")).await?;
             out.print(&json!({"deleted": name}), || format!("deleted data source {name}\n"));
-            let _ = deleted;
         }
         SourceCommand::Check { name } => {
             let check = client.post(&format!("/datasources/{name}/check"), &json!({})).await?;

@@ -4,49 +4,58 @@
 use super::{ApiContext, ApiError};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
+
+/// Who a request's bearer token says the caller is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Admin,
+    Viewer,
+}
+
+/// The caller the `Authorization: Bearer` header names, or a 401 saying what is wrong with it.
+pub fn caller(headers: &HeaderMap, ctx: &ApiContext) -> Result<Caller, ApiError> {
+    let given =
+        headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(token) = given else {
+        return Err(ApiError::Unauthorized("missing header Authorization: Bearer <admin token>".into()));
+    };
+    if constant_time_eq(token.as_bytes(), ctx.admin_token.as_bytes()) {
+        return Ok(Caller::Admin);
+    }
+    if ctx.viewer_token.as_ref().is_some_and(|v| constant_time_eq(token.as_bytes(), v.as_bytes())) {
+        return Ok(Caller::Viewer);
+    }
+    Err(ApiError::Unauthorized("the bearer token is not valid".into()))
+}
 
 pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let (admin, viewer) = req
-        .app_data::<web::Data<ApiContext>>()
-        .map(|c| (c.admin_token.clone(), c.viewer_token.clone()))
-        .ok_or_else(|| ApiError::Internal("no API context".into()))?;
-    let given = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = given else {
-        return Err(
-            ApiError::Unauthorized("missing header Authorization: Bearer <admin token>".into()).into()
-        );
-    };
-    if constant_time_eq(token.as_bytes(), admin.as_bytes()) {
+    let ctx =
+        req.app_data::<web::Data<ApiContext>>().ok_or_else(|| ApiError::Internal("no API context".into()))?;
+    if caller(req.headers(), ctx)? == Caller::Admin {
         return next.call(req).await;
     }
-    if viewer.is_some_and(|v| constant_time_eq(token.as_bytes(), v.as_bytes())) {
-        // A store's log (rows as they are) is for the cluster's own nodes only.
-        let internal = req.path().contains("/store/");
-        if matches!(*req.method(), Method::GET | Method::HEAD) && !internal {
-            return next.call(req).await;
-        }
-        let message = if internal {
-            format!("{} is for the cluster's nodes: use the admin token", req.path())
-        } else {
-            format!(
-                "the viewer token may only read: {} {} changes something; use the admin token",
-                req.method(),
-                req.path()
-            )
-        };
-        return Err(ApiError::Forbidden(message).into());
+    // A store's log (rows as they are) is for the cluster's own nodes only.
+    let internal = req.path().contains("/store/");
+    if matches!(*req.method(), Method::GET | Method::HEAD) && !internal {
+        return next.call(req).await;
     }
-    Err(ApiError::Unauthorized("the bearer token is not valid".into()).into())
+    let message = if internal {
+        format!("{} is for the cluster's nodes: use the admin token", req.path())
+    } else {
+        format!(
+            "the viewer token may only read: {} {} changes something; use the admin token",
+            req.method(),
+            req.path()
+        )
+    };
+    Err(ApiError::Forbidden(message).into())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

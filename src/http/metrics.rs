@@ -6,7 +6,7 @@
 //!
 //! Unauthenticated unless the node runs with `--metrics-auth` (then the admin or viewer token).
 
-use super::{ApiContext, ApiError};
+use super::{auth, ApiContext, ApiError};
 use crate::meta::{MetaState, ProjectState};
 use crate::pipeline::connector::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -94,7 +94,7 @@ const COMPONENT_ERRORS: Family = Family {
     component: true,
 };
 
-const FAMILIES: [&Family; 16] = [
+const FAMILIES: &[&Family] = &[
     &RAFT_TERM,
     &RAFT_LEADER,
     &RAFT_IS_LEADER,
@@ -132,18 +132,15 @@ impl Vector {
 /// The metrics of one scrape, registered in its own registry.
 struct Scrape {
     registry: Registry,
-    gauges: HashMap<&'static str, Vector>,
+    vectors: HashMap<&'static str, Vector>,
     node: String,
 }
 
 impl Scrape {
     fn new(node: u64) -> Self {
         let registry = Registry::new();
-        let mut gauges = HashMap::new();
+        let mut vectors = HashMap::new();
         for family in FAMILIES {
-            if gauges.contains_key(family.name) {
-                continue;
-            }
             let labels: &[&str] =
                 if family.component { &["node", "project", "component"] } else { &["node"] };
             let opts = Opts::new(family.name, family.help);
@@ -156,17 +153,17 @@ impl Scrape {
                 registry.register(Box::new(vec.clone())).expect("each metric registered once");
                 Vector::Gauge(vec)
             };
-            gauges.insert(family.name, vector);
+            vectors.insert(family.name, vector);
         }
-        Scrape { registry, gauges, node: node.to_string() }
+        Scrape { registry, vectors, node: node.to_string() }
     }
 
     fn node(&self, family: &Family, value: f64) {
-        self.gauges[family.name].set(&[&self.node], value);
+        self.vectors[family.name].set(&[&self.node], value);
     }
 
     fn component(&self, family: &Family, project: &str, component: &str, value: f64) {
-        self.gauges[family.name].set(&[&self.node, project, component], value);
+        self.vectors[family.name].set(&[&self.node, project, component], value);
     }
 
     fn text(&self) -> String {
@@ -178,19 +175,12 @@ impl Scrape {
 
 async fn scrape(ctx: web::Data<ApiContext>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if ctx.metrics_auth {
-        let given = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let allowed = given
-            .is_some_and(|t| t == &*ctx.admin_token || ctx.viewer_token.as_deref().is_some_and(|v| t == v));
-        if !allowed {
-            return Err(ApiError::Unauthorized(
-                "/metrics needs Authorization: Bearer <admin or viewer token> (the node runs with --metrics-auth)"
-                    .into(),
-            ));
-        }
+        // Either token may read the metrics.
+        auth::caller(req.headers(), &ctx).map_err(|e| {
+            ApiError::Unauthorized(format!(
+                "/metrics needs Authorization: Bearer <admin or viewer token> (the node runs with --metrics-auth): {e}"
+            ))
+        })?;
     }
     let status = ctx.meta.status();
     let scrape = Scrape::new(status.id);

@@ -13,7 +13,8 @@ use crate::meta::{
 };
 use crate::model::{Checkpoint, Position, TableName};
 use crate::pipeline::connector::now_ms;
-use crate::runtime::LiveProject;
+use crate::pipeline::feed::LocalFeed;
+use crate::pipeline::status::PipelineStatus;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{StartPoint, TableFilter};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -392,14 +393,15 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         bytes: checkpoint.map_or(0, |cp| cp.bytes),
         rows_read: live.as_ref().map(|l| l.store_rows.load(Ordering::Relaxed)),
         last_error: live.as_ref().and_then(|l| l.last_error()),
-        store_status: running.as_ref().map(store_status),
+        store_status: running
+            .as_ref()
+            .and_then(|r| r.store.as_ref().map(|store| store_status(&r.status, store))),
         tables,
     }
 }
 
-fn store_status(running: &LiveProject) -> StoreStatusView {
-    let retained = running.store.as_ref().map(|s| s.log.retained()).unwrap_or_default();
-    let live = &running.status;
+fn store_status(live: &PipelineStatus, store: &LocalFeed) -> StoreStatusView {
+    let retained = store.log.retained();
     let paused_reason = live.store_paused();
     StoreStatusView {
         state: if paused_reason.is_some() { "paused" } else { "pulling" },

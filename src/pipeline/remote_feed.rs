@@ -1,8 +1,8 @@
 //! The log of a store on another node, read over its HTTP API (`/projects/{name}/store/...`,
-//! served by `http::stores`). Records are fetched and decoded ahead on a thread of the feed's
-//! own, so the network and the decoding overlap with the connector's encoding and sending. Every request names the placement epoch: the store's node serves
+//! served by `http::stores`). Every request names the placement epoch: the store's node serves
 //! it only while it runs the store at that epoch, so a connector of an older placement reads
-//! nothing more.
+//! nothing more. Records are fetched and decoded ahead on a thread of the feed's own, so the
+//! network and the decoding overlap with the connector's encoding and sending.
 
 use super::feed::{Begin, Feed, FeedError};
 use crate::model::{Checkpoint, Position, Record, TableSchema};
@@ -36,94 +36,18 @@ const LONG_POLL: Duration = Duration::from_secs(1);
 /// Batches fetched ahead of the connector (each at most `READ_BATCH` records / `READ_BYTES`).
 const AHEAD: usize = 2;
 
-pub struct RemoteFeed {
+/// Where and how to ask the store's node.
+#[derive(Clone)]
+struct Endpoint {
     client: reqwest::Client,
     /// The store's node and `http://<its address>/api/v1/projects/<project>/store`.
     node: u64,
     base: String,
     token: Arc<str>,
     epoch: u64,
-    /// Records fetched and decoded ahead, on a thread of their own, from a sequence on.
-    ahead: Mutex<Option<Ahead>>,
 }
 
-/// A fetcher thread's output: batches in order, the next one starting at `next`.
-struct Ahead {
-    next: u64,
-    batches: mpsc::Receiver<Result<Vec<(u64, Record)>, FeedError>>,
-}
-
-impl RemoteFeed {
-    pub fn new(node: u64, http: &str, project: &str, token: Arc<str>, epoch: u64) -> Self {
-        Self {
-            client: reqwest::Client::new(),
-            node,
-            base: format!("http://{http}/api/v1/projects/{project}/store"),
-            token,
-            epoch,
-            ahead: Mutex::new(None),
-        }
-    }
-
-    /// A copy for the fetcher thread (the client shares its connection pool).
-    fn fetcher(&self) -> RemoteFeed {
-        RemoteFeed {
-            client: self.client.clone(),
-            node: self.node,
-            base: self.base.clone(),
-            token: self.token.clone(),
-            epoch: self.epoch,
-            ahead: Mutex::new(None),
-        }
-    }
-
-    /// One request: the records from `from` on, waiting up to `wait` for some.
-    async fn fetch(&self, from: u64, wait: Duration) -> Result<Vec<(u64, Record)>, FeedError> {
-        let wait_ms = wait.as_millis() as u64;
-        let request =
-            self.client.get(format!("{}/records", self.base)).query(&[("from", from), ("wait_ms", wait_ms)]);
-        let body = self.call(request, wait + Duration::from_secs(30)).await?;
-        Ok(frames::records(&body)?)
-    }
-
-    /// Starts a thread that fetches and decodes batches from `from` on, `AHEAD` at most ahead of
-    /// the connector, so the network and the decoding overlap with encoding and sending. It
-    /// ends when the connector drops its receiver (or on an error, which it passes on).
-    fn start_ahead(&self, from: u64) -> Ahead {
-        let (tx, batches) = mpsc::channel(AHEAD);
-        let fetcher = self.fetcher();
-        let spawned = std::thread::Builder::new().name("ferry-feed".into()).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(e) => return drop(tx.blocking_send(Err(fetcher.error(e)))),
-            };
-            runtime.block_on(async move {
-                let mut next = from;
-                loop {
-                    let fetched = tokio::select! {
-                        fetched = fetcher.fetch(next, LONG_POLL) => fetched,
-                        _ = tx.closed() => return,
-                    };
-                    let failed = fetched.is_err();
-                    match &fetched {
-                        Ok(records) if records.is_empty() => continue,
-                        Ok(records) => next = records.last().map_or(next, |r| r.0 + 1),
-                        Err(_) => {}
-                    }
-                    if tx.send(fetched).await.is_err() || failed {
-                        return;
-                    }
-                }
-            })
-        });
-        if let Err(e) = spawned {
-            let (tx, batches) = mpsc::channel(1);
-            let _ = tx.try_send(Err(self.error(format!("cannot start a fetcher thread: {e}"))));
-            return Ahead { next: from, batches };
-        }
-        Ahead { next: from, batches }
-    }
-
+impl Endpoint {
     fn error(&self, reason: impl ToString) -> FeedError {
         FeedError::Remote { node: self.node, reason: reason.to_string() }
     }
@@ -148,6 +72,74 @@ impl RemoteFeed {
         }
         Ok(body.to_vec())
     }
+
+    /// One request: the records from `from` on, waiting up to `wait` for some.
+    async fn fetch(&self, from: u64, wait: Duration) -> Result<Vec<(u64, Record)>, FeedError> {
+        let wait_ms = wait.as_millis() as u64;
+        let request =
+            self.client.get(format!("{}/records", self.base)).query(&[("from", from), ("wait_ms", wait_ms)]);
+        let body = self.call(request, wait + Duration::from_secs(30)).await?;
+        Ok(frames::records(&body)?)
+    }
+}
+
+pub struct RemoteFeed {
+    endpoint: Endpoint,
+    /// Records fetched and decoded ahead, on a thread of their own, from a sequence on.
+    ahead: Mutex<Option<Ahead>>,
+}
+
+/// A fetcher thread's output: batches in order, the next one starting at `next`.
+struct Ahead {
+    next: u64,
+    batches: mpsc::Receiver<Result<Vec<(u64, Record)>, FeedError>>,
+}
+
+impl RemoteFeed {
+    pub fn new(node: u64, http: &str, project: &str, token: Arc<str>, epoch: u64) -> Self {
+        let base = format!("http://{http}/api/v1/projects/{project}/store");
+        let endpoint = Endpoint { client: reqwest::Client::new(), node, base, token, epoch };
+        Self { endpoint, ahead: Mutex::new(None) }
+    }
+
+    /// Starts a thread that fetches and decodes batches from `from` on, `AHEAD` at most ahead of
+    /// the connector, so the network and the decoding overlap with encoding and sending. It
+    /// ends when the connector drops its receiver (or on an error, which it passes on).
+    fn start_ahead(&self, from: u64) -> Ahead {
+        let (tx, batches) = mpsc::channel(AHEAD);
+        // A copy for the thread (the client shares its connection pool).
+        let endpoint = self.endpoint.clone();
+        let spawned = std::thread::Builder::new().name("ferry-feed".into()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return drop(tx.blocking_send(Err(endpoint.error(e)))),
+            };
+            runtime.block_on(async move {
+                let mut next = from;
+                loop {
+                    let fetched = tokio::select! {
+                        fetched = endpoint.fetch(next, LONG_POLL) => fetched,
+                        _ = tx.closed() => return,
+                    };
+                    let failed = fetched.is_err();
+                    match &fetched {
+                        Ok(records) if records.is_empty() => continue,
+                        Ok(records) => next = records.last().map_or(next, |r| r.0 + 1),
+                        Err(_) => {}
+                    }
+                    if tx.send(fetched).await.is_err() || failed {
+                        return;
+                    }
+                }
+            })
+        });
+        if let Err(e) = spawned {
+            let (tx, batches) = mpsc::channel(1);
+            let _ = tx.try_send(Err(self.endpoint.error(format!("cannot start a fetcher thread: {e}"))));
+            return Ahead { next: from, batches };
+        }
+        Ahead { next: from, batches }
+    }
 }
 
 impl Feed for RemoteFeed {
@@ -156,14 +148,14 @@ impl Feed for RemoteFeed {
             let body = BeginRequest { seq: checkpoint.seq, position: checkpoint.position.clone() };
             let deadline = Instant::now() + STORE_START_WAIT;
             let answer = loop {
-                let request = self.client.post(format!("{}/begin", self.base)).json(&body);
-                match self.call(request, Duration::from_secs(10)).await {
+                let request = self.endpoint.client.post(format!("{}/begin", self.endpoint.base)).json(&body);
+                match self.endpoint.call(request, Duration::from_secs(10)).await {
                     Ok(answer) => break answer,
                     Err(e) if Instant::now() >= deadline => return Err(e),
                     Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
                 }
             };
-            let answer: BeginAnswer = serde_json::from_slice(&answer).map_err(|e| self.error(e))?;
+            let answer: BeginAnswer = serde_json::from_slice(&answer).map_err(|e| self.endpoint.error(e))?;
             Ok(Begin {
                 checkpoint: Checkpoint { seq: answer.seq, ..checkpoint },
                 skip_through: answer.skip_through,
@@ -183,7 +175,7 @@ impl Feed for RemoteFeed {
             let batch = match tokio::time::timeout(wait, ahead.batches.recv()).await {
                 Err(_) => Ok(Vec::new()),
                 Ok(Some(batch)) => batch,
-                Ok(None) => Err(self.error("the fetcher thread stopped")),
+                Ok(None) => Err(self.endpoint.error("the fetcher thread stopped")),
             };
             if let Ok(records) = &batch {
                 ahead.next = records.last().map_or(from, |r| r.0 + 1);
@@ -195,8 +187,8 @@ impl Feed for RemoteFeed {
 
     fn schema(&self, id: u64) -> BoxFuture<'_, Result<Arc<TableSchema>, FeedError>> {
         Box::pin(async move {
-            let request = self.client.get(format!("{}/schemas/{id}", self.base));
-            let body = self.call(request, Duration::from_secs(10)).await?;
+            let request = self.endpoint.client.get(format!("{}/schemas/{id}", self.endpoint.base));
+            let body = self.endpoint.call(request, Duration::from_secs(10)).await?;
             Ok(Arc::new(frames::schema(id, &body)?))
         })
     }
