@@ -228,6 +228,53 @@ fn project_errors_name_the_field_table_or_state() {
         &[&format!("{db}.loose")],
     );
 
+    // Before creating: which tables the rules match, and which lack a primary key.
+    let preview = node.ok(
+        "/datasources/maria/tables",
+        json!({"objects": [{"database": db, "topic": format!("{db}.{{table}}")}]}),
+        200,
+    );
+    let tables: Vec<(String, bool, String)> = preview["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let name = format!("{}.{}", t["database"].as_str().unwrap(), t["table"].as_str().unwrap());
+            (name, t["has_primary_key"].as_bool().unwrap(), t["topic"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let expected = [
+        (format!("{db}.keyed"), true, format!("{db}.keyed")),
+        (format!("{db}.loose"), false, format!("{db}.loose")),
+    ];
+    assert_eq!(tables, expected, "{preview}");
+    let only_keyed = json!({"objects": [{"database": db, "exclude": ["loose"]}]});
+    assert_eq!(node.ok("/datasources/maria/tables", only_keyed, 200)["tables"].as_array().unwrap().len(), 1);
+    assert_error(
+        node.post("/datasources/maria/tables", json!({"objects": []})),
+        400,
+        "invalid_request",
+        &["objects"],
+    );
+    assert_error(
+        node.post("/datasources/maria/tables", json!({"objects": [{"database": db, "tables": ["a[b"]}]})),
+        400,
+        "invalid_request",
+        &["a[b"],
+    );
+    assert_error(
+        node.post("/datasources/kafka/tables", json!({"objects": [{"database": db}]})),
+        422,
+        "wrong_data_source_type",
+        &["kafka"],
+    );
+    assert_error(
+        node.post("/datasources/ghost/tables", json!({"objects": [{"database": db}]})),
+        404,
+        "not_found",
+        &["ghost"],
+    );
+
     node.ok("/projects", project("p", "table", json!({"from": "now"})), 201);
     assert_error(
         node.post("/projects", project("p", "table", json!({"from": "now"}))),
@@ -239,10 +286,22 @@ fn project_errors_name_the_field_table_or_state() {
     assert_error(node.post("/projects/p/explode", json!({})), 404, "not_found", &["explode"]);
     assert_error(node.post("/projects/ghost/start", json!({})), 404, "not_found", &["ghost"]);
     node.ok("/projects/p/start", json!({}), 200);
+    assert_error(
+        node.post("/projects/p/connectors/default/move", json!({"node": 1})),
+        409,
+        "conflict",
+        &["already runs on node 1"],
+    );
     assert_error(node.delete("/projects/p"), 409, "conflict", &["running"]);
     assert_error(node.delete("/datasources/maria"), 409, "conflict", &["p"]);
     assert_error(node.post("/projects/p/release", json!({})), 409, "conflict", &["running", "release"]);
     node.ok("/projects/p/stop", json!({}), 200);
+    assert_error(
+        node.post("/projects/p/connectors/default/move", json!({"node": 1})),
+        409,
+        "conflict",
+        &["stopped", "runs"],
+    );
     node.ok("/projects/p/release", json!({}), 200);
     assert_eq!(node.delete("/projects/p").0, 204);
     assert_error(node.get("/projects/p"), 404, "not_found", &["p"]);

@@ -62,6 +62,12 @@ fn a_connector_resets_into_the_retained_range_after_the_source_purged_it() {
     assert!(retained["bytes"].as_u64() > Some(0), "{synced}");
     let landed = read_topic(&services.kafka, &topic, Duration::from_secs(20), |m| m.len() >= 30);
     assert_eq!(ids(&landed), (1..=30).collect::<Vec<_>>());
+    // The connector's own figures, from this node: three transactions in the last minute.
+    let live = &node.wait_project(&name, Duration::from_secs(10), |p| !p["connectors"][0]["live"].is_null())
+        ["connectors"][0]["live"];
+    assert_eq!((live["node"].as_u64(), live["retries"].as_u64()), (Some(1), Some(0)), "{live}");
+    assert!(live["latency_p99_ms"].as_u64().is_some_and(|p99| p99 <= 60_000), "{live}");
+    assert!(live["latency_p50_ms"].as_u64() <= live["latency_p99_ms"].as_u64(), "{live}");
 
     // The source forgets those transactions.
     sql.exec("FLUSH BINARY LOGS");
@@ -104,6 +110,38 @@ fn a_connector_resets_into_the_retained_range_after_the_source_purged_it() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["seq"], done["seq"], "{body}");
     node.wait_project(&name, Duration::from_secs(30), |p| p["rows"].as_u64() == Some(72));
+
+    // Paused, a reset waits for the resume: nothing is sent before, the reset range after.
+    node.ok(&format!("/projects/{name}/pause"), json!({}), 200);
+    node.wait_project(&name, Duration::from_secs(10), |p| p["state"] == "paused");
+    let paused = node.ok(&reset, json!({"timestamp": since}), 200);
+    assert_eq!(paused["seq"], done["seq"], "{paused}");
+    let (status, body) = node.post(&reset, json!({"timestamp": 1}));
+    assert_eq!((status, body["code"].as_str()), (422, Some("outside_retained_range")), "{body}");
+    std::thread::sleep(Duration::from_secs(2));
+    let still = read_topic(&services.kafka, &topic, Duration::from_secs(3), |m| m.len() > 72);
+    assert_eq!(still.len(), 72, "nothing resent while paused");
+    node.ok(&format!("/projects/{name}/resume"), json!({}), 200);
+    node.wait_project(&name, Duration::from_secs(30), |p| p["rows"].as_u64() == Some(93));
+    let resumed = read_topic(&services.kafka, &topic, Duration::from_secs(30), |m| m.len() >= 93);
+    assert_eq!(ids(&resumed)[72..], (11..=31).collect::<Vec<_>>()[..]);
+
+    // Every change of the table counted by operation, with the time of the last one.
+    let (status, objects) = node.get(&format!("/projects/{name}/objects"));
+    assert_eq!(status, 200, "{objects}");
+    let t = objects["objects"].as_array().unwrap().iter().find(|o| o["table"] == "t").cloned();
+    let t = t.unwrap_or_else(|| panic!("no table t in {objects}"));
+    assert_eq!((t["rows"].as_u64(), t["inserted"].as_u64()), (Some(93), Some(93)), "{objects}");
+    assert_eq!((t["updated"].as_u64(), t["deleted"].as_u64()), (Some(0), Some(0)), "{objects}");
+    assert_eq!(t["topic"], topic.as_str(), "{objects}");
+    assert!(t["last_change_ms"].as_u64() >= Some(since * 1000), "{objects}");
+    assert_eq!(objects["source_listed"], true, "{objects}");
+
+    // Stopped, its connectors keep their place: a reset is refused, naming the states.
+    node.ok(&format!("/projects/{name}/stop"), json!({}), 200);
+    let (status, body) = node.post(&reset, json!({"timestamp": since}));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("paused or failed"), "{body}");
     sql.exec(&format!("DROP DATABASE {db}"));
 }
 

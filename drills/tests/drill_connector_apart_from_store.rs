@@ -2,13 +2,26 @@
 //! network, and delivers every change of the load, per key in order; when the connector's node
 //! is killed, it comes back to its store's node; when the store's node is killed, the store
 //! moves and the connector apart goes on reading from it. Duplicates stay within one
-//! checkpoint window.
+//! checkpoint window. The connector's live figures and series come from its own node, whichever
+//! node is asked.
 
 use ferry_drills::drill::{Drill, PROJECT};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const MOVE: &str = "/projects/load/connectors/default/move";
+
+/// Polls `f` until it gives a value, for at most `timeout`.
+fn wait_for<T>(timeout: Duration, f: impl Fn() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
 
 fn component_node(p: &Value, kind: &str) -> Option<u64> {
     let components = p["components"].as_array()?;
@@ -68,6 +81,27 @@ fn a_connector_apart_delivers_everything_and_rejoins_its_store_when_its_node_die
     // The connector apart delivers (its checkpoint moves) before its node dies.
     let p = d.cluster.wait_project(PROJECT, Duration::from_secs(30), |p| p["rows"].as_u64() >= Some(10_000));
     assert_eq!((component_node(&p, "connector"), p["epoch"].as_u64()), (Some(connector), Some(epoch)), "{p}");
+    // Its live figures come from its own node, whichever node answers.
+    for asked in 1..=3 {
+        let (_, p) = d.cluster.try_get(asked, "/projects/load").expect("a node answers");
+        let live = &p["connectors"][0]["live"];
+        assert_eq!(live["node"].as_u64(), Some(connector), "asked node {asked}: {p}");
+        assert!(live["latency_p99_ms"].as_u64().is_some(), "asked node {asked}: {live}");
+    }
+    // The console's series merge the store's node's points with the connector's node's.
+    let merged = wait_for(Duration::from_secs(25), || {
+        let (_, m) = d.cluster.try_get(d.cluster.any(), "/projects/load/metrics?since=0").ok()?;
+        let points = m["points"].as_array()?;
+        let both = points.iter().any(|p| {
+            p["store_rows_per_s"].as_u64().is_some()
+                && p["connectors"]["default"]["rows_per_s"].as_u64() > Some(0)
+        });
+        both.then_some(m)
+    });
+    assert!(
+        [store, connector].iter().all(|n| merged["nodes"].as_array().unwrap().contains(&json!(n))),
+        "{merged}"
+    );
     d.cluster.kill9(connector);
     let p = d.cluster.wait_project(PROJECT, Duration::from_secs(30), |p| {
         component_node(p, "connector") == Some(store)

@@ -17,8 +17,8 @@ pub use options::{parse_peers, resolve, ClusterOptions};
 use crate::http::{self, ApiContext, ClusterContext};
 use crate::meta::{self, CheckpointSaver, Command, Meta, MetaState};
 use crate::runtime::{
-    keep_lease, watch_meta, AgentConfig, Gates, Lease, LiveStatus, Liveness, NodeAddress, NodeAgent,
-    Shutdown, Supervisor, SupervisorConfig,
+    keep_lease, keep_series, watch_meta, AgentConfig, Gates, Lease, LiveStatus, Liveness, NodeAddress,
+    NodeAgent, Series, Shutdown, Supervisor, SupervisorConfig,
 };
 use crate::secrets::Keyring;
 use actix::Actor;
@@ -215,14 +215,18 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
     })
     .start();
 
+    let series = Series::default();
+    tokio::spawn(keep_series(live.clone(), series.clone()));
     let ctx = ApiContext {
         meta: meta.clone(),
         keyring,
         live,
+        series,
         admin_token: token,
         viewer_token: opts.viewer_token.filter(|t| !t.is_empty()).map(Into::into),
         metrics_auth: opts.metrics_auth,
         cluster: ClusterContext { liveness, lease: opts.lease, lost_after, transport: tcp },
+        data_dir: opts.data_dir.clone(),
     };
     let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))
         .workers(2)

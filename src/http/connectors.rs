@@ -1,28 +1,33 @@
 //! `/projects/{name}/connectors/{id}`: a project's connectors. `reset` moves one to another
 //! transaction end its store still holds, without going back to the source (which may have
-//! purged those binlogs long ago). `move` runs one on another node than its store (it reads
-//! the store's log over the network) or brings it back.
+//! purged those binlogs long ago), while the project runs, is paused or failed. `move` runs one on another node than its store (it reads
+//! the store's log over the network) or brings it back. `live`: its figures, from the node
+//! that runs it.
 
 use super::forward::{forward, is_forwarded};
-use super::projects::find;
+use super::projects::{connector_live, find};
 use super::views::{MoveBody, MoveView, PositionView, ResetBody, ResetView};
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, ProjectState};
 use crate::model::TxEnd;
 use crate::pipeline::connector::now_ms;
+use crate::store::{stores_dir, RocksChangeLog};
 use actix_web::{web, HttpRequest, HttpResponse};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/projects/{name}/connectors/{id}/reset", web::post().to(reset))
-        .route("/projects/{name}/connectors/{id}/move", web::post().to(move_to));
+        .route("/projects/{name}/connectors/{id}/move", web::post().to(move_to))
+        .route("/projects/{name}/connectors/{id}/live", web::get().to(live));
 }
 
-/// The running project `name` with a connector `id`.
-async fn running_connector(
+/// Project `name`, with a connector `id`, in one of `states` (`what` says what they allow).
+async fn project_with_connector(
     ctx: &ApiContext,
     name: &str,
     id: &str,
+    states: &[ProjectState],
     what: &str,
 ) -> Result<crate::meta::Project, ApiError> {
     ctx.meta.read_index().await?;
@@ -34,15 +39,15 @@ async fn running_connector(
             ids.join(", ")
         )));
     }
-    if project.state != ProjectState::Running {
-        return Err(ApiError::Conflict(format!(
-            "project {name:?} is {}: a connector is {what} while its project runs",
-            project.state.as_str()
-        )));
+    if !states.contains(&project.state) {
+        return Err(ApiError::Conflict(format!("project {name:?} is {}: {what}", project.state.as_str())));
     }
     Ok(project)
 }
 
+/// Moves connector `id` back (or forward) to a transaction end its store still holds: while
+/// the project runs (it restarts there), or while it is paused or failed (it resumes there).
+/// The store's node answers, from the running store or from its log on disk.
 async fn reset(
     ctx: web::Data<ApiContext>,
     req: HttpRequest,
@@ -56,8 +61,9 @@ async fn reset(
             "expected {\"timestamp\": <unix seconds>} or {\"position\": {\"file\": \"...\", \"pos\": ...}}",
         )
     })?;
-    let what = "reset (the running store holds the retained changes)";
-    let project = running_connector(&ctx, &name, &id, what).await?;
+    let states = [ProjectState::Running, ProjectState::Paused, ProjectState::Failed];
+    let what = "a connector is reset while its project runs, is paused or failed (its store keeps the changes until the project is released)";
+    let project = project_with_connector(&ctx, &name, &id, &states, what).await?;
     let Some(node) = project.placement.as_ref().map(|p| p.node) else {
         return Err(starting(&name));
     };
@@ -68,18 +74,27 @@ async fn reset(
         let timeout = Duration::from_secs(10);
         return forward(&ctx, node, reqwest::Method::POST, req.path(), Some(&body), timeout).await;
     }
-    let store = ctx.live.project(&name).filter(|l| l.epoch == project.epoch).and_then(|l| l.store);
-    let store = store.ok_or_else(|| starting(&name))?;
-    let log = store.log.clone();
-    let lookup = target.clone();
+    let log = if project.state == ProjectState::Running {
+        let store = ctx.live.project(&name).filter(|l| l.epoch == project.epoch).and_then(|l| l.store);
+        store.ok_or_else(|| starting(&name))?.log
+    } else {
+        let dir = stores_dir(&ctx.data_dir).join(&name);
+        let opened = web::block(move || RocksChangeLog::open_read_only(&dir)).await;
+        let opened = opened.map_err(|e| ApiError::Internal(e.to_string()))?;
+        Arc::new(opened.map_err(|e| ApiError::Unprocessable {
+            code: "store_missing",
+            message: format!("the store of project {name:?} cannot be read on node {node}: {e}"),
+        })?)
+    };
+    let lookup = (log.clone(), target.clone());
     let found = web::block(move || match lookup {
-        ResetBody::Timestamp { timestamp } => log.end_before(timestamp),
-        ResetBody::Position { position } => log.end_at(&position.file, position.pos),
+        (log, ResetBody::Timestamp { timestamp }) => log.end_before(timestamp),
+        (log, ResetBody::Position { position }) => log.end_at(&position.file, position.pos),
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let retained = store.log.retained();
+    let retained = log.retained();
     let newest_ok = match &target {
         ResetBody::Timestamp { timestamp } => *timestamp <= retained.newest_ts,
         ResetBody::Position { .. } => true,
@@ -100,8 +115,9 @@ async fn reset(
         });
     };
     // Until the new checkpoint is applied, retention must not drop what the connector resends.
-    // (Another connector's checkpoint may be older still: the store keeps what it needs too.)
-    store.log.pin(seq);
+    // (Another connector's checkpoint may be older still: the store keeps what it needs too.
+    // A store that is not running drops nothing.)
+    log.pin(seq);
     let command = Command::ResetCheckpoint {
         name: name.clone(),
         connector: id.clone(),
@@ -112,7 +128,7 @@ async fn reset(
         now_ms: now_ms(),
     };
     meta::propose(&ctx.meta, command).await??;
-    tracing::info!(project = %name, connector = %id, seq, %position, "connector reset");
+    tracing::info!(project = %name, connector = %id, seq, %position, state = project.state.as_str(), "connector reset");
     Ok(HttpResponse::Ok().json(ResetView {
         project: name,
         connector: id,
@@ -133,7 +149,8 @@ async fn move_to(
 ) -> Result<HttpResponse, ApiError> {
     let (name, id) = path.into_inner();
     let target = body.into_inner().node;
-    let project = running_connector(&ctx, &name, &id, "moved").await?;
+    let what = "a connector is moved while its project runs";
+    let project = project_with_connector(&ctx, &name, &id, &[ProjectState::Running], what).await?;
     let Some(placement) = project.placement.as_ref() else {
         return Err(starting(&name));
     };
@@ -172,6 +189,19 @@ async fn move_to(
         store_node: placement.node,
         epoch: project.epoch + 1,
     }))
+}
+
+/// Connector `id`'s live figures, from this node: the project view asks the node that runs it.
+async fn live(
+    ctx: web::Data<ApiContext>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let project = find(&ctx, &name)?;
+    let live = connector_live(&ctx, &project, &id).ok_or_else(|| {
+        ApiError::NotFound(format!("connector {id:?} of project {name:?} does not run on this node"))
+    })?;
+    Ok(HttpResponse::Ok().json(live))
 }
 
 fn starting(name: &str) -> ApiError {

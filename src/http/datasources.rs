@@ -1,11 +1,12 @@
-//! `/datasources`: register, list, show, delete and check sources and destinations.
+//! `/datasources`: register, list, show, delete and check sources and destinations; preview
+//! which tables of a source object rules match.
 
-use super::views::{validate_name, DataSourceView, NewDataSource};
+use super::views::{validate_name, DataSourceView, NewDataSource, TableMatchView, TablesQuery, TablesView};
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, DataSource, DataSourceKind};
 use crate::pipeline::connector::now_ms;
 use crate::source::mysql::{self, MysqlConfig};
-use crate::source::Finding;
+use crate::source::{Finding, TableFilter};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -18,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{name}", web::get().to(show))
             .route("/{name}", web::put().to(update))
             .route("/{name}", web::delete().to(delete))
-            .route("/{name}/check", web::post().to(check)),
+            .route("/{name}/check", web::post().to(check))
+            .route("/{name}/tables", web::post().to(tables)),
     );
 }
 
@@ -156,6 +158,38 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
     };
     let ok = findings.iter().all(|f| f.ok);
     Ok(HttpResponse::Ok().json(CheckView { name: ds.name, ok, findings }))
+}
+
+/// The tables of source `name` that object rules match (what a project with them would sync).
+async fn tables(
+    ctx: web::Data<ApiContext>,
+    name: web::Path<String>,
+    body: web::Json<TablesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let ds = find(&ctx, &name)?;
+    let objects = body.into_inner().objects;
+    if objects.is_empty() || objects.iter().any(|r| r.database.is_empty()) {
+        return Err(ApiError::bad_request("objects: give at least one {\"database\": ...} entry"));
+    }
+    let filter = TableFilter::new(&objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
+    let DataSourceKind::Mysql { .. } = &ds.kind else {
+        return Err(ApiError::Unprocessable {
+            code: "wrong_data_source_type",
+            message: format!("data source {:?} is a destination, not a mysql source", ds.name),
+        });
+    };
+    let cfg = mysql_config(&ctx, &ds)?;
+    let tables = mysql::list_tables(&cfg, &filter)
+        .await?
+        .into_iter()
+        .map(|t| TableMatchView {
+            topic: filter.topic(&t.name),
+            database: t.name.database,
+            table: t.name.table,
+            has_primary_key: t.has_primary_key,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(TablesView { source: ds.name, tables }))
 }
 
 /// The connection settings of a mysql data source, password decrypted.

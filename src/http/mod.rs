@@ -8,7 +8,9 @@ mod datasources;
 mod error;
 mod forward;
 mod metrics;
+mod objects;
 mod projects;
+mod series;
 mod stores;
 mod views;
 
@@ -16,7 +18,7 @@ pub use cluster::ClusterContext;
 pub use error::ApiError;
 
 use crate::meta::Meta;
-use crate::runtime::LiveStatus;
+use crate::runtime::{LiveStatus, Series};
 use crate::secrets::Keyring;
 use actix_web::{middleware::from_fn, web, HttpResponse};
 use std::sync::Arc;
@@ -27,12 +29,16 @@ pub struct ApiContext {
     pub meta: Meta,
     pub keyring: Arc<Keyring>,
     pub live: LiveStatus,
+    /// The last hour of figures of the projects running here.
+    pub series: Series,
     pub admin_token: Arc<str>,
     /// A token that may only read (GET).
     pub viewer_token: Option<Arc<str>>,
     /// `/metrics` needs the admin or viewer token.
     pub metrics_auth: bool,
     pub cluster: ClusterContext,
+    /// The node's data directory (a stopped store's log is read from it).
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Mounts the API (and the unauthenticated `/healthz`) on an actix-web app.
@@ -57,6 +63,8 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(datasources::configure)
                     // Before the `/projects` scope, which would take its paths.
                     .configure(connectors::configure)
+                    .configure(objects::configure)
+                    .configure(series::configure)
                     .configure(stores::configure)
                     .configure(projects::configure)
                     .default_service(web::to(|| async {

@@ -1,10 +1,10 @@
 //! `/projects`: create, drive through the lifecycle, show progress, delete.
 
 use super::datasources::mysql_config;
-use super::forward::{forward, is_forwarded};
+use super::forward::{ask, forward, is_forwarded};
 use super::views::{
-    validate_name, ComponentView, ConnectorView, NewProject, PositionView, ProjectView, RetainedView,
-    StartBody, StoreStatusView, TableView,
+    validate_name, ComponentView, ConnectorLiveView, ConnectorView, NewProject, PositionView, ProjectView,
+    RetainedView, StartBody, StoreStatusView, TableView,
 };
 use super::{ApiContext, ApiError};
 use crate::meta::{
@@ -18,7 +18,9 @@ use crate::pipeline::status::PipelineStatus;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{StartPoint, TableFilter};
 use actix_web::{web, HttpRequest, HttpResponse};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -134,7 +136,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     };
     meta::propose(&ctx.meta, Command::CreateProject { spec, now_ms: now_ms() }).await??;
     let project = find(&ctx, &body.name)?;
-    Ok(HttpResponse::Created().json(view(&ctx, &project, None)))
+    Ok(HttpResponse::Created().json(view(&ctx, &project, None, &BTreeMap::new())))
 }
 
 /// The connectors a new project asks for: its one `destination`, or its `connectors`.
@@ -188,7 +190,7 @@ pub(super) fn find(ctx: &ApiContext, name: &str) -> Result<Project, ApiError> {
 }
 
 /// The connection settings of the project's source.
-fn source_config(ctx: &ApiContext, project: &Project) -> Result<MysqlConfig, ApiError> {
+pub(super) fn source_config(ctx: &ApiContext, project: &Project) -> Result<MysqlConfig, ApiError> {
     let source = ctx.meta.read(|s| s.data_sources.get(&project.spec.source).cloned());
     let source =
         source.ok_or_else(|| ApiError::NotFound(format!("source {:?} is gone", project.spec.source)))?;
@@ -198,7 +200,7 @@ fn source_config(ctx: &ApiContext, project: &Project) -> Result<MysqlConfig, Api
 async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {
     let projects: Vec<Project> =
         ctx.meta.read_linearizable(|s| s.projects.values().cloned().collect()).await?;
-    let views: Vec<ProjectView> = projects.iter().map(|p| view(&ctx, p, None)).collect();
+    let views: Vec<ProjectView> = projects.iter().map(|p| view(&ctx, p, None, &BTreeMap::new())).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -226,14 +228,54 @@ async fn show(
     }
     // The source's end of binlog, to say how far behind we are; a source that does not answer
     // quickly leaves it out rather than slowing the API.
-    let mut source_position = None;
-    if let Ok(cfg) = source_config(&ctx, &project) {
-        let ask = mysql::current_position(&cfg);
-        if let Ok(Ok(p)) = tokio::time::timeout(std::time::Duration::from_secs(2), ask).await {
-            source_position = Some(p);
-        }
+    let source_position = async {
+        let cfg = source_config(&ctx, &project).ok()?;
+        tokio::time::timeout(Duration::from_secs(2), mysql::current_position(&cfg)).await.ok()?.ok()
+    };
+    let (source_position, remote) = futures_util::join!(source_position, remote_connectors(&ctx, &project));
+    Ok(HttpResponse::Ok().json(view(&ctx, &project, source_position.as_ref(), &remote)))
+}
+
+/// The live figures of the project's connectors that run on other nodes, from those nodes
+/// (asked at once, each for at most a second).
+async fn remote_connectors(ctx: &ApiContext, project: &Project) -> BTreeMap<String, ConnectorLiveView> {
+    let Some(placement) = project.placement.as_ref().filter(|_| project.state == ProjectState::Running)
+    else {
+        return BTreeMap::new();
+    };
+    let me = ctx.meta.node_id();
+    let name = &project.spec.name;
+    let asks = project.spec.connectors().into_iter().filter_map(|c| {
+        let node = placement.connector_node(&c.id);
+        (node != me).then_some(async move {
+            let path = format!("/api/v1/projects/{name}/connectors/{}/live", c.id);
+            let live: Option<ConnectorLiveView> = ask(ctx, node, &path, Duration::from_secs(1)).await;
+            live.map(|l| (c.id, l))
+        })
+    });
+    futures_util::future::join_all(asks).await.into_iter().flatten().collect()
+}
+
+/// Connector `id`'s live figures, when it runs on this node.
+pub fn connector_live(ctx: &ApiContext, project: &Project, id: &str) -> Option<ConnectorLiveView> {
+    let me = ctx.meta.node_id();
+    let placement = project.placement.as_ref().filter(|_| project.state == ProjectState::Running)?;
+    if placement.connector_node(id) != me {
+        return None;
     }
-    Ok(HttpResponse::Ok().json(view(&ctx, &project, source_position.as_ref())))
+    let running = ctx.live.project(&project.spec.name).filter(|r| r.epoch == project.epoch)?;
+    let live = running.status.connector_here(id)?;
+    let latency = live.latency(now_ms());
+    Some(ConnectorLiveView {
+        node: me,
+        rows_per_s: live.rows_per_s.load(Ordering::Relaxed),
+        bytes_per_s: live.bytes_per_s.load(Ordering::Relaxed),
+        retries: running.status.errors().get(&format!("connector/{id}")).copied().unwrap_or(0),
+        last_error: live.last_error(),
+        latency_p50_ms: latency.map(|q| q.p50_ms),
+        latency_p95_ms: latency.map(|q| q.p95_ms),
+        latency_p99_ms: latency.map(|q| q.p99_ms),
+    })
 }
 
 async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -269,7 +311,7 @@ async fn act(
     };
     let command = Command::Transition { name: name.clone(), action, now_ms: now_ms(), start_at };
     meta::propose(&ctx.meta, command).await??;
-    Ok(HttpResponse::Ok().json(view(&ctx, &find(&ctx, &name)?, None)))
+    Ok(HttpResponse::Ok().json(view(&ctx, &find(&ctx, &name)?, None, &BTreeMap::new())))
 }
 
 /// Where the project's store and connectors run, with their placement epoch.
@@ -294,7 +336,13 @@ fn components(ctx: &ApiContext, project: &Project) -> Vec<ComponentView> {
     components
 }
 
-fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>) -> ProjectView {
+/// A project as this node sees it, with `remote`: the live figures of connectors on other nodes.
+fn view(
+    ctx: &ApiContext,
+    project: &Project,
+    source_position: Option<&Position>,
+    remote: &BTreeMap<String, ConnectorLiveView>,
+) -> ProjectView {
     let spec = &project.spec;
     // The store's figures, when the store runs here.
     let running = ctx.live.project(&spec.name).filter(|r| r.store.is_some());
@@ -321,7 +369,7 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         cp.filter(|cp| cp.commit_ts > 0).map(|c| delay_ms(c.commit_ts, delivered(cp) && at_source_end))
     };
     let latency_ms = latency(checkpoint);
-    let connectors = spec
+    let connectors: Vec<ConnectorView> = spec
         .connectors()
         .into_iter()
         .map(|c| {
@@ -332,6 +380,7 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
                 position: cp.filter(|cp| cp.seq > 0).map(|cp| PositionView::from(&cp.position)),
                 rows: cp.map_or(0, |cp| cp.rows),
                 bytes: cp.map_or(0, |cp| cp.bytes),
+                live: connector_live(ctx, project, &c.id).or_else(|| remote.get(&c.id).cloned()),
                 id: c.id,
                 destination: c.destination,
                 format: c.format,
@@ -363,6 +412,11 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
                 .collect()
         })
         .unwrap_or_default();
+    // The store's node's last error, else one a connector on another node reported.
+    let last_error = live
+        .as_ref()
+        .and_then(|l| l.last_error())
+        .or_else(|| connectors.iter().find_map(|c: &ConnectorView| c.live.as_ref()?.last_error.clone()));
     ProjectView {
         name: spec.name.clone(),
         state: project.state.as_str(),
@@ -392,7 +446,7 @@ fn view(ctx: &ApiContext, project: &Project, source_position: Option<&Position>)
         rows: checkpoint.map_or(0, |cp| cp.rows),
         bytes: checkpoint.map_or(0, |cp| cp.bytes),
         rows_read: live.as_ref().map(|l| l.store_rows.load(Ordering::Relaxed)),
-        last_error: live.as_ref().and_then(|l| l.last_error()),
+        last_error,
         store_status: running
             .as_ref()
             .and_then(|r| r.store.as_ref().map(|store| store_status(&r.status, store))),

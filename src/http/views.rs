@@ -165,6 +165,27 @@ pub struct ConnectorView {
     pub position: Option<PositionView>,
     pub rows: u64,
     pub bytes: u64,
+    /// Live figures from the node that runs it (none while it does not run, or that node did
+    /// not answer).
+    pub live: Option<ConnectorLiveView>,
+}
+
+/// A running connector's live figures, as the node that runs it keeps them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectorLiveView {
+    pub node: u64,
+    /// Rows and message bytes the destination acknowledged per second, over the last
+    /// checkpoint interval.
+    pub rows_per_s: u64,
+    pub bytes_per_s: u64,
+    /// Times it stopped on an error and was restarted, in this run of the project.
+    pub retries: u64,
+    pub last_error: Option<String>,
+    /// Source commit -> destination acknowledgement, per transaction over the last minute
+    /// (commit times have a resolution of one second); none without transactions.
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p95_ms: Option<u64>,
+    pub latency_p99_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -187,6 +208,55 @@ pub struct TableView {
     pub topic: Option<String>,
     /// Row changes delivered.
     pub rows: u64,
+}
+
+/// A synchronized table with what was delivered of it (`GET /projects/{name}/objects`).
+#[derive(Debug, Serialize)]
+pub struct ObjectView {
+    pub database: String,
+    pub table: String,
+    /// Where its changes go.
+    pub topic: Option<String>,
+    /// Row changes delivered since the project began.
+    pub rows: u64,
+    /// By operation, counted since checkpoints carried them (Ferry 0.6).
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    /// Source commit time (unix ms, one-second resolution) of its last delivered change.
+    pub last_change_ms: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ObjectsView {
+    pub project: String,
+    /// Whose checkpoint the counts are: the connector furthest behind.
+    pub connector: Option<String>,
+    /// False when the source did not answer: only tables with delivered changes are listed.
+    pub source_listed: bool,
+    pub objects: Vec<ObjectView>,
+}
+
+/// `POST /datasources/{name}/tables`: which tables these object rules match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TablesQuery {
+    pub objects: Vec<ObjectRule>,
+}
+
+/// A table that object rules match on the source, and where it would go.
+#[derive(Debug, Serialize)]
+pub struct TableMatchView {
+    pub database: String,
+    pub table: String,
+    pub topic: Option<String>,
+    pub has_primary_key: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TablesView {
+    pub source: String,
+    pub tables: Vec<TableMatchView>,
 }
 
 /// A project's store or connector: where it runs and under which placement epoch.

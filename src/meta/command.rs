@@ -1,5 +1,5 @@
 use super::project::{DataSource, HistoryEntry, ProjectSpec};
-use crate::model::{Checkpoint, Position};
+use crate::model::{Checkpoint, Position, TableChanges};
 use crate::source::StartPoint;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,8 @@ pub struct CheckpointUpdate {
     pub bytes: u64,
     /// `db.table` -> rows delivered, for the tables whose count changed.
     pub tables: Vec<(String, u64)>,
+    /// `db.table` -> changes by operation, for the tables whose counts changed.
+    pub changes: Vec<(String, TableChanges)>,
 }
 
 impl CheckpointUpdate {
@@ -57,6 +59,12 @@ impl CheckpointUpdate {
             .filter(|(t, n)| saved.tables.get(*t) != Some(n))
             .map(|(t, n)| (t.clone(), *n))
             .collect();
+        let changes = current
+            .changes
+            .iter()
+            .filter(|(t, c)| saved.changes.get(*t) != Some(c))
+            .map(|(t, c)| (t.clone(), *c))
+            .collect();
         Self {
             project: project.to_string(),
             connector: connector.to_string(),
@@ -67,6 +75,7 @@ impl CheckpointUpdate {
             rows: current.rows,
             bytes: current.bytes,
             tables,
+            changes,
         }
     }
 
@@ -78,6 +87,7 @@ impl CheckpointUpdate {
         checkpoint.rows = self.rows;
         checkpoint.bytes = self.bytes;
         checkpoint.tables.extend(self.tables);
+        checkpoint.changes.extend(self.changes);
     }
 }
 

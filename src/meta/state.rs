@@ -248,7 +248,9 @@ impl MetaState {
             }
             Command::ResetCheckpoint { name, connector, epoch, seq, position, commit_ts, now_ms } => {
                 let project = self.project_mut(&name)?;
-                if epoch != project.epoch || project.state != ProjectState::Running {
+                // (A paused or failed project resumes from the reset checkpoint.)
+                let resettable = [ProjectState::Running, ProjectState::Paused, ProjectState::Failed];
+                if epoch != project.epoch || !resettable.contains(&project.state) {
                     return Err(MetaError::StaleEpoch { name, epoch, current: project.epoch });
                 }
                 if project.spec.connector(&connector).is_none() {
@@ -408,7 +410,7 @@ mod tests {
     use super::*;
     use crate::meta::CheckpointUpdate;
     use crate::meta::{DataSourceKind, HistoryEntry, ProjectOptions, ProjectSpec};
-    use crate::model::Checkpoint;
+    use crate::model::{Checkpoint, Position, TableChanges};
     use cluster::StateMachine;
 
     /// Applies a model command the way the log does (through its wire form).
@@ -683,6 +685,45 @@ mod tests {
         assert_eq!(update.tables, vec![("shop.b".to_string(), 1)]);
         run(&mut s, Command::SaveCheckpoints { node: 2, checkpoints: vec![update] }).unwrap();
         assert_eq!(s.projects["p"].checkpoint("default").tables, next.tables);
+
+        // Changes by operation travel the same way: only the tables whose counts moved.
+        let mut counted = next.clone();
+        counted.seq = 13;
+        counted
+            .changes
+            .insert("shop.a".into(), TableChanges { inserted: 2, updated: 1, deleted: 0, last_ts: 77 });
+        let update = CheckpointUpdate::between("p", "default", 3, &next, &counted);
+        assert_eq!((update.tables.len(), update.changes.len()), (0, 1));
+        run(&mut s, Command::SaveCheckpoints { node: 2, checkpoints: vec![update] }).unwrap();
+        assert_eq!(s.projects["p"].checkpoint("default"), counted);
+    }
+
+    #[test]
+    fn a_connector_resets_while_its_project_runs_is_paused_or_failed_not_once_stopped() {
+        let mut s = state_with_sources();
+        node_up(&mut s, 1);
+        run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
+        act(&mut s, Action::Start).unwrap();
+        run(&mut s, Command::Place { project: "p".into(), node: 1, epoch: 1, lost: None }).unwrap();
+        let reset = |epoch: u64, seq: u64| Command::ResetCheckpoint {
+            name: "p".into(),
+            connector: "default".into(),
+            epoch,
+            seq,
+            position: Position { file: "bin.000001".into(), pos: seq * 100, gtid: None },
+            commit_ts: 5,
+            now_ms: 9,
+        };
+        run(&mut s, reset(2, 4)).unwrap();
+        assert_eq!((s.projects["p"].epoch, s.projects["p"].checkpoint("default").seq), (3, 4));
+        act(&mut s, Action::Pause).unwrap();
+        let epoch = s.projects["p"].epoch;
+        run(&mut s, reset(epoch, 2)).unwrap();
+        assert_eq!(s.projects["p"].checkpoint("default").position.pos, 200, "paused: resumes there");
+        act(&mut s, Action::Stop).unwrap();
+        let epoch = s.projects["p"].epoch;
+        assert!(matches!(run(&mut s, reset(epoch, 1)), Err(MetaError::StaleEpoch { .. })));
+        assert_eq!(s.projects["p"].checkpoint("default").seq, 2);
     }
 
     #[test]

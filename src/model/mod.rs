@@ -7,6 +7,6 @@ mod schema;
 mod value;
 
 pub use change::{DdlKind, DdlRecord, Op, Record, RowImage, RowsBatch, TxEnd};
-pub use position::{Checkpoint, Position};
+pub use position::{Checkpoint, Position, TableChanges};
 pub use schema::{Column, ColumnKind, TableName, TableSchema};
 pub use value::Value;

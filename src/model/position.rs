@@ -43,4 +43,36 @@ pub struct Checkpoint {
     pub bytes: u64,
     /// Row changes delivered per table (`db.table`).
     pub tables: std::collections::BTreeMap<String, u64>,
+    /// Per table (`db.table`): its inserts, updates and deletes and when it last changed.
+    /// Counted since checkpoints carried them (Ferry 0.6); `tables` counts from the start.
+    #[serde(default)]
+    pub changes: std::collections::BTreeMap<String, TableChanges>,
+}
+
+/// One table's delivered changes by operation, and the commit time of its last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TableChanges {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    /// Commit time (unix seconds) of the last transaction that changed it.
+    pub last_ts: u32,
+}
+
+impl TableChanges {
+    pub fn add(&mut self, op: super::Op, rows: u64) {
+        match op {
+            super::Op::Insert => self.inserted += rows,
+            super::Op::Update => self.updated += rows,
+            super::Op::Delete => self.deleted += rows,
+        }
+    }
+
+    /// Adds `other`'s counts; the later of the two times.
+    pub fn merge(&mut self, other: &TableChanges) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+        self.last_ts = self.last_ts.max(other.last_ts);
+    }
 }

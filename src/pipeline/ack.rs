@@ -2,9 +2,10 @@
 //! partitions are independent); the checkpoint may only move past a transaction end once every
 //! message before it is acknowledged.
 
-use crate::model::{Checkpoint, Position};
+use super::status::ConnectorStatus;
+use crate::model::{Checkpoint, Op, Position};
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 struct Pending {
     seq: u64,
@@ -12,7 +13,8 @@ struct Pending {
     outstanding: u32,
     rows: u32,
     bytes: u64,
-    table: Option<String>,
+    /// The table and operation of a rows record.
+    table: Option<(String, Op)>,
     tx_end: Option<(Position, u32)>,
 }
 
@@ -30,6 +32,8 @@ struct Inner {
 /// callbacks (which acknowledge messages by record sequence).
 pub struct AckTracker {
     inner: Mutex<Inner>,
+    /// Told of every transaction end acknowledged (for the latency figures).
+    observer: Option<Arc<ConnectorStatus>>,
 }
 
 impl AckTracker {
@@ -41,7 +45,14 @@ impl AckTracker {
                 open: Checkpoint::default(),
                 error: None,
             }),
+            observer: None,
         }
+    }
+
+    /// Reports each transaction end acknowledged to `status`.
+    pub fn observed_by(mut self, status: Arc<ConnectorStatus>) -> Self {
+        self.observer = Some(status);
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -49,12 +60,13 @@ impl AckTracker {
     }
 
     /// Registers record `seq` (sequences must increase) with the number of messages it was
-    /// sent as. `rows`, `bytes` and `table` feed the delivered counters.
-    pub fn register(&self, seq: u64, messages: u32, rows: u32, bytes: u64, table: Option<&str>) {
+    /// sent as. `rows`, `bytes` and `table` (with the rows' operation) feed the delivered
+    /// counters.
+    pub fn register(&self, seq: u64, messages: u32, rows: u32, bytes: u64, table: Option<(&str, Op)>) {
         let mut inner = self.lock();
-        let table = table.map(str::to_string);
+        let table = table.map(|(t, op)| (t.to_string(), op));
         inner.pending.push_back(Pending { seq, outstanding: messages, rows, bytes, table, tx_end: None });
-        inner.advance();
+        inner.advance(self.observer.as_deref());
     }
 
     /// Registers the end of a transaction at `seq`: a checkpoint candidate.
@@ -70,7 +82,7 @@ impl AckTracker {
             table: None,
             tx_end: Some((position, ts)),
         });
-        inner.advance();
+        inner.advance(self.observer.as_deref());
     }
 
     /// One message of record `seq` is in the destination.
@@ -88,7 +100,7 @@ impl AckTracker {
             let p = &mut inner.pending[i];
             p.outstanding = p.outstanding.saturating_sub(1);
             if i == 0 {
-                inner.advance();
+                inner.advance(self.observer.as_deref());
             }
         }
     }
@@ -115,12 +127,15 @@ impl AckTracker {
 }
 
 impl Inner {
-    fn advance(&mut self) {
+    fn advance(&mut self, observer: Option<&ConnectorStatus>) {
+        // Read the clock once per call, and only when a transaction end passes.
+        let mut now_ms = None;
         while self.pending.front().is_some_and(|p| p.outstanding == 0) {
             let p = self.pending.pop_front().expect("front exists");
             self.open.rows += u64::from(p.rows);
             self.open.bytes += p.bytes;
-            if let Some(table) = p.table {
+            if let Some((table, op)) = p.table {
+                self.open.changes.entry(table.clone()).or_default().add(op, u64::from(p.rows));
                 *self.open.tables.entry(table).or_default() += u64::from(p.rows);
             }
             if let Some((position, ts)) = p.tx_end {
@@ -130,9 +145,16 @@ impl Inner {
                 for (table, rows) in open.tables {
                     *self.acked.tables.entry(table).or_default() += rows;
                 }
+                for (table, mut changes) in open.changes {
+                    changes.last_ts = ts;
+                    self.acked.changes.entry(table).or_default().merge(&changes);
+                }
                 self.acked.seq = p.seq;
                 self.acked.position = position;
                 self.acked.commit_ts = ts;
+                if let Some(observer) = observer {
+                    observer.acknowledged(*now_ms.get_or_insert_with(super::connector::now_ms), ts);
+                }
             }
         }
     }
@@ -149,10 +171,10 @@ mod tests {
     #[test]
     fn checkpoint_moves_only_past_fully_acknowledged_transactions() {
         let t = AckTracker::new(Checkpoint::default());
-        t.register(1, 2, 2, 10, Some("shop.a"));
-        t.register(2, 1, 1, 5, Some("shop.b"));
+        t.register(1, 2, 2, 10, Some(("shop.a", Op::Insert)));
+        t.register(2, 1, 1, 5, Some(("shop.b", Op::Delete)));
         t.register_tx_end(3, 0, pos(300), 11);
-        t.register(4, 1, 1, 5, Some("shop.a"));
+        t.register(4, 1, 1, 5, Some(("shop.a", Op::Update)));
         t.register_tx_end(5, 0, pos(500), 12);
         t.ack(2);
         t.ack(4);
@@ -163,13 +185,17 @@ mod tests {
         assert_eq!((cp.seq, cp.position.pos, cp.commit_ts), (5, 500, 12));
         assert_eq!((cp.rows, cp.bytes), (4, 20));
         assert_eq!(cp.tables["shop.a"], 3);
+        let a = cp.changes["shop.a"];
+        assert_eq!((a.inserted, a.updated, a.deleted, a.last_ts), (2, 1, 0, 12));
+        let b = cp.changes["shop.b"];
+        assert_eq!((b.inserted, b.updated, b.deleted, b.last_ts), (0, 0, 1, 11));
         assert_eq!(t.pending(), 0);
     }
 
     #[test]
     fn counts_move_with_the_position_not_before() {
         let t = AckTracker::new(Checkpoint::default());
-        t.register(1, 1, 3, 30, Some("shop.a"));
+        t.register(1, 1, 3, 30, Some(("shop.a", Op::Insert)));
         t.ack(1);
         // The transaction has not ended: a restart from here would resend those rows.
         assert_eq!(t.checkpoint(), Checkpoint::default());

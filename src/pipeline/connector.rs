@@ -10,7 +10,7 @@
 
 use super::ack::AckTracker;
 use super::feed::{Feed, FeedError};
-use super::status::PipelineStatus;
+use super::status::{ConnectorStatus, PipelineStatus};
 use crate::codec::{split_row, DdlTopic, Encoder, Message};
 use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
 use crate::model::{Checkpoint, DdlRecord, Position, Record, TableName, TableSchema};
@@ -63,6 +63,8 @@ pub struct ConnectorTask<S> {
     pub split_key_updates: bool,
     pub checkpoint_interval: Duration,
     pub status: Arc<PipelineStatus>,
+    /// This connector's own figures (rates, latency, last error).
+    pub live: Arc<ConnectorStatus>,
 }
 
 /// The connector's checkpoints: the last one Raft confirmed, and at most one on its way.
@@ -160,7 +162,7 @@ impl<S: Sink> ConnectorTask<S> {
                             out.len() as u32,
                             batch.rows.len() as u32,
                             bytes as u64,
-                            Some(&target.table),
+                            Some((&target.table, batch.op)),
                         );
                         for message in &out {
                             self.send(route, message, seq).await?;
@@ -271,6 +273,7 @@ impl<S: Sink> ConnectorTask<S> {
                 saved.confirmed = checkpoint;
                 // Data flows again: an earlier transient error is history.
                 self.status.set_error(None);
+                self.live.set_error(None);
                 Ok(())
             }
             Err(SaveError::Fenced(e)) => Err(ConnectorError::Fenced(e)),
@@ -279,6 +282,7 @@ impl<S: Sink> ConnectorTask<S> {
             Err(e @ SaveError::Cluster(_)) => {
                 tracing::warn!(project = %self.project, error = %e, "checkpoint not saved, will try again");
                 self.status.set_error(Some(e.to_string()));
+                self.live.set_error(Some(e.to_string()));
                 Ok(())
             }
         }
@@ -295,6 +299,7 @@ impl<S: Sink> ConnectorTask<S> {
             self.settle(saved, answer, checkpoint)?;
         }
         let checkpoint = self.acks.checkpoint();
+        self.live.sample(checkpoint.rows, checkpoint.bytes);
         if checkpoint != saved.confirmed {
             let update = CheckpointUpdate::between(
                 &self.project,

@@ -1,10 +1,12 @@
 //! Live figures of a running project, written by its store and connector, read by the API.
 
+use super::latency::{LatencyWindow, Quantiles};
 use crate::model::Position;
 use crate::source::XaPrepared;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 #[derive(Default)]
 pub struct PipelineStatus {
@@ -30,6 +32,69 @@ pub struct PipelineStatus {
     pub xa_prepared: Mutex<Option<XaPrepared>>,
     /// Errors each component (`store`, `connector/<id>`) stopped on and was restarted after.
     pub errors: Mutex<BTreeMap<String, u64>>,
+    /// Each connector running on this node, by id.
+    connectors: Mutex<BTreeMap<String, Arc<ConnectorStatus>>>,
+}
+
+/// Live figures of one connector, kept by the node that runs it.
+pub struct ConnectorStatus {
+    pub rows_per_s: AtomicU64,
+    pub bytes_per_s: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    latency: Mutex<LatencyWindow>,
+    /// The last rate sample: when, rows and bytes acknowledged by then.
+    sampled: Mutex<Option<(Instant, u64, u64)>>,
+}
+
+impl Default for ConnectorStatus {
+    fn default() -> Self {
+        Self {
+            rows_per_s: AtomicU64::new(0),
+            bytes_per_s: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            latency: Mutex::new(LatencyWindow::default()),
+            sampled: Mutex::new(None),
+        }
+    }
+}
+
+impl ConnectorStatus {
+    pub fn set_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A transaction the destination acknowledged at `now_ms`, committed at `commit_ts`
+    /// (unix seconds).
+    pub fn acknowledged(&self, now_ms: u64, commit_ts: u32) {
+        let latency = now_ms.saturating_sub(u64::from(commit_ts) * 1000);
+        self.latency.lock().unwrap_or_else(|p| p.into_inner()).record(now_ms, latency);
+    }
+
+    /// Source commit -> acknowledgement over the minute before `now_ms`.
+    pub fn latency(&self, now_ms: u64) -> Option<Quantiles> {
+        self.latency.lock().unwrap_or_else(|p| p.into_inner()).quantiles(now_ms)
+    }
+
+    /// Rows and bytes acknowledged so far (since the project began): sets the rates over the
+    /// time since the last sample.
+    pub fn sample(&self, rows: u64, bytes: u64) {
+        let now = Instant::now();
+        let mut sampled = self.sampled.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, old_rows, old_bytes)) = *sampled {
+            let secs = now.duration_since(at).as_secs_f64();
+            if secs < 0.5 {
+                return;
+            }
+            let rate = |new: u64, old: u64| (new.saturating_sub(old) as f64 / secs) as u64;
+            self.rows_per_s.store(rate(rows, old_rows), Ordering::Relaxed);
+            self.bytes_per_s.store(rate(bytes, old_bytes), Ordering::Relaxed);
+        }
+        *sampled = Some((now, rows, bytes));
+    }
 }
 
 impl PipelineStatus {
@@ -67,6 +132,23 @@ impl PipelineStatus {
 
     pub fn errors(&self) -> BTreeMap<String, u64> {
         self.errors.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Connector `id`'s figures (created on first use).
+    pub fn connector(&self, id: &str) -> Arc<ConnectorStatus> {
+        let mut connectors = self.connectors.lock().unwrap_or_else(|p| p.into_inner());
+        connectors.entry(id.to_string()).or_default().clone()
+    }
+
+    /// Every connector that ran on this node, with its figures.
+    pub fn connectors_here(&self) -> Vec<(String, Arc<ConnectorStatus>)> {
+        let connectors = self.connectors.lock().unwrap_or_else(|p| p.into_inner());
+        connectors.iter().map(|(id, c)| (id.clone(), c.clone())).collect()
+    }
+
+    /// The figures of connector `id`, when it ran on this node.
+    pub fn connector_here(&self, id: &str) -> Option<Arc<ConnectorStatus>> {
+        self.connectors.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
     }
 
     pub fn store_committed_seq(&self) -> u64 {

@@ -65,6 +65,12 @@ impl LiveStatus {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).get(project).cloned()
     }
 
+    /// Every project running here.
+    pub fn all(&self) -> Vec<(String, LiveProject)> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(name, p)| (name.clone(), p.clone())).collect()
+    }
+
     fn set(&self, project: &str, live: Option<LiveProject>) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match live {
@@ -149,7 +155,7 @@ impl NodeAgent {
     }
 
     fn stores_dir(&self) -> PathBuf {
-        self.config.data_dir.join("stores")
+        crate::store::stores_dir(&self.config.data_dir)
     }
 
     fn stored_projects(&self) -> Vec<String> {
@@ -359,54 +365,60 @@ impl NodeAgent {
         ComponentActor::start_in_arbiter(arbiter, move |_| {
             let task = Box::new(move |stop| -> TaskFuture {
                 Box::pin(async move {
-                    let (info, zone) = match server_info_and_zone(&mysql).await {
-                        Ok(found) => found,
-                        Err(e) if e.is_transient() => return Exit::Transient(e.to_string()),
-                        Err(e) => return Exit::Definite(e.to_string()),
+                    let live = status.connector(&id);
+                    let run = async {
+                        let (info, zone) = match server_info_and_zone(&mysql).await {
+                            Ok(found) => found,
+                            Err(e) if e.is_transient() => return Exit::Transient(e.to_string()),
+                            Err(e) => return Exit::Definite(e.to_string()),
+                        };
+                        // A store started over from an older connector's checkpoint numbers its
+                        // log anew: this connector starts there and skips through its own
+                        // checkpoint by source position.
+                        let begin = match feed.begin(checkpoint).await {
+                            Ok(begin) => begin,
+                            Err(e) => return Exit::Transient(e.to_string()),
+                        };
+                        let acks = Arc::new(AckTracker::new(begin.checkpoint).observed_by(live.clone()));
+                        let sink = match sink_config.build(acks.clone()) {
+                            Ok(sink) => sink,
+                            Err(e) => return Exit::Transient(e.to_string()),
+                        };
+                        let encoder = codec::encoder(
+                            format,
+                            CodecContext {
+                                project: name.clone(),
+                                store_id: name.clone(),
+                                flavor: info.flavor,
+                                server_zone: Arc::new(zone),
+                                tombstones: options.tombstones,
+                                truncate_events: options.truncate_events,
+                            },
+                        );
+                        let task = ConnectorTask {
+                            project: name,
+                            connector: id,
+                            topic,
+                            skip_through: begin.skip_through,
+                            epoch,
+                            checkpoints,
+                            gate,
+                            feed,
+                            sink,
+                            encoder,
+                            filter,
+                            acks,
+                            split_key_updates: options.split_key_updates,
+                            checkpoint_interval: Duration::from_millis(options.checkpoint_interval_ms),
+                            status: status.clone(),
+                            live: live.clone(),
+                        };
+                        connector_exit(task.run(stop).await)
                     };
-                    // A store started over from an older connector's checkpoint numbers its
-                    // log anew: this connector starts there and skips through its own
-                    // checkpoint by source position.
-                    let begin = match feed.begin(checkpoint).await {
-                        Ok(begin) => begin,
-                        Err(e) => return Exit::Transient(e.to_string()),
-                    };
-                    let acks = Arc::new(AckTracker::new(begin.checkpoint));
-                    let sink = match sink_config.build(acks.clone()) {
-                        Ok(sink) => sink,
-                        Err(e) => return Exit::Transient(e.to_string()),
-                    };
-                    let encoder = codec::encoder(
-                        format,
-                        CodecContext {
-                            project: name.clone(),
-                            store_id: name.clone(),
-                            flavor: info.flavor,
-                            server_zone: Arc::new(zone),
-                            tombstones: options.tombstones,
-                            truncate_events: options.truncate_events,
-                        },
-                    );
-                    let task = ConnectorTask {
-                        project: name,
-                        connector: id,
-                        topic,
-                        skip_through: begin.skip_through,
-                        epoch,
-                        checkpoints,
-                        gate,
-                        feed,
-                        sink,
-                        encoder,
-                        filter,
-                        acks,
-                        split_key_updates: options.split_key_updates,
-                        checkpoint_interval: Duration::from_millis(options.checkpoint_interval_ms),
-                        status: status.clone(),
-                    };
-                    let exit = connector_exit(task.run(stop).await);
+                    let exit = run.await;
                     if let Exit::Transient(e) | Exit::Definite(e) = &exit {
                         status.set_error(Some(e.clone()));
+                        live.set_error(Some(e.clone()));
                     }
                     exit
                 })

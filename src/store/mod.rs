@@ -45,6 +45,11 @@ pub trait ChangeLog: Send + Sync {
     fn last_seq(&self) -> u64;
 }
 
+/// Where the stores of a node with data directory `data_dir` keep their logs.
+pub fn stores_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("stores")
+}
+
 /// How long and how much the store keeps: a record is outside the window once it is older than
 /// `max_age_secs` or the records after it hold `max_bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

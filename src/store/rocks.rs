@@ -110,6 +110,26 @@ impl RocksChangeLog {
             ColumnFamilyDescriptor::new(name, cf)
         });
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        let log = Self::load(db)?;
+        log.drop_uncommitted_tail()?;
+        Ok(log)
+    }
+
+    /// Opens the log of a store that is not running (a paused or failed project's) to look
+    /// up reset points: read only, so a store starting meanwhile is not in its way.
+    pub fn open_read_only(dir: &Path) -> Result<Self, StoreError> {
+        if !dir.join("CURRENT").exists() {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no store at {}", dir.display()),
+            )));
+        }
+        let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE, CF_INDEX, CF_HISTORY];
+        let db = DB::open_cf_for_read_only(&Options::default(), dir, cfs, false)?;
+        Self::load(db)
+    }
+
+    fn load(db: DB) -> Result<Self, StoreError> {
         let state: StoreState = match db.get_cf(db.cf_handle(CF_STATE).expect("cf"), KEY_STATE)? {
             Some(bytes) => decode(0, &bytes)?,
             None => StoreState::default(),
@@ -135,7 +155,8 @@ impl RocksChangeLog {
         };
         *log.oldest.lock().unwrap_or_else(|p| p.into_inner()) =
             log.index(IteratorMode::Start).next().transpose()?;
-        log.drop_uncommitted_tail()?;
+        let bytes = log.index(IteratorMode::End).next().transpose()?.map_or(0, |(_, e)| e.bytes);
+        log.bytes.store(bytes, Ordering::Release);
         Ok(log)
     }
 
@@ -643,6 +664,22 @@ mod tests {
         assert_eq!(at(log.end_before(200).unwrap()), None, "dropped");
         assert_eq!(at(log.end_at("bin.000001", 1000).unwrap()), None, "dropped");
         drop(log);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_stopped_store_is_read_for_resets_beside_a_writer() {
+        let dir = temp("read-only");
+        assert!(RocksChangeLog::open_read_only(&dir).is_err(), "no store there yet");
+        let log = four_transactions(&dir);
+        // The writer still has it open: a read-only look finds the same ends.
+        let look = RocksChangeLog::open_read_only(&dir).unwrap();
+        assert_eq!(look.end_before(301).unwrap().map(|(seq, end)| (seq, end.ts)), Some((6, 300)));
+        assert_eq!(look.retained(), log.retained());
+        drop((look, log));
+        let look = RocksChangeLog::open_read_only(&dir).unwrap();
+        assert_eq!(look.end_at("bin.000001", 3000).unwrap().map(|(seq, _)| seq), Some(6));
+        drop(look);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
