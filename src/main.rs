@@ -51,6 +51,17 @@ enum Cmd {
         /// that long stops writing, and its work moves.
         #[arg(long, env = "FERRY_LEASE_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(500..=60_000))]
         lease_ms: u64,
+        /// Serve the API and console over HTTPS with this certificate chain (PEM); needs
+        /// --tls-key. The nodes then call each other over HTTPS too.
+        #[arg(long, env = "FERRY_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "FERRY_TLS_KEY")]
+        tls_key: Option<PathBuf>,
+        /// Certificates (PEM) this node trusts when it calls another node (default: its own
+        /// --tls-cert, which must then name every node's address).
+        #[arg(long, env = "FERRY_TLS_CA")]
+        tls_ca: Option<PathBuf>,
     },
     /// Drive a node or cluster through its admin API: data sources, projects, the cluster.
     Ctl(ferry::ctl::CtlArgs),
@@ -93,9 +104,13 @@ fn main() -> anyhow::Result<()> {
             peers,
             join,
             lease_ms,
+            tls_cert,
+            tls_key,
+            tls_ca,
         } => {
             let cluster =
                 ferry::app::resolve(node_id, raft, peers.as_deref(), join).map_err(anyhow::Error::msg)?;
+            let tls = ferry::app::TlsOptions::from_args(tls_cert, tls_key, tls_ca)?;
             actix_web::rt::System::new().block_on(ferry::app::run_node(ferry::app::NodeOptions {
                 data_dir,
                 http,
@@ -105,6 +120,7 @@ fn main() -> anyhow::Result<()> {
                 key_file,
                 cluster,
                 lease: Duration::from_millis(lease_ms),
+                tls,
             }))
         }
         Cmd::Ctl(args) => {

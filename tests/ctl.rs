@@ -115,6 +115,21 @@ fn ctl_creates_lists_starts_watches_and_pauses_and_reports_api_errors() {
     let show = ctl.ok(&["project", "show", &db]);
     assert!(show.contains("COMPONENT") && show.contains(&format!("{db}/store")), "{show}");
     assert!(show.contains(&format!("{db}.t")), "the synced table: {show}");
+    let connector = show.lines().skip_while(|l| !l.starts_with("CONNECTOR")).nth(1).unwrap_or_default();
+    let connector: Vec<&str> = connector.split_whitespace().collect();
+    assert_eq!(
+        connector[..3],
+        ["default", "1", "kafka"],
+        "the connector's node from its live figures: {show}"
+    );
+    let objects = ctl.ok(&["project", "objects", &db]);
+    let header = objects.lines().next().unwrap_or_default();
+    assert!(header.contains("INSERTED") && header.contains("LAST_CHANGE"), "{objects}");
+    let t =
+        objects.lines().find(|l| l.starts_with(&format!("{db}.t "))).unwrap_or_else(|| panic!("{objects}"));
+    let cells: Vec<&str> = t.split_whitespace().collect();
+    assert_eq!(cells[2..6], ["200", "200", "0", "0"], "rows, inserted, updated, deleted: {objects}");
+    assert!(cells[6].ends_with('Z'), "{objects}");
 
     let cluster = ctl.ok(&["cluster", "show"]);
     assert!(cluster.contains("leader 1") && cluster.contains("RUNS"), "{cluster}");

@@ -11,8 +11,10 @@
 //! the supervisor places them elsewhere at once; a leader hands leadership over; Raft stops.
 
 mod options;
+mod tls;
 
 pub use options::{parse_peers, resolve, ClusterOptions};
+pub use tls::TlsOptions;
 
 use crate::http::{self, ApiContext, ClusterContext};
 use crate::meta::{self, CheckpointSaver, Command, Meta, MetaState};
@@ -43,6 +45,8 @@ pub struct NodeOptions {
     pub cluster: ClusterOptions,
     /// How long a node's lease lasts without renewal.
     pub lease: Duration,
+    /// Serve HTTPS (and call the other nodes over it).
+    pub tls: Option<TlsOptions>,
 }
 
 /// The key file lives outside the data directory: `<data-dir>.key` beside it by default.
@@ -148,6 +152,12 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
             opts.data_dir.display()
         );
     }
+    // Bad certificate files stop the node before anything starts.
+    let tls = match &opts.tls {
+        Some(tls) => Some((tls.server_config()?, tls.peers()?)),
+        None => None,
+    };
+    let peers = tls.as_ref().map(|(_, peers)| peers.clone()).unwrap_or_default();
     let key_file = opts.key_file.clone().unwrap_or_else(|| default_key_file(&opts.data_dir));
     let keyring = Arc::new(Keyring::load_or_create(&key_file)?);
     let token = admin_token(&opts.data_dir, opts.admin_token)?;
@@ -200,6 +210,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         gates,
         checkpoints,
         admin_token: token.clone(),
+        peers: peers.clone(),
         generation: generation.clone(),
     })
     .start();
@@ -227,19 +238,22 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         metrics_auth: opts.metrics_auth,
         cluster: ClusterContext { liveness, lease: opts.lease, lost_after, transport: tcp },
         data_dir: opts.data_dir.clone(),
+        peers,
     };
     let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))
         .workers(2)
         .shutdown_timeout(3)
         // Signals are ours: actix-server would stop the whole System on SIGTERM, taking the
         // components' arbiters down before their connectors could drain and checkpoint.
-        .disable_signals()
-        .bind(opts.http)
-        .with_context(|| format!("binding the API to {}", opts.http))?
-        .run();
+        .disable_signals();
+    let server = match tls {
+        Some((config, _)) => server.bind_rustls_0_23(opts.http, config),
+        None => server.bind(opts.http),
+    };
+    let server = server.with_context(|| format!("binding the API to {}", opts.http))?.run();
     let api = server.handle();
     let serving = actix_web::rt::spawn(server);
-    tracing::info!(node = node_id, http = %opts.http, raft = ?cluster_opts.raft, data_dir = %opts.data_dir.display(), "ferry node up");
+    tracing::info!(node = node_id, http = %opts.http, https = opts.tls.is_some(), raft = ?cluster_opts.raft, data_dir = %opts.data_dir.display(), "ferry node up");
 
     let fatal = async {
         match fatal.wait_for(|f| f.is_some()).await {

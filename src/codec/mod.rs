@@ -9,7 +9,7 @@ mod canal;
 mod debezium;
 mod default;
 mod json;
-mod time;
+pub mod time;
 mod values;
 mod zone;
 
@@ -26,7 +26,7 @@ pub use default::DefaultEncoder;
 pub use zone::ServerZone;
 
 /// The message layouts Ferry writes (see docs/FORMATS.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     #[default]

@@ -21,14 +21,24 @@ pub struct Client {
 }
 
 impl Client {
-    /// `api`: a node's address (`http://host:port` or `host:port`).
-    pub fn new(api: &str, token: &str) -> Self {
+    /// `api`: a node's address (`http://host:port`, `https://host:port` or `host:port`);
+    /// `ca`: the certificates an HTTPS API is checked against.
+    pub fn new(api: &str, token: &str, ca: Option<&std::path::Path>) -> Result<Self, CtlError> {
         let api = if api.starts_with("http://") || api.starts_with("https://") {
             api.trim_end_matches('/').to_string()
         } else {
             format!("http://{}", api.trim_end_matches('/'))
         };
-        Client { http: reqwest::Client::new(), api, token: token.to_string() }
+        let http = match ca {
+            Some(ca) => crate::peers::tls_client(ca).map_err(CtlError::Input)?,
+            None if api.starts_with("https://") => {
+                return Err(CtlError::Input(format!(
+                    "{api} is HTTPS: give the certificate to trust with --ca-cert (or FERRY_CA_CERT)"
+                )))
+            }
+            None => reqwest::Client::new(),
+        };
+        Ok(Client { http, api, token: token.to_string() })
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, CtlError> {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use table::{millis, position, render, text, Column};
+use table::{millis, position, render, text, unix_ms, Column};
 
 #[derive(clap::Args)]
 pub struct CtlArgs {
@@ -20,6 +20,9 @@ pub struct CtlArgs {
     /// The admin token (the viewer token for reading).
     #[arg(long, env = "FERRY_ADMIN_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// The certificates (PEM) an `https://` API is checked against (needed for HTTPS).
+    #[arg(long, env = "FERRY_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -93,6 +96,10 @@ pub enum ProjectCommand {
     Delete {
         name: String,
     },
+    /// Every synchronized table: topic, rows inserted/updated/deleted, last change.
+    Objects {
+        name: String,
+    },
     /// Print progress (rows, rows/s, latency, positions) every interval until interrupted.
     Watch {
         name: String,
@@ -115,7 +122,7 @@ pub enum ClusterCommand {
 
 /// Runs one command, printing to stdout.
 pub async fn run(args: CtlArgs) -> Result<(), CtlError> {
-    let client = Client::new(&args.api, &args.token);
+    let client = Client::new(&args.api, &args.token, args.ca_cert.as_deref())?;
     let out = Output { json: args.json };
     match args.command {
         CtlCommand::Source { command } => source(&client, &out, command).await,
@@ -183,13 +190,27 @@ const COMPONENT_COLUMNS: [Column; 4] = [
     Column { header: "EPOCH", cell: |r| text(&r["epoch"]) },
 ];
 
-const CONNECTOR_COLUMNS: [Column; 6] = [
+const CONNECTOR_COLUMNS: [Column; 10] = [
     Column { header: "CONNECTOR", cell: |r| text(&r["id"]) },
+    Column { header: "NODE", cell: |r| text(&r["live"]["node"]) },
     Column { header: "DESTINATION", cell: |r| text(&r["destination"]) },
     Column { header: "FORMAT", cell: |r| text(&r["format"]) },
     Column { header: "LATENCY", cell: |r| millis(&r["latency_ms"]) },
+    Column { header: "P99", cell: |r| millis(&r["live"]["latency_p99_ms"]) },
     Column { header: "ROWS", cell: |r| text(&r["rows"]) },
+    Column { header: "ROWS/S", cell: |r| text(&r["live"]["rows_per_s"]) },
     Column { header: "POSITION", cell: |r| position(&r["position"]) },
+    Column { header: "LAST_ERROR", cell: |r| text(&r["live"]["last_error"]) },
+];
+
+const OBJECT_COLUMNS: [Column; 7] = [
+    Column { header: "TABLE", cell: |r| format!("{}.{}", text(&r["database"]), text(&r["table"])) },
+    Column { header: "TOPIC", cell: |r| text(&r["topic"]) },
+    Column { header: "ROWS", cell: |r| text(&r["rows"]) },
+    Column { header: "INSERTED", cell: |r| text(&r["inserted"]) },
+    Column { header: "UPDATED", cell: |r| text(&r["updated"]) },
+    Column { header: "DELETED", cell: |r| text(&r["deleted"]) },
+    Column { header: "LAST_CHANGE", cell: |r| unix_ms(&r["last_change_ms"]) },
 ];
 
 const TABLE_COLUMNS: [Column; 3] = [
@@ -304,6 +325,10 @@ async fn project(client: &Client, out: &Output, command: ProjectCommand) -> Resu
                 ]
                 .join("\n")
             });
+        }
+        ProjectCommand::Objects { name } => {
+            let objects = client.get(&format!("/projects/{name}/objects")).await?;
+            out.print(&objects, || render(&OBJECT_COLUMNS, rows(&objects["objects"])));
         }
         ProjectCommand::Create { file } => {
             let p = client.post("/projects", &read_body(&file)?).await?;

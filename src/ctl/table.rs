@@ -48,10 +48,26 @@ pub fn millis(v: &Value) -> String {
     v.as_u64().map_or_else(|| "-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0))
 }
 
+/// A unix time in ms as `YYYY-MM-DDTHH:MM:SSZ` (UTC), `-` when none.
+pub fn unix_ms(v: &Value) -> String {
+    let Some(ms) = v.as_u64() else { return "-".into() };
+    let civil = crate::codec::time::Civil::from_unix((ms / 1000) as i64);
+    let mut out = Vec::with_capacity(20);
+    crate::codec::time::datetime(&mut out, &civil, 0, 0, b'T');
+    out.push(b'Z');
+    String::from_utf8(out).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unix_ms_reads_as_utc() {
+        assert_eq!(unix_ms(&json!(1_765_065_600_123u64)), "2025-12-07T00:00:00Z");
+        assert_eq!(unix_ms(&Value::Null), "-");
+    }
 
     #[test]
     fn columns_line_up_and_missing_values_show_a_dash() {

@@ -41,12 +41,10 @@ pub async fn require_token(
     if caller(req.headers(), ctx)? == Caller::Admin {
         return next.call(req).await;
     }
-    // A store's log (rows as they are) is for the cluster's own nodes only.
-    let internal = req.path().contains("/store/");
-    if matches!(*req.method(), Method::GET | Method::HEAD) && !internal {
+    if viewer_may(req.method(), req.path()) {
         return next.call(req).await;
     }
-    let message = if internal {
+    let message = if cluster_internal(req.path()) {
         format!("{} is for the cluster's nodes: use the admin token", req.path())
     } else {
         format!(
@@ -56,6 +54,18 @@ pub async fn require_token(
         )
     };
     Err(ApiError::Forbidden(message).into())
+}
+
+/// The viewer token may read (GET), except what is cluster-internal. The OpenAPI document
+/// says the same of each operation.
+pub fn viewer_may(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD) && !cluster_internal(path)
+}
+
+/// A store's log (rows as they are, `/projects/{name}/store/...`) is for the cluster's own
+/// nodes only, with the admin token.
+pub fn cluster_internal(path: &str) -> bool {
+    path.contains("/store/")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

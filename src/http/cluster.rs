@@ -1,14 +1,17 @@
 //! `/cluster`: the nodes, who leads, what runs where; adding and removing nodes at runtime.
 
+use super::error::ErrorBody;
+use super::openapi::ServiceConfig;
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, MetaError, MetaState, ProjectState};
 use crate::runtime::Liveness;
-use actix_web::{web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use cluster::{ClusterStatus, MemberChange, Role, TcpTransport};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use utoipa::ToSchema;
 
 /// What the cluster endpoints (and the project view) need besides the metadata.
 #[derive(Clone)]
@@ -27,16 +30,11 @@ impl ClusterContext {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/cluster")
-            .route("", web::get().to(show))
-            .route("/nodes", web::post().to(add_node))
-            .route("/nodes/{id}", web::delete().to(remove_node)),
-    );
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(utoipa_actix_web::scope("/cluster").service(show).service(add_node).service(remove_node));
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RunView {
     project: String,
     /// `store`, or `connector/<id>`.
@@ -44,20 +42,26 @@ struct RunView {
     epoch: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MemberView {
     id: u64,
+    /// Its Raft address.
     raft: String,
+    /// Its API address (none until it has renewed its lease once).
     http: Option<String>,
+    /// `leader`, `follower` or `learner`.
     role: &'static str,
+    /// Renewed its lease within the lease, as seen from the answering node.
     alive: bool,
     last_heartbeat_ms: Option<u64>,
     applied_index: Option<u64>,
+    /// What it runs.
     runs: Vec<RunView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ClusterView {
+    /// The answering node.
     node_id: u64,
     leader: Option<u64>,
     term: u64,
@@ -120,17 +124,42 @@ fn view(status: &ClusterStatus, state: &MetaState, cluster: &ClusterContext) -> 
     }
 }
 
+/// The cluster: its members, who leads, the Raft term and indexes, and what runs where.
+#[utoipa::path(
+    operation_id = "show_cluster",
+    tag = "cluster",
+    responses((status = 200, description = "The cluster as this node sees it", body = ClusterView)),
+)]
+#[get("")]
 async fn show(ctx: web::Data<ApiContext>) -> HttpResponse {
     let status = ctx.meta.status();
     HttpResponse::Ok().json(ctx.meta.read(|s| view(&status, s, &ctx.cluster)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewNode {
+    /// Its node id (from 1), as it was started with (`--node-id`, with `--join`).
+    id: u64,
+    /// Its Raft address, `<ip>:<port>`.
+    raft: String,
+    /// Its API address, `<ip>:<port>`.
+    http: String,
+}
+
+/// A node added to the cluster.
+#[derive(Serialize, ToSchema)]
+struct NodeView {
     id: u64,
     raft: String,
     http: String,
+}
+
+/// A node removed from the cluster, and the projects moved off it.
+#[derive(Serialize, ToSchema)]
+struct RemovedView {
+    removed: u64,
+    moved: Vec<String>,
 }
 
 fn concrete_addr(field: &str, value: &str) -> Result<SocketAddr, ApiError> {
@@ -144,6 +173,30 @@ fn concrete_addr(field: &str, value: &str) -> Result<SocketAddr, ApiError> {
     Ok(addr)
 }
 
+/// Adds a node to the cluster.
+///
+/// The node runs with `--join` first, and must answer at its Raft address, as that id, with the
+/// cluster's secret.
+#[utoipa::path(
+    tag = "cluster",
+    responses(
+        (status = 201, description = "The node is a member", body = NodeView),
+        (
+            status = 400,
+            description = "A missing field, id 0, or an address other nodes cannot reach",
+            body = ErrorBody,
+        ),
+        (status = 409, description = "The id or an address is already in use", body = ErrorBody),
+        (status = 422, description = "This node was started without `--raft`", body = ErrorBody),
+        (
+            status = 502,
+            description = "The node did not answer as that id with the cluster's secret",
+            body = ErrorBody,
+        ),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[post("/nodes")]
 async fn add_node(ctx: web::Data<ApiContext>, body: web::Json<NewNode>) -> Result<HttpResponse, ApiError> {
     let NewNode { id, raft, http } = body.into_inner();
     if id == 0 {
@@ -176,9 +229,26 @@ async fn add_node(ctx: web::Data<ApiContext>, body: web::Json<NewNode>) -> Resul
     // Known with its HTTP address at once; it gets work once it renews its lease.
     meta::propose(&ctx.meta, Command::NodeUp { node: id, raft: raft.clone(), http: http.clone() }).await??;
     tracing::info!(node = id, %raft, %http, "added a node to the cluster");
-    Ok(HttpResponse::Created().json(serde_json::json!({"id": id, "raft": raft, "http": http})))
+    Ok(HttpResponse::Created().json(NodeView { id, raft, http }))
 }
 
+/// Removes a node: its work moves to other nodes first. Never the last node.
+#[utoipa::path(
+    tag = "cluster",
+    params(("id", description = "The node's id")),
+    responses(
+        (status = 200, description = "Removed, with the projects moved off it", body = RemovedView),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "Not a member", body = ErrorBody),
+        (status = 409, description = "The last node", body = ErrorBody),
+        (
+            status = 503,
+            description = "Its work could not be moved (`work_not_moved`; nothing was removed), or no quorum",
+            body = ErrorBody,
+        ),
+    ),
+)]
+#[delete("/nodes/{id}")]
 async fn remove_node(ctx: web::Data<ApiContext>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     ctx.meta.read_index().await?;
@@ -235,5 +305,5 @@ async fn remove_node(ctx: web::Data<ApiContext>, id: web::Path<u64>) -> Result<H
         }
     }
     tracing::info!(node = id, moved = ?placed, "removed a node from the cluster");
-    Ok(HttpResponse::Ok().json(serde_json::json!({"removed": id, "moved": placed})))
+    Ok(HttpResponse::Ok().json(RemovedView { removed: id, moved: placed }))
 }

@@ -4,22 +4,22 @@
 //! the store's log over the network) or brings it back. `live`: its figures, from the node
 //! that runs it.
 
+use super::error::ErrorBody;
 use super::forward::{forward, is_forwarded};
+use super::openapi::ServiceConfig;
 use super::projects::{connector_live, find};
-use super::views::{MoveBody, MoveView, PositionView, ResetBody, ResetView};
+use super::views::{ConnectorLiveView, MoveBody, MoveView, PositionView, ResetBody, ResetView};
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, ProjectState};
 use crate::model::TxEnd;
 use crate::pipeline::connector::now_ms;
 use crate::store::{stores_dir, RocksChangeLog};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/projects/{name}/connectors/{id}/reset", web::post().to(reset))
-        .route("/projects/{name}/connectors/{id}/move", web::post().to(move_to))
-        .route("/projects/{name}/connectors/{id}/live", web::get().to(live));
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(reset).service(move_to).service(live);
 }
 
 /// Project `name`, with a connector `id`, in one of `states` (`what` says what they allow).
@@ -45,9 +45,37 @@ async fn project_with_connector(
     Ok(project)
 }
 
-/// Moves connector `id` back (or forward) to a transaction end its store still holds: while
-/// the project runs (it restarts there), or while it is paused or failed (it resumes there).
-/// The store's node answers, from the running store or from its log on disk.
+/// Moves a connector back (or forward) to a transaction end its store still holds.
+///
+/// Connector `id` is reset while the project runs (it restarts there), or while it is paused
+/// or failed (it resumes there). The store's node answers, from the running store or from its
+/// log on disk.
+#[utoipa::path(
+    operation_id = "reset_connector",
+    tag = "connectors",
+    params(
+        ("name", description = "The project"),
+        ("id", description = "The connector (`default` for a project with one destination)"),
+    ),
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "Where the connector continues from", body = ResetView),
+        (status = 400, description = "Neither a timestamp nor a position", body = ErrorBody),
+        (status = 404, description = "No such project or connector", body = ErrorBody),
+        (status = 409, description = "The project is not running, paused or failed", body = ErrorBody),
+        (
+            status = 422,
+            description = "Outside what the store retains (`outside_retained_range`), or its log cannot be read (`store_missing`)",
+            body = ErrorBody,
+        ),
+        (
+            status = 503,
+            description = "The project is starting or moving (`project_starting`), or no quorum",
+            body = ErrorBody,
+        ),
+    ),
+)]
+#[post("/projects/{name}/connectors/{id}/reset")]
 async fn reset(
     ctx: web::Data<ApiContext>,
     req: HttpRequest,
@@ -139,9 +167,28 @@ async fn reset(
     }))
 }
 
-/// Runs connector `id` on `node` (reading its store's log over the network), or back on its
+/// Runs a connector on another node than its store, or back on its store's node.
+///
+/// Connector `id` runs on `node` (reading its store's log over the network), or back on its
 /// store's node (`null`). The project restarts under a new epoch; nothing is lost or resent
 /// beyond the last checkpoint.
+#[utoipa::path(
+    operation_id = "move_connector",
+    tag = "connectors",
+    params(("name", description = "The project"), ("id", description = "The connector")),
+    responses(
+        (status = 200, description = "Where the connector and its store run now", body = MoveView),
+        (status = 400, description = "An invalid body", body = ErrorBody),
+        (status = 404, description = "No such project, connector or node", body = ErrorBody),
+        (
+            status = 409,
+            description = "The project is not running, the node is leaving or not alive, or the connector runs there already",
+            body = ErrorBody,
+        ),
+        (status = 503, description = "The project is starting or moving, or no quorum", body = ErrorBody),
+    ),
+)]
+#[post("/projects/{name}/connectors/{id}/move")]
 async fn move_to(
     ctx: web::Data<ApiContext>,
     path: web::Path<(String, String)>,
@@ -192,6 +239,20 @@ async fn move_to(
 }
 
 /// Connector `id`'s live figures, from this node: the project view asks the node that runs it.
+#[utoipa::path(
+    operation_id = "connector_live",
+    tag = "connectors",
+    params(("name", description = "The project"), ("id", description = "The connector")),
+    responses(
+        (status = 200, description = "Its figures on this node", body = ConnectorLiveView),
+        (
+            status = 404,
+            description = "No such project, or the connector does not run on this node",
+            body = ErrorBody,
+        ),
+    ),
+)]
+#[get("/projects/{name}/connectors/{id}/live")]
 async fn live(
     ctx: web::Data<ApiContext>,
     path: web::Path<(String, String)>,

@@ -1,36 +1,64 @@
 //! `/datasources`: register, list, show, delete and check sources and destinations; preview
 //! which tables of a source object rules match.
 
+use super::error::ErrorBody;
+use super::openapi::ServiceConfig;
 use super::views::{validate_name, DataSourceView, NewDataSource, TableMatchView, TablesQuery, TablesView};
 use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, DataSource, DataSourceKind};
 use crate::pipeline::connector::now_ms;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{Finding, TableFilter};
-use actix_web::{web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(
-        web::scope("/datasources")
-            .route("", web::post().to(create))
-            .route("", web::get().to(list))
-            .route("/{name}", web::get().to(show))
-            .route("/{name}", web::put().to(update))
-            .route("/{name}", web::delete().to(delete))
-            .route("/{name}/check", web::post().to(check))
-            .route("/{name}/tables", web::post().to(tables)),
+        utoipa_actix_web::scope("/datasources")
+            .service(create)
+            .service(list)
+            .service(show)
+            .service(update)
+            .service(delete)
+            .service(check)
+            .service(tables),
     );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct CreateQuery {
     /// Connect before registering (default true).
     verify: Option<bool>,
 }
 
+/// Registers a data source: a MySQL/MariaDB source or a Kafka destination.
+///
+/// The connection is tried first (`?verify=false` skips that).
+#[utoipa::path(
+    operation_id = "create_datasource",
+    tag = "datasources",
+    params(CreateQuery),
+    responses(
+        (status = 201, description = "Registered (never with its password)", body = DataSourceView),
+        (
+            status = 400,
+            description = "A missing or invalid field (an invalid query string is answered in plain text)",
+            body = ErrorBody,
+        ),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (
+            status = 502,
+            description = "The server could not be used: unreachable, access denied, missing privilege",
+            body = ErrorBody,
+        ),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[post("")]
 async fn create(
     ctx: web::Data<ApiContext>,
     query: web::Query<CreateQuery>,
@@ -42,9 +70,27 @@ async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// Replaces a data source's connection (the same body as registering it). Its running projects
-/// restart with it: a MariaDB source moved to a replica that has the same GTIDs continues where
-/// it was.
+/// Replaces a data source's connection (the same body as registering it).
+///
+/// Its running projects restart with it: a MariaDB source moved to a replica that has the same
+/// GTIDs continues where it was.
+#[utoipa::path(
+    operation_id = "update_datasource",
+    tag = "datasources",
+    params(("name", description = "The data source"), CreateQuery),
+    responses(
+        (status = 200, description = "Replaced", body = DataSourceView),
+        (
+            status = 400,
+            description = "A missing or invalid field, or the body names another data source (an invalid query string is answered in plain text)",
+            body = ErrorBody,
+        ),
+        (status = 404, description = "No such data source", body = ErrorBody),
+        (status = 502, description = "The server could not be used", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[put("/{name}")]
 async fn update(
     ctx: web::Data<ApiContext>,
     name: web::Path<String>,
@@ -98,6 +144,16 @@ async fn build(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<Da
     })
 }
 
+/// Every data source (never a password).
+#[utoipa::path(
+    operation_id = "list_datasources",
+    tag = "datasources",
+    responses(
+        (status = 200, description = "The data sources", body = Vec<DataSourceView>),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[get("")]
 async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {
     let views: Vec<DataSourceView> =
         ctx.meta.read_linearizable(|s| s.data_sources.values().map(Into::into).collect()).await?;
@@ -110,23 +166,66 @@ fn find(ctx: &ApiContext, name: &str) -> Result<DataSource, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("data source {name:?} does not exist")))
 }
 
+/// One data source.
+#[utoipa::path(
+    operation_id = "show_datasource",
+    tag = "datasources",
+    params(("name", description = "The data source")),
+    responses(
+        (status = 200, description = "The data source", body = DataSourceView),
+        (status = 404, description = "No such data source", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[get("/{name}")]
 async fn show(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     ctx.meta.read_index().await?;
     Ok(HttpResponse::Ok().json(DataSourceView::from(&find(&ctx, &name)?)))
 }
 
+/// Deletes a data source no project uses.
+#[utoipa::path(
+    operation_id = "delete_datasource",
+    tag = "datasources",
+    params(("name", description = "The data source")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such data source", body = ErrorBody),
+        (status = 409, description = "A project uses it", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[delete("/{name}")]
 async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     meta::propose(&ctx.meta, Command::DeleteDataSource { name: name.into_inner() }).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CheckView {
     name: String,
+    /// Every check passed.
     ok: bool,
     findings: Vec<Finding>,
 }
 
+/// Checks a data source, each finding with its fix.
+///
+/// MySQL/MariaDB: `log_bin`, `binlog_format`, `binlog_row_image`, privileges ...; Kafka: that
+/// the brokers answer.
+#[utoipa::path(
+    tag = "datasources",
+    params(("name", description = "The data source")),
+    responses(
+        (
+            status = 200,
+            description = "The findings (a connection failure is a finding too)",
+            body = CheckView,
+        ),
+        (status = 404, description = "No such data source", body = ErrorBody),
+    ),
+)]
+#[post("/{name}/check")]
 async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let ds = find(&ctx, &name)?;
     let findings = match &ds.kind {
@@ -161,6 +260,18 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
 }
 
 /// The tables of source `name` that object rules match (what a project with them would sync).
+#[utoipa::path(
+    tag = "datasources",
+    params(("name", description = "The source")),
+    responses(
+        (status = 200, description = "The matched tables and their topics", body = TablesView),
+        (status = 400, description = "No rules, or an invalid one", body = ErrorBody),
+        (status = 404, description = "No such data source", body = ErrorBody),
+        (status = 422, description = "The data source is a destination", body = ErrorBody),
+        (status = 502, description = "The source could not be used", body = ErrorBody),
+    ),
+)]
+#[post("/{name}/tables")]
 async fn tables(
     ctx: web::Data<ApiContext>,
     name: web::Path<String>,

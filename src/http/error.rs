@@ -32,9 +32,12 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
+/// Every error answer of the API.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable, e.g. `invalid_request`, `not_found`, `no_quorum`, `source_unreachable`.
+    code: &'static str,
+    /// What is at fault: the field, table, position or state.
     message: String,
 }
 
@@ -92,7 +95,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(Body { code: self.code(), message: self.to_string() })
+        HttpResponse::build(self.status_code())
+            .json(ErrorBody { code: self.code(), message: self.to_string() })
     }
 }
 

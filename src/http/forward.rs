@@ -62,8 +62,10 @@ async fn call(
         code: "node_unreachable",
         message: format!("the project runs on node {node} ({addr}), which did not answer: {e}"),
     };
-    let mut request = reqwest::Client::new()
-        .request(method, format!("http://{addr}{path}"))
+    let mut request = ctx
+        .peers
+        .client()
+        .request(method, ctx.peers.url(&addr, path))
         .bearer_auth(&*ctx.admin_token)
         .header(FORWARDED, "1")
         .timeout(timeout);

@@ -6,16 +6,18 @@
 //!
 //! Unauthenticated unless the node runs with `--metrics-auth` (then the admin or viewer token).
 
+use super::error::ErrorBody;
+use super::openapi::Routes;
 use super::{auth, ApiContext, ApiError};
 use crate::meta::{MetaState, ProjectState};
 use crate::pipeline::connector::now_ms;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(scrape));
+pub fn configure(routes: &mut Routes) {
+    routes.service(serve);
 }
 
 /// One metric family: its name, help, and whether it belongs to a component (else the node).
@@ -173,7 +175,26 @@ impl Scrape {
     }
 }
 
-async fn scrape(ctx: web::Data<ApiContext>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// This node's figures in the Prometheus text format.
+///
+/// Raft, and each store and connector that runs here. No token, unless the node runs with
+/// `--metrics-auth` (then the admin or viewer token).
+#[utoipa::path(
+    operation_id = "prometheus_metrics",
+    tag = "node",
+    security((), ("bearer" = [])),
+    responses(
+        (
+            status = 200,
+            description = "Prometheus text format 0.0.4",
+            content_type = "text/plain; version=0.0.4",
+            body = String,
+        ),
+        (status = 401, description = "With `--metrics-auth`: a missing or invalid token", body = ErrorBody),
+    ),
+)]
+#[get("/metrics")]
+async fn serve(ctx: web::Data<ApiContext>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if ctx.metrics_auth {
         // Either token may read the metrics.
         auth::caller(req.headers(), &ctx).map_err(|e| {

@@ -1,14 +1,17 @@
 //! The admin API under `/api/v1`: one module per resource, each with `configure(cfg)`.
 //! `error.rs` is the only place that knows HTTP status codes; `auth.rs` guards every route.
+//! Each handler is mounted with its OpenAPI operation (`openapi.rs`).
 
 mod auth;
 mod cluster;
 mod connectors;
+mod console;
 mod datasources;
 mod error;
 mod forward;
 mod metrics;
 mod objects;
+mod openapi;
 mod projects;
 mod series;
 mod stores;
@@ -20,7 +23,7 @@ pub use error::ApiError;
 use crate::meta::Meta;
 use crate::runtime::{LiveStatus, Series};
 use crate::secrets::Keyring;
-use actix_web::{middleware::from_fn, web, HttpResponse};
+use actix_web::{get, middleware::from_fn, web, HttpResponse};
 use std::sync::Arc;
 
 /// What every handler may use.
@@ -39,6 +42,8 @@ pub struct ApiContext {
     pub cluster: ClusterContext,
     /// The node's data directory (a stopped store's log is read from it).
     pub data_dir: std::path::PathBuf,
+    /// How this node calls another node's API.
+    pub peers: crate::peers::Peers,
 }
 
 /// Mounts the API (and the unauthenticated `/healthz`) on an actix-web app.
@@ -51,13 +56,13 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
             .error_handler(|err, _| ApiError::from_json_error(&err).into());
         let path =
             web::PathConfig::default().error_handler(|err, _| ApiError::bad_request(err.to_string()).into());
-        cfg.app_data(json)
-            .app_data(path)
-            .app_data(web::Data::new(ctx.clone()))
-            .route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+        cfg.app_data(json).app_data(path).app_data(web::Data::new(ctx.clone()));
+        openapi::Routes::new(cfg)
+            .service(healthz)
             .configure(metrics::configure)
-            .service(
-                web::scope("/api/v1")
+            .undocumented(console::configure)
+            .api(
+                utoipa_actix_web::scope("/api/v1")
                     .wrap(from_fn(auth::require_token))
                     .configure(cluster::configure)
                     .configure(datasources::configure)
@@ -66,10 +71,22 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(objects::configure)
                     .configure(series::configure)
                     .configure(stores::configure)
+                    .configure(openapi::configure)
                     .configure(projects::configure)
                     .default_service(web::to(|| async {
                         Err::<HttpResponse, _>(ApiError::NotFound("no such API path".into()))
                     })),
-            );
+            )
+            .finish();
     }
+}
+
+/// The node is up and answers (no token).
+#[utoipa::path(
+    tag = "node",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String)),
+)]
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
 }

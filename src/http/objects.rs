@@ -2,19 +2,36 @@
 //! of it (inserts, updates, deletes, the time of its last change). The tables come from the
 //! source (all that the project's rules match, changed or not) and from the checkpoint.
 
+use super::error::ErrorBody;
+use super::openapi::ServiceConfig;
 use super::projects::{find, source_config};
 use super::views::{ObjectView, ObjectsView};
 use super::{ApiContext, ApiError};
 use crate::model::{Checkpoint, TableChanges, TableName};
 use crate::source::{mysql, TableFilter};
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/projects/{name}/objects", web::get().to(objects));
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(objects);
 }
 
+/// Every table the project synchronizes, with what was delivered of it.
+///
+/// All that its rules match on the source, changed or not: topic, rows, inserts, updates,
+/// deletes, last change.
+#[utoipa::path(
+    operation_id = "project_objects",
+    tag = "projects",
+    params(("name", description = "The project")),
+    responses(
+        (status = 200, description = "The project's tables", body = ObjectsView),
+        (status = 404, description = "No such project", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[get("/projects/{name}/objects")]
 async fn objects(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     ctx.meta.read_index().await?;
     let project = find(&ctx, &name)?;

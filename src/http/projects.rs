@@ -1,7 +1,9 @@
 //! `/projects`: create, drive through the lifecycle, show progress, delete.
 
 use super::datasources::mysql_config;
+use super::error::ErrorBody;
 use super::forward::{ask, forward, is_forwarded};
+use super::openapi::ServiceConfig;
 use super::views::{
     validate_name, ComponentView, ConnectorLiveView, ConnectorView, NewProject, PositionView, ProjectView,
     RetainedView, StartBody, StoreStatusView, TableView,
@@ -17,22 +19,44 @@ use crate::pipeline::feed::LocalFeed;
 use crate::pipeline::status::PipelineStatus;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{StartPoint, TableFilter};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(
-        web::scope("/projects")
-            .route("", web::post().to(create))
-            .route("", web::get().to(list))
-            .route("/{name}", web::get().to(show))
-            .route("/{name}", web::delete().to(delete))
-            .route("/{name}/{action}", web::post().to(act)),
+        utoipa_actix_web::scope("/projects")
+            .service(create)
+            .service(list)
+            .service(show)
+            .service(delete)
+            .service(act),
     );
 }
 
+/// Creates a project (it does not start yet).
+///
+/// Its source, destination (or connectors), objects, format, partition rule, start position,
+/// options and store bounds.
+#[utoipa::path(
+    operation_id = "create_project",
+    tag = "projects",
+    responses(
+        (status = 201, description = "Created", body = ProjectView),
+        (status = 400, description = "A missing, unknown or invalid field, named", body = ErrorBody),
+        (status = 404, description = "The source or a destination does not exist", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (
+            status = 422,
+            description = "A destination is not Kafka, or a matched table has no primary key under `hash`",
+            body = ErrorBody,
+        ),
+        (status = 502, description = "The source could not be used", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[post("")]
 async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     validate_name("name", &body.name)?;
@@ -197,6 +221,16 @@ pub(super) fn source_config(ctx: &ApiContext, project: &Project) -> Result<Mysql
     mysql_config(ctx, &source)
 }
 
+/// Every project, from the metadata (without the live figures of `GET /projects/{name}`).
+#[utoipa::path(
+    operation_id = "list_projects",
+    tag = "projects",
+    responses(
+        (status = 200, description = "The projects", body = Vec<ProjectView>),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[get("")]
 async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {
     let projects: Vec<Project> =
         ctx.meta.read_linearizable(|s| s.projects.values().cloned().collect()).await?;
@@ -204,9 +238,26 @@ async fn list(ctx: web::Data<ApiContext>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// One project, with its live figures from the node that runs its store: the call is passed
-/// there when another node answers (and this node's metadata-only view is the fallback when
+/// One project, with its live figures.
+///
+/// The figures come from the node that runs its store: the call is passed there when another
+/// node answers (and this node's metadata-only view is the fallback when
 /// that node does not answer within 3 s).
+#[utoipa::path(
+    operation_id = "show_project",
+    tag = "projects",
+    params(("name", description = "The project")),
+    responses(
+        (
+            status = 200,
+            description = "The project: state, components, positions, figures",
+            body = ProjectView,
+        ),
+        (status = 404, description = "No such project", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[get("/{name}")]
 async fn show(
     ctx: web::Data<ApiContext>,
     req: HttpRequest,
@@ -278,11 +329,43 @@ pub fn connector_live(ctx: &ApiContext, project: &Project, id: &str) -> Option<C
     })
 }
 
+/// Deletes a project that was only created, or released.
+#[utoipa::path(
+    operation_id = "delete_project",
+    tag = "projects",
+    params(("name", description = "The project")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such project", body = ErrorBody),
+        (status = 409, description = "Not in a state that allows it", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[delete("/{name}")]
 async fn delete(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     meta::propose(&ctx.meta, Command::DeleteProject { name: name.into_inner() }).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Drives the project through its lifecycle.
+///
+/// `start` (from its start position, `now` pinned to the source's current position), `pause`,
+/// `resume`, `stop`, `release` (its store's data is dropped).
+#[utoipa::path(
+    tag = "projects",
+    params(
+        ("name", description = "The project"),
+        ("action", description = "`start`, `pause`, `resume`, `stop` or `release`"),
+    ),
+    responses(
+        (status = 200, description = "The project after the transition", body = ProjectView),
+        (status = 404, description = "No such project or action", body = ErrorBody),
+        (status = 409, description = "Not allowed from the project's state", body = ErrorBody),
+        (status = 502, description = "The source could not be used (to pin `now`)", body = ErrorBody),
+        (status = 503, description = "No quorum", body = ErrorBody),
+    ),
+)]
+#[post("/{name}/{action}")]
 async fn act(
     ctx: web::Data<ApiContext>,
     path: web::Path<(String, String)>,

@@ -2,21 +2,24 @@
 //! hour, for the console's charts. Each node keeps what it runs, so the answer merges the
 //! series of every node that runs a part of the project (`?local=true`: this node's alone).
 
+use super::error::ErrorBody;
 use super::forward::ask;
+use super::openapi::ServiceConfig;
 use super::projects::find;
 use super::{ApiContext, ApiError};
 use crate::runtime::series::{merge, Point, RESOLUTION_S};
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/projects/{name}/metrics", web::get().to(series));
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(series);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SeriesQuery {
     /// Points after this time (unix ms); all that is kept by default.
     #[serde(default)]
@@ -26,14 +29,35 @@ struct SeriesQuery {
     local: bool,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 struct SeriesView {
+    /// Seconds between points.
     resolution_s: u64,
     /// The nodes whose points these are.
     nodes: Vec<u64>,
     points: Vec<Point>,
 }
 
+/// The project's figures every 10 s over the last hour.
+///
+/// Pull and delivery rates and latency p99, merged from every node that runs a part of the
+/// project (`?local=true`: this node's alone).
+#[utoipa::path(
+    operation_id = "project_series",
+    tag = "projects",
+    params(("name", description = "The project"), SeriesQuery),
+    responses(
+        (status = 200, description = "The points, oldest first", body = SeriesView),
+        (
+            status = 400,
+            description = "An invalid query string (answered in plain text)",
+            content_type = "text/plain",
+            body = String,
+        ),
+        (status = 404, description = "No such project", body = ErrorBody),
+    ),
+)]
+#[get("/projects/{name}/metrics")]
 async fn series(
     ctx: web::Data<ApiContext>,
     name: web::Path<String>,

@@ -5,6 +5,7 @@ use crate::codec::Format;
 use crate::meta::{DataSource, DataSourceKind, Partition, ProjectOptions, StoreOptions};
 use crate::source::{filter::ObjectRule, StartPoint};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A name of a data source or project: 1-64 of `A-Z a-z 0-9 _ - .`, starting alphanumeric.
 pub fn validate_name(field: &str, name: &str) -> Result<(), ApiError> {
@@ -22,10 +23,12 @@ pub fn validate_name(field: &str, name: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /datasources`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum NewDataSource {
+    /// A MySQL or MariaDB source.
     Mysql { name: String, host: String, port: u16, user: String, password: String },
+    /// A Kafka destination.
     Kafka { name: String, bootstrap_servers: String },
 }
 
@@ -38,7 +41,7 @@ impl NewDataSource {
 }
 
 /// A data source as the API shows it: never the password.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DataSourceView {
     pub name: String,
     #[serde(rename = "type")]
@@ -78,12 +81,16 @@ impl From<&DataSource> for DataSourceView {
 }
 
 /// The forms of `start` the API accepts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum StartBody {
+    /// `{"from": "now"}`: the source's position when the project is started.
     From { from: String },
+    /// A binlog file and offset (at least 4).
     FilePos { file: String, pos: u64 },
+    /// A GTID position.
     Gtid { gtid: String },
+    /// A time on the source's binlog (unix seconds).
     Timestamp { timestamp: u64 },
 }
 
@@ -116,7 +123,7 @@ impl StartBody {
 }
 
 /// `POST /projects`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     pub name: String,
@@ -131,6 +138,8 @@ pub struct NewProject {
     pub format: Format,
     #[serde(default)]
     pub partition: Partition,
+    /// Where to begin reading the source (default `{"from": "now"}`).
+    #[schema(value_type = Option<StartBody>)]
     pub start: Option<serde_json::Value>,
     #[serde(default)]
     pub options: ProjectOptions,
@@ -139,7 +148,7 @@ pub struct NewProject {
 }
 
 /// One connector of `POST /projects`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConnector {
     pub id: String,
@@ -153,7 +162,7 @@ pub struct NewConnector {
 }
 
 /// A connector as the project shows it: its settings and how far it has delivered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectorView {
     pub id: String,
     pub destination: String,
@@ -171,7 +180,7 @@ pub struct ConnectorView {
 }
 
 /// A running connector's live figures, as the node that runs it keeps them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConnectorLiveView {
     pub node: u64,
     /// Rows and message bytes the destination acknowledged per second, over the last
@@ -188,7 +197,7 @@ pub struct ConnectorLiveView {
     pub latency_p99_ms: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PositionView {
     pub file: String,
     pub pos: u64,
@@ -201,7 +210,7 @@ impl From<&crate::model::Position> for PositionView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TableView {
     pub database: String,
     pub table: String,
@@ -211,7 +220,7 @@ pub struct TableView {
 }
 
 /// A synchronized table with what was delivered of it (`GET /projects/{name}/objects`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ObjectView {
     pub database: String,
     pub table: String,
@@ -227,7 +236,7 @@ pub struct ObjectView {
     pub last_change_ms: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ObjectsView {
     pub project: String,
     /// Whose checkpoint the counts are: the connector furthest behind.
@@ -238,14 +247,14 @@ pub struct ObjectsView {
 }
 
 /// `POST /datasources/{name}/tables`: which tables these object rules match.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TablesQuery {
     pub objects: Vec<ObjectRule>,
 }
 
 /// A table that object rules match on the source, and where it would go.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TableMatchView {
     pub database: String,
     pub table: String,
@@ -253,14 +262,14 @@ pub struct TableMatchView {
     pub has_primary_key: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TablesView {
     pub source: String,
     pub tables: Vec<TableMatchView>,
 }
 
 /// A project's store or connector: where it runs and under which placement epoch.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ComponentView {
     pub kind: &'static str,
     pub id: String,
@@ -270,7 +279,7 @@ pub struct ComponentView {
     pub state: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectView {
     pub name: String,
     pub state: &'static str,
@@ -321,7 +330,7 @@ pub struct ProjectView {
 }
 
 /// What the store holds and how fast it pulls.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StoreStatusView {
     /// `pulling`, or `paused` at its disk high-water mark (`paused_reason` says more).
     pub state: &'static str,
@@ -340,7 +349,7 @@ pub struct StoreStatusView {
 
 /// The range a connector can be reset into: transactions committed after `oldest_timestamp`
 /// up to `newest_timestamp` (unix seconds).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RetainedView {
     pub oldest_seq: u64,
     pub oldest_timestamp: u32,
@@ -350,7 +359,7 @@ pub struct RetainedView {
 }
 
 /// `POST /projects/{name}/connectors/{id}/reset`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum ResetBody {
     /// Resend every transaction committed at or after this unix time (seconds).
@@ -359,7 +368,7 @@ pub enum ResetBody {
     Position { position: ResetPosition },
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPosition {
     pub file: String,
@@ -367,7 +376,7 @@ pub struct ResetPosition {
 }
 
 /// A connector after a reset: where it continues from.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ResetView {
     pub project: String,
     pub connector: String,
@@ -381,7 +390,7 @@ pub struct ResetView {
 }
 
 /// The body of `POST /projects/{name}/connectors/{id}/move`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveBody {
     /// The node to run the connector on; null: back on its store's node.
@@ -389,7 +398,7 @@ pub struct MoveBody {
 }
 
 /// A connector after a move: where it runs and where its store runs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MoveView {
     pub project: String,
     pub connector: String,

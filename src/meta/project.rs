@@ -39,7 +39,7 @@ impl DataSourceKind {
 }
 
 /// How messages are spread over a topic's partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Partition {
     /// By primary key: every key stays in order.
@@ -52,7 +52,7 @@ pub enum Partition {
 }
 
 /// Tuning a project may set; every field has a default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProjectOptions {
     /// Partitions of topics Ferry creates.
@@ -90,7 +90,7 @@ impl Default for ProjectOptions {
 }
 
 /// What the project's store keeps and how much disk it may take.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreOptions {
     /// Keep changes at least this many hours (1-8760), so a connector can be reset into them.

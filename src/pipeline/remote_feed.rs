@@ -6,6 +6,7 @@
 
 use super::feed::{Begin, Feed, FeedError};
 use crate::model::{Checkpoint, Position, Record, TableSchema};
+use crate::peers::Peers;
 use crate::store::frames;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -40,7 +41,7 @@ const AHEAD: usize = 2;
 #[derive(Clone)]
 struct Endpoint {
     client: reqwest::Client,
-    /// The store's node and `http://<its address>/api/v1/projects/<project>/store`.
+    /// The store's node and `http(s)://<its address>/api/v1/projects/<project>/store`.
     node: u64,
     base: String,
     token: Arc<str>,
@@ -96,9 +97,9 @@ struct Ahead {
 }
 
 impl RemoteFeed {
-    pub fn new(node: u64, http: &str, project: &str, token: Arc<str>, epoch: u64) -> Self {
-        let base = format!("http://{http}/api/v1/projects/{project}/store");
-        let endpoint = Endpoint { client: reqwest::Client::new(), node, base, token, epoch };
+    pub fn new(peers: &Peers, node: u64, http: &str, project: &str, token: Arc<str>, epoch: u64) -> Self {
+        let base = peers.url(http, &format!("/api/v1/projects/{project}/store"));
+        let endpoint = Endpoint { client: peers.client().clone(), node, base, token, epoch };
         Self { endpoint, ahead: Mutex::new(None) }
     }
 

@@ -91,6 +91,8 @@ pub struct AgentConfig {
     pub checkpoints: CheckpointSaver,
     /// What this node presents to another node's API (reading a store's log from there).
     pub admin_token: Arc<str>,
+    /// How it calls another node's API.
+    pub peers: crate::peers::Peers,
     /// Raised when the applied metadata may move work (see `MetaState::generation`).
     pub generation: watch::Receiver<u64>,
 }
@@ -243,7 +245,7 @@ impl NodeAgent {
                 let http = self.config.meta.read(|s| s.nodes.get(&placement.node).map(|n| n.http.clone()));
                 let http = http.unwrap_or_default();
                 let token = self.config.admin_token.clone();
-                Arc::new(RemoteFeed::new(placement.node, &http, name, token, epoch))
+                Arc::new(RemoteFeed::new(&self.config.peers, placement.node, &http, name, token, epoch))
             }
         };
         let gate = self.config.gates.issue(&self.config.lease, name, epoch);

@@ -16,7 +16,7 @@ pub const RESOLUTION_S: u64 = 10;
 const KEPT: usize = (3600 / RESOLUTION_S) as usize;
 
 /// One project's figures at one moment, from one node.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Point {
     /// Unix ms, a multiple of the resolution (so the nodes' points line up).
     pub at_ms: u64,
@@ -27,7 +27,7 @@ pub struct Point {
     pub connectors: BTreeMap<String, ConnectorPoint>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConnectorPoint {
     pub rows_per_s: u64,
     pub bytes_per_s: u64,

@@ -65,7 +65,7 @@ pub enum SourceEvent {
 
 /// XA transactions prepared and awaiting their outcome. Their rows are held, and a restart
 /// reads the source again from before the oldest one: one left prepared for long holds both.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct XaPrepared {
     pub transactions: usize,
     /// The oldest one's XA id (gtrid, then `,bqual` when there is one).
@@ -75,7 +75,7 @@ pub struct XaPrepared {
 }
 
 /// A problem a check found, with what to do about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Finding {
     /// Stable identifier, e.g. `binlog_format`.
     pub check: String,

@@ -43,11 +43,27 @@ pub struct Cluster {
     paused: BTreeSet<u64>,
     lease_ms: u64,
     http: reqwest::blocking::Client,
+    /// `http`, or `https` for a cluster started with a certificate.
+    scheme: &'static str,
+    /// Extra arguments of every `ferry node`.
+    args: Vec<String>,
 }
 
 impl Cluster {
     /// Starts `n` nodes that bootstrap together and waits for a leader.
     pub fn start(name: &str, n: u64) -> Cluster {
+        Self::start_with(name, n, None)
+    }
+
+    /// Starts `n` nodes serving HTTPS with one certificate naming all their addresses.
+    pub fn start_tls(name: &str, n: u64) -> (Cluster, super::tls::TestCert) {
+        let dir = std::env::temp_dir().join(unique(&format!("drill-{name}-tls")));
+        let ips: Vec<String> = (1..=n + 1).map(ip).collect();
+        let cert = super::tls::TestCert::for_ips(&dir, &ips.iter().map(String::as_str).collect::<Vec<_>>());
+        (Self::start_with(name, n, Some(&cert)), cert)
+    }
+
+    fn start_with(name: &str, n: u64, tls: Option<&super::tls::TestCert>) -> Cluster {
         let base = std::env::temp_dir().join(unique(&format!("drill-{name}")));
         std::fs::create_dir_all(&base).unwrap();
         let key_file = base.join("cluster.key");
@@ -74,7 +90,14 @@ impl Cluster {
                 .pool_idle_timeout(Duration::from_secs(2))
                 .build()
                 .unwrap(),
+            scheme: "http",
+            args: Vec::new(),
         };
+        if let Some(cert) = tls {
+            c.http = cert.client(Duration::from_secs(10));
+            c.scheme = "https";
+            c.args = cert.node_args();
+        }
         for id in 1..=n {
             c.add(id, false);
         }
@@ -121,7 +144,8 @@ impl Cluster {
             .arg(&node.data_dir)
             .arg("--key-file")
             .arg(key_file)
-            .args(["--admin-token", &self.token, "--lease-ms", &self.lease_ms.to_string()]);
+            .args(["--admin-token", &self.token, "--lease-ms", &self.lease_ms.to_string()])
+            .args(&self.args);
         if node.join {
             cmd.arg("--join");
         } else {
@@ -139,7 +163,7 @@ impl Cluster {
     fn spawn_with(&mut self, id: u64, key_file: &std::path::Path) {
         let child = self.command(id, key_file).spawn().expect("start ferry");
         self.nodes.get_mut(&id).unwrap().child = Some(child);
-        let url = format!("http://{}/healthz", self.http_addr(id));
+        let url = format!("{}://{}/healthz", self.scheme, self.http_addr(id));
         wait_for(&format!("node {id}'s /healthz"), Duration::from_secs(30), || {
             self.http.get(&url).send().ok().filter(|r| r.status().is_success())
         });
@@ -172,7 +196,7 @@ impl Cluster {
     }
 
     pub fn url(&self, id: u64, path: &str) -> String {
-        format!("http://{}/api/v1{path}", self.http_addr(id))
+        format!("{}://{}/api/v1{path}", self.scheme, self.http_addr(id))
     }
 
     fn call(&self, req: reqwest::blocking::RequestBuilder) -> Result<(u16, Value), String> {

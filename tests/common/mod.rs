@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod replica;
+pub mod tls;
 
 use mysql_async::prelude::Queryable;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -113,6 +114,8 @@ pub struct Node {
     http: reqwest::blocking::Client,
     /// Extra arguments of `ferry node`.
     args: Vec<String>,
+    /// `http`, or `https` for a node started with a certificate.
+    scheme: &'static str,
 }
 
 impl Node {
@@ -143,6 +146,17 @@ impl Node {
         node
     }
 
+    /// Starts a node serving HTTPS with `cert`; its API calls trust only that certificate.
+    pub fn start_tls(name: &str, cert: &tls::TestCert) -> Node {
+        let mut node =
+            Node::new(std::env::temp_dir().join(unique(&format!("ferry-{name}"))), free_port(), "test-token");
+        node.args = cert.node_args();
+        node.scheme = "https";
+        node.http = cert.client(Duration::from_secs(30));
+        node.spawn();
+        node
+    }
+
     /// Starts a node on an existing data dir (a restart).
     pub fn start_in(data_dir: PathBuf, port: u16) -> Node {
         let mut node = Node::new(data_dir, port, "test-token");
@@ -160,6 +174,7 @@ impl Node {
             data_dir,
             log,
             args: Vec::new(),
+            scheme: "http",
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 // The node closes a connection idle for 5 s (actix-web's keep-alive); a request
@@ -184,14 +199,14 @@ impl Node {
             .spawn()
             .expect("start ferry node");
         self.child = Some(child);
-        let url = format!("http://127.0.0.1:{}/healthz", self.port);
+        let url = format!("{}://127.0.0.1:{}/healthz", self.scheme, self.port);
         wait_for("the node's /healthz", Duration::from_secs(30), || {
             self.http.get(&url).send().ok().filter(|r| r.status().is_success())
         });
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/api/v1{path}", self.port)
+        format!("{}://127.0.0.1:{}/api/v1{path}", self.scheme, self.port)
     }
 
     fn call(&self, req: reqwest::blocking::RequestBuilder) -> (u16, Value) {
