@@ -73,6 +73,10 @@ fn metrics_follow_a_sync_in_the_prometheus_text_format() {
     assert!(value(&first, "ferry_store_binlog_file_number", store) >= Some(1.0));
     let help = |name: &str| first.docs.get(name).cloned().unwrap_or_default();
     assert!(help("ferry_connector_sync_delay_seconds").contains("commit time"), "documented");
+    // The transaction of 300 rows was acknowledged within the last minute.
+    let p99 = value(&first, "ferry_connector_latency_p99_seconds", connector);
+    assert!(p99.is_some_and(|s| (0.0..60.0).contains(&s)), "latency p99 {p99:?}");
+    assert!(value(&first, "ferry_connector_rows_per_second", connector) >= Some(0.0));
 
     sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'b' FROM {db}.seq_301_to_500"));
     node.wait_project(&db, Duration::from_secs(30), |p| p["rows"].as_u64() == Some(500));

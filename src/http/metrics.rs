@@ -90,6 +90,16 @@ const CONNECTOR_CHECKPOINT_AGE: Family = Family {
     help: "Now minus the commit time of the transaction the checkpoint names",
     component: true,
 };
+const CONNECTOR_LATENCY_P99: Family = Family {
+    name: "ferry_connector_latency_p99_seconds",
+    help: "99th percentile of source commit to destination acknowledgement over the last minute (one-second commit resolution)",
+    component: true,
+};
+const CONNECTOR_ROWS_RATE: Family = Family {
+    name: "ferry_connector_rows_per_second",
+    help: "Row changes the destination acknowledged per second, over the last checkpoint interval",
+    component: true,
+};
 const COMPONENT_ERRORS: Family = Family {
     name: "ferry_component_errors_total",
     help: "Errors a component stopped on and was restarted after, on this node",
@@ -112,6 +122,8 @@ const FAMILIES: &[&Family] = &[
     &CONNECTOR_BYTES,
     &CONNECTOR_DELAY,
     &CONNECTOR_CHECKPOINT_AGE,
+    &CONNECTOR_LATENCY_P99,
+    &CONNECTOR_ROWS_RATE,
     &COMPONENT_ERRORS,
 ];
 
@@ -249,6 +261,18 @@ fn components(ctx: &ApiContext, state: &MetaState, me: u64, scrape: &Scrape) {
                 let caught_up = live.store.is_some() && checkpoint.seq >= status.store_committed_seq();
                 scrape.component(&CONNECTOR_DELAY, name, &component, if caught_up { 0.0 } else { age });
                 scrape.component(&CONNECTOR_CHECKPOINT_AGE, name, &component, age);
+            }
+            if let Some(figures) = status.connector_here(&connector.id) {
+                let rate = figures.rows_per_s.load(Ordering::Relaxed) as f64;
+                scrape.component(&CONNECTOR_ROWS_RATE, name, &component, rate);
+                if let Some(latency) = figures.latency(now_ms()) {
+                    scrape.component(
+                        &CONNECTOR_LATENCY_P99,
+                        name,
+                        &component,
+                        latency.p99_ms as f64 / 1000.0,
+                    );
+                }
             }
             let failed = errors.get(&component).copied().unwrap_or(0);
             scrape.component(&COMPONENT_ERRORS, name, &component, failed as f64);

@@ -792,37 +792,21 @@ impl From<CheckpointUpdate> for v1::CheckpointUpdate {
     }
 }
 
-impl From<CheckpointUpdate> for v3::CheckpointUpdate {
-    fn from(c: CheckpointUpdate) -> Self {
-        v3::CheckpointUpdate {
-            project: c.project,
-            connector: c.connector,
-            epoch: c.epoch,
-            seq: c.seq,
-            position: c.position.into(),
-            commit_ts: c.commit_ts,
-            rows: c.rows,
-            bytes: c.bytes,
-            tables: c.tables,
-        }
+impl From<TableChanges> for v6::TableChanges {
+    fn from(c: TableChanges) -> Self {
+        v6::TableChanges { inserted: c.inserted, updated: c.updated, deleted: c.deleted, last_ts: c.last_ts }
+    }
+}
+
+impl From<v6::TableChanges> for TableChanges {
+    fn from(c: v6::TableChanges) -> Self {
+        TableChanges { inserted: c.inserted, updated: c.updated, deleted: c.deleted, last_ts: c.last_ts }
     }
 }
 
 impl From<CheckpointUpdate> for v6::CheckpointUpdate {
     fn from(c: CheckpointUpdate) -> Self {
-        let changes = c
-            .changes
-            .into_iter()
-            .map(|(t, c)| {
-                let c = v6::TableChanges {
-                    inserted: c.inserted,
-                    updated: c.updated,
-                    deleted: c.deleted,
-                    last_ts: c.last_ts,
-                };
-                (t, c)
-            })
-            .collect();
+        let changes = c.changes.into_iter().map(|(t, c)| (t, c.into())).collect();
         v6::CheckpointUpdate {
             project: c.project,
             connector: c.connector,
@@ -840,19 +824,7 @@ impl From<CheckpointUpdate> for v6::CheckpointUpdate {
 
 impl From<v6::CheckpointUpdate> for CheckpointUpdate {
     fn from(c: v6::CheckpointUpdate) -> Self {
-        let changes = c
-            .changes
-            .into_iter()
-            .map(|(t, c)| {
-                let c = TableChanges {
-                    inserted: c.inserted,
-                    updated: c.updated,
-                    deleted: c.deleted,
-                    last_ts: c.last_ts,
-                };
-                (t, c)
-            })
-            .collect();
+        let changes = c.changes.into_iter().map(|(t, c)| (t, c.into())).collect();
         CheckpointUpdate {
             project: c.project,
             connector: c.connector,
