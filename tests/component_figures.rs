@@ -87,6 +87,7 @@ fn figures_move_during_a_load_and_objects_count_every_change() {
     };
     assert_eq!(series["resolution_s"].as_u64(), Some(10), "{series}");
     let (status, body) = node.get(&format!("/projects/{db}/metrics?since=soon"));
-    assert_eq!(status, 400, "{body}");
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_request")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("query string"), "{body}");
     sql.exec(&format!("DROP DATABASE {db}"));
 }

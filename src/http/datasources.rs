@@ -46,7 +46,7 @@ struct CreateQuery {
         (status = 201, description = "Registered (never with its password)", body = DataSourceView),
         (
             status = 400,
-            description = "A missing or invalid field (an invalid query string is answered in plain text)",
+            description = "A missing or invalid field, or an invalid query string",
             body = ErrorBody,
         ),
         (status = 409, description = "The name is taken", body = ErrorBody),
@@ -82,7 +82,7 @@ async fn create(
         (status = 200, description = "Replaced", body = DataSourceView),
         (
             status = 400,
-            description = "A missing or invalid field, or the body names another data source (an invalid query string is answered in plain text)",
+            description = "A missing or invalid field, an invalid query string, or the body names another data source",
             body = ErrorBody,
         ),
         (status = 404, description = "No such data source", body = ErrorBody),

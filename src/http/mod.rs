@@ -56,7 +56,9 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
             .error_handler(|err, _| ApiError::from_json_error(&err).into());
         let path =
             web::PathConfig::default().error_handler(|err, _| ApiError::bad_request(err.to_string()).into());
-        cfg.app_data(json).app_data(path).app_data(web::Data::new(ctx.clone()));
+        let query = web::QueryConfig::default()
+            .error_handler(|err, _| ApiError::bad_request(format!("query string: {err}")).into());
+        cfg.app_data(json).app_data(path).app_data(query).app_data(web::Data::new(ctx.clone()));
         openapi::Routes::new(cfg)
             .service(healthz)
             .configure(metrics::configure)

@@ -48,12 +48,7 @@ struct SeriesView {
     params(("name", description = "The project"), SeriesQuery),
     responses(
         (status = 200, description = "The points, oldest first", body = SeriesView),
-        (
-            status = 400,
-            description = "An invalid query string (answered in plain text)",
-            content_type = "text/plain",
-            body = String,
-        ),
+        (status = 400, description = "An invalid query string", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ),
 )]

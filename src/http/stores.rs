@@ -76,7 +76,7 @@ fn store(ctx: &ApiContext, name: &str, epoch: u64) -> Result<LocalFeed, ApiError
             description = "`{\"seq\": <u64>, \"skip_through\": <position or null>}`",
             body = Object,
         ),
-        (status = 400, description = "An invalid query string (plain text) or body", body = ErrorBody),
+        (status = 400, description = "An invalid query string or body", body = ErrorBody),
         (
             status = 503,
             description = "The store does not run here at that epoch (`store_not_here`)",
@@ -113,12 +113,7 @@ async fn begin(
             content_type = "application/octet-stream",
             body = Vec<u8>,
         ),
-        (
-            status = 400,
-            description = "An invalid query string (plain text)",
-            content_type = "text/plain",
-            body = String,
-        ),
+        (status = 400, description = "An invalid query string", body = ErrorBody),
         (
             status = 503,
             description = "The store does not run here at that epoch (`store_not_here`)",

@@ -79,6 +79,11 @@ impl ConnectorStatus {
         self.latency.lock().unwrap_or_else(|p| p.into_inner()).quantiles(now_ms)
     }
 
+    /// Rows and bytes acknowledged since the project began, as of the last sample.
+    pub fn totals(&self) -> Option<(u64, u64)> {
+        self.sampled.lock().unwrap_or_else(|p| p.into_inner()).map(|(_, rows, bytes)| (rows, bytes))
+    }
+
     /// Rows and bytes acknowledged so far (since the project began): sets the rates over the
     /// time since the last sample.
     pub fn sample(&self, rows: u64, bytes: u64) {

@@ -15,7 +15,7 @@ pub const RESOLUTION_S: u64 = 10;
 /// Points kept per project: one hour.
 const KEPT: usize = (3600 / RESOLUTION_S) as usize;
 
-/// One project's figures at one moment, from one node.
+/// One project's figures over the 10 s before `at_ms`, from one node.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Point {
     /// Unix ms, a multiple of the resolution (so the nodes' points line up).
@@ -36,18 +36,45 @@ pub struct ConnectorPoint {
     pub latency_p99_ms: Option<u64>,
 }
 
+/// A component's counters at its last sample: when (unix ms), rows and bytes by then.
+type Totals = (u64, u64, u64);
+
 #[derive(Clone, Default)]
-pub struct Series(Arc<Mutex<HashMap<String, VecDeque<Point>>>>);
+pub struct Series {
+    points: Arc<Mutex<HashMap<String, VecDeque<Point>>>>,
+    /// Per (project, component): when it was last sampled and its rows and bytes by then.
+    totals: Arc<Mutex<HashMap<(String, String), Totals>>>,
+}
 
 impl Series {
+    /// Rows/s and bytes/s of `component` since its last sample (what a point stands for: its
+    /// whole interval), from counters that only grow while it runs; none at its first sample
+    /// (or after its counters started over).
+    fn average(
+        &self,
+        project: &str,
+        component: &str,
+        at_ms: u64,
+        rows: u64,
+        bytes: u64,
+    ) -> Option<(u64, u64)> {
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (project.to_string(), component.to_string());
+        let last = totals.insert(key, (at_ms, rows, bytes))?;
+        let (then, old_rows, old_bytes) = last;
+        let secs = at_ms.checked_sub(then).filter(|ms| *ms > 0)? as f64 / 1000.0;
+        let rate = |new: u64, old: u64| new.checked_sub(old).map(|d| (d as f64 / secs).round() as u64);
+        Some((rate(rows, old_rows)?, rate(bytes, old_bytes)?))
+    }
+
     /// Project `name`'s points after `since_ms`, oldest first.
     pub fn since(&self, name: &str, since_ms: u64) -> Vec<Point> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.points.lock().unwrap_or_else(|p| p.into_inner());
         map.get(name).map(|q| q.iter().filter(|p| p.at_ms > since_ms).cloned().collect()).unwrap_or_default()
     }
 
     fn push(&self, name: &str, point: Point) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.points.lock().unwrap_or_else(|p| p.into_inner());
         let points = map.entry(name.to_string()).or_default();
         points.push_back(point);
         while points.len() > KEPT {
@@ -58,31 +85,47 @@ impl Series {
     /// Forgets projects with no point in the last hour.
     fn prune(&self, now_ms: u64) {
         let horizon = now_ms.saturating_sub(KEPT as u64 * RESOLUTION_S * 1000);
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.points.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, q| q.back().is_some_and(|p| p.at_ms > horizon));
+        drop(map);
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        totals.retain(|_, (at, _, _)| *at > horizon);
     }
 
-    /// One point for every project running here, at `at_ms`.
+    /// One point for every project running here, at `at_ms`: rates averaged over the interval
+    /// since the last point (the last few seconds' rates at a component's first point).
     pub fn sample(&self, live: &LiveStatus, at_ms: u64) {
         for (name, project) in live.all() {
             let status = &project.status;
-            let store = project.store.is_some();
             let connectors = status
                 .connectors_here()
                 .into_iter()
                 .map(|(id, c)| {
+                    let recent =
+                        (c.rows_per_s.load(Ordering::Relaxed), c.bytes_per_s.load(Ordering::Relaxed));
+                    let (rows, bytes) = c.totals().unwrap_or((0, 0));
+                    let averaged = self.average(&name, &id, at_ms, rows, bytes);
+                    let (rows_per_s, bytes_per_s) = averaged.unwrap_or(recent);
                     let point = ConnectorPoint {
-                        rows_per_s: c.rows_per_s.load(Ordering::Relaxed),
-                        bytes_per_s: c.bytes_per_s.load(Ordering::Relaxed),
+                        rows_per_s,
+                        bytes_per_s,
                         latency_p99_ms: c.latency(at_ms).map(|q| q.p99_ms),
                     };
                     (id, point)
                 })
                 .collect();
+            let store = project.store.as_ref().map(|store| {
+                let recent = (
+                    status.store_rows_per_s.load(Ordering::Relaxed),
+                    status.store_bytes_per_s.load(Ordering::Relaxed),
+                );
+                let (rows, bytes) = (status.store_rows.load(Ordering::Relaxed), store.log.appended_bytes());
+                self.average(&name, "store", at_ms, rows, bytes).unwrap_or(recent)
+            });
             let point = Point {
                 at_ms,
-                store_rows_per_s: store.then(|| status.store_rows_per_s.load(Ordering::Relaxed)),
-                store_bytes_per_s: store.then(|| status.store_bytes_per_s.load(Ordering::Relaxed)),
+                store_rows_per_s: store.map(|s| s.0),
+                store_bytes_per_s: store.map(|s| s.1),
                 connectors,
             };
             self.push(&name, point);
@@ -149,6 +192,17 @@ mod tests {
         assert_eq!(merged[1].store_rows_per_s, Some(6));
         assert_eq!(merged[1].connectors.keys().collect::<Vec<_>>(), ["k1", "k2"]);
         assert_eq!(merged[2].store_rows_per_s, None);
+    }
+
+    #[test]
+    fn a_point_averages_its_interval() {
+        let series = Series::default();
+        assert_eq!(series.average("p", "store", 10_000, 100, 1_000), None, "a first sample");
+        assert_eq!(series.average("p", "store", 20_000, 350, 6_000), Some((25, 500)));
+        assert_eq!(series.average("p", "store", 30_000, 350, 6_000), Some((0, 0)), "idle");
+        assert_eq!(series.average("p", "store", 40_000, 10, 60), None, "counters started over");
+        assert_eq!(series.average("p", "store", 50_000, 60, 160), Some((5, 10)));
+        assert_eq!(series.average("p", "connector/k1", 50_000, 1, 1), None, "each component apart");
     }
 
     #[test]
