@@ -36,13 +36,18 @@ fn figures_move_during_a_load_and_objects_count_every_change() {
             next - 1
         })
     };
+    // The figures of each component, in `components` (store first, then the connector).
     let (mut store_rate, mut connector_rate, mut p99) = (0u64, 0u64, None);
     while !loader.is_finished() {
         let (_, p) = node.get(&format!("/projects/{db}"));
-        store_rate = store_rate.max(p["store_status"]["rows_per_s"].as_u64().unwrap_or(0));
-        let live = &p["connectors"][0]["live"];
-        connector_rate = connector_rate.max(live["rows_per_s"].as_u64().unwrap_or(0));
-        p99 = p99.or(live["latency_p99_ms"].as_u64());
+        let (store, connector) = (&p["components"][0], &p["components"][1]);
+        assert_eq!((store["kind"].as_str(), connector["kind"].as_str()), (Some("store"), Some("connector")));
+        store_rate = store_rate.max(store["rows_per_s"].as_u64().unwrap_or(0));
+        connector_rate = connector_rate.max(connector["rows_per_s"].as_u64().unwrap_or(0));
+        p99 = p99.or(connector["latency_p99_ms"].as_u64());
+        // The same figures as the store's status and the connector's live block.
+        assert_eq!(store["retained"], p["store_status"]["retained"], "{p}");
+        assert_eq!(connector["retries"], p["connectors"][0]["live"]["retries"], "{p}");
         std::thread::sleep(Duration::from_millis(300));
     }
     let inserted = loader.join().unwrap();
@@ -60,6 +65,9 @@ fn figures_move_during_a_load_and_objects_count_every_change() {
         p["rows"].as_u64() == Some(total) && p["latency_ms"].as_u64() == Some(0)
     });
     assert_eq!(caught_up["store_delay_ms"].as_u64(), Some(0), "{caught_up}");
+    let delays: Vec<Option<u64>> = (0..2).map(|i| caught_up["components"][i]["delay_ms"].as_u64()).collect();
+    assert_eq!(delays, [Some(0), Some(0)], "{caught_up}");
+    assert_eq!(caught_up["components"][1]["position"], caught_up["position"], "{caught_up}");
 
     let (status, objects) = node.get(&format!("/projects/{db}/objects"));
     assert_eq!(status, 200, "{objects}");

@@ -409,8 +409,24 @@ fn components(ctx: &ApiContext, project: &Project) -> Vec<ComponentView> {
         _ => "running",
     };
     let name = &project.spec.name;
-    let component =
-        |kind, id, node| ComponentView { kind, id, node, epoch: project.epoch, state: state(node) };
+    let component = |kind, id, node| ComponentView {
+        kind,
+        id,
+        node,
+        epoch: project.epoch,
+        state: state(node),
+        position: None,
+        timestamp: None,
+        delay_ms: None,
+        rows_per_s: None,
+        bytes_per_s: None,
+        retained: None,
+        retries: None,
+        last_error: None,
+        latency_p50_ms: None,
+        latency_p95_ms: None,
+        latency_p99_ms: None,
+    };
     let mut components = vec![component("store", format!("{name}/store"), placement.map(|p| p.node))];
     for c in project.spec.connectors() {
         let node = placement.map(|p| p.connector_node(&c.id));
@@ -500,12 +516,39 @@ fn view(
         .as_ref()
         .and_then(|l| l.last_error())
         .or_else(|| connectors.iter().find_map(|c: &ConnectorView| c.live.as_ref()?.last_error.clone()));
+    let store_status =
+        running.as_ref().and_then(|r| r.store.as_ref().map(|store| store_status(&r.status, store)));
+    // Each component with its own figures (the store's from here, a connector's from its node).
+    let mut components = components(ctx, project);
+    for c in components.iter_mut() {
+        if c.kind == "store" {
+            c.position = store_position.as_ref().map(PositionView::from);
+            c.timestamp = store_timestamp;
+            c.delay_ms = store_delay_ms;
+            c.rows_per_s = store_status.as_ref().map(|s| s.rows_per_s);
+            c.bytes_per_s = store_status.as_ref().map(|s| s.bytes_per_s);
+            c.retained = store_status.as_ref().map(|s| s.retained.clone());
+            c.last_error = live.as_ref().and_then(|l| l.last_error());
+        } else if let Some(v) = connectors.iter().find(|v| c.id.ends_with(&format!("/connector/{}", v.id))) {
+            c.position = v.position.clone();
+            c.timestamp = v.sync_timestamp;
+            c.delay_ms = v.latency_ms;
+            if let Some(l) = &v.live {
+                c.rows_per_s = Some(l.rows_per_s);
+                c.bytes_per_s = Some(l.bytes_per_s);
+                c.retries = Some(l.retries);
+                c.last_error = l.last_error.clone();
+                (c.latency_p50_ms, c.latency_p95_ms, c.latency_p99_ms) =
+                    (l.latency_p50_ms, l.latency_p95_ms, l.latency_p99_ms);
+            }
+        }
+    }
     ProjectView {
         name: spec.name.clone(),
         state: project.state.as_str(),
         node: project.placement.as_ref().map(|p| p.node),
         epoch: project.epoch,
-        components: components(ctx, project),
+        components,
         error: project.error.clone(),
         source: spec.source.clone(),
         destination: spec.destination.clone(),
@@ -530,9 +573,7 @@ fn view(
         bytes: checkpoint.map_or(0, |cp| cp.bytes),
         rows_read: live.as_ref().map(|l| l.store_rows.load(Ordering::Relaxed)),
         last_error,
-        store_status: running
-            .as_ref()
-            .and_then(|r| r.store.as_ref().map(|store| store_status(&r.status, store))),
+        store_status,
         tables,
     }
 }

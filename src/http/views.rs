@@ -197,7 +197,7 @@ pub struct ConnectorLiveView {
     pub latency_p99_ms: Option<u64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PositionView {
     pub file: String,
     pub pos: u64,
@@ -277,6 +277,25 @@ pub struct ComponentView {
     pub node: Option<u64>,
     pub epoch: u64,
     pub state: &'static str,
+    /// How far it has come: the store's pulled position, a connector's checkpoint.
+    pub position: Option<PositionView>,
+    /// The source time there (unix seconds).
+    pub timestamp: Option<u32>,
+    /// How far behind the source (ms): 0 when caught up.
+    pub delay_ms: Option<u64>,
+    /// Rows and bytes per second: pulled (the store) or acknowledged (a connector), from the
+    /// node that runs it.
+    pub rows_per_s: Option<u64>,
+    pub bytes_per_s: Option<u64>,
+    /// The store's retained range.
+    pub retained: Option<RetainedView>,
+    /// A connector's restarts after an error in this run.
+    pub retries: Option<u64>,
+    pub last_error: Option<String>,
+    /// A connector's source commit -> acknowledgement over the last minute.
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p95_ms: Option<u64>,
+    pub latency_p99_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -349,7 +368,7 @@ pub struct StoreStatusView {
 
 /// The range a connector can be reset into: transactions committed after `oldest_timestamp`
 /// up to `newest_timestamp` (unix seconds).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RetainedView {
     pub oldest_seq: u64,
     pub oldest_timestamp: u32,

@@ -34,6 +34,9 @@ pub struct PipelineStatus {
     pub errors: Mutex<BTreeMap<String, u64>>,
     /// Each connector running on this node, by id.
     connectors: Mutex<BTreeMap<String, Arc<ConnectorStatus>>>,
+    /// When the store started here (unix ms) and its log's appended bytes then: where its
+    /// counters start (`store_rows` counts from 0).
+    pub store_started: Mutex<Option<(u64, u64)>>,
 }
 
 /// Live figures of one connector, kept by the node that runs it.
@@ -44,6 +47,8 @@ pub struct ConnectorStatus {
     latency: Mutex<LatencyWindow>,
     /// The last rate sample: when, rows and bytes acknowledged by then.
     sampled: Mutex<Option<(Instant, u64, u64)>>,
+    /// When this run began (unix ms), rows and bytes acknowledged by then.
+    started: Mutex<Option<(u64, u64, u64)>>,
 }
 
 impl Default for ConnectorStatus {
@@ -54,6 +59,7 @@ impl Default for ConnectorStatus {
             last_error: Mutex::new(None),
             latency: Mutex::new(LatencyWindow::default()),
             sampled: Mutex::new(None),
+            started: Mutex::new(None),
         }
     }
 }
@@ -77,6 +83,17 @@ impl ConnectorStatus {
     /// Source commit -> acknowledgement over the minute before `now_ms`.
     pub fn latency(&self, now_ms: u64) -> Option<Quantiles> {
         self.latency.lock().unwrap_or_else(|p| p.into_inner()).quantiles(now_ms)
+    }
+
+    /// A run begins at `now_ms` from a checkpoint with these totals.
+    pub fn begin(&self, now_ms: u64, rows: u64, bytes: u64) {
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = Some((now_ms, rows, bytes));
+        self.sample(rows, bytes);
+    }
+
+    /// When this run began (unix ms), and its totals then.
+    pub fn started(&self) -> Option<(u64, u64, u64)> {
+        *self.started.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Rows and bytes acknowledged since the project began, as of the last sample.

@@ -281,6 +281,8 @@ impl NodeAgent {
         let name = plan.project.spec.name.as_str();
         let checkpoint = plan.project.oldest_checkpoint();
         let log = self.open_store(name, &checkpoint)?;
+        *status.store_started.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((now_ms(), log.appended_bytes()));
         let (appended_tx, appended) = watch::channel(log.last_seq());
         let store = &plan.project.spec.store;
         let max_disk_bytes =
@@ -381,6 +383,7 @@ impl NodeAgent {
                             Ok(begin) => begin,
                             Err(e) => return Exit::Transient(e.to_string()),
                         };
+                        live.begin(now_ms(), begin.checkpoint.rows, begin.checkpoint.bytes);
                         let acks = Arc::new(AckTracker::new(begin.checkpoint).observed_by(live.clone()));
                         let sink = match sink_config.build(acks.clone()) {
                             Ok(sink) => sink,

@@ -47,20 +47,21 @@ pub struct Series {
 }
 
 impl Series {
-    /// Rows/s and bytes/s of `component` since its last sample (what a point stands for: its
-    /// whole interval), from counters that only grow while it runs; none at its first sample
-    /// (or after its counters started over).
+    /// Rows/s and bytes/s of `component` since its last sample, or at its first since it
+    /// `started` (what a point stands for: its whole interval), from counters that only grow
+    /// while it runs; none when neither is known (or its counters started over).
     fn average(
         &self,
         project: &str,
         component: &str,
+        started: Option<Totals>,
         at_ms: u64,
         rows: u64,
         bytes: u64,
     ) -> Option<(u64, u64)> {
         let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
         let key = (project.to_string(), component.to_string());
-        let last = totals.insert(key, (at_ms, rows, bytes))?;
+        let last = totals.insert(key, (at_ms, rows, bytes)).or(started)?;
         let (then, old_rows, old_bytes) = last;
         let secs = at_ms.checked_sub(then).filter(|ms| *ms > 0)? as f64 / 1000.0;
         let rate = |new: u64, old: u64| new.checked_sub(old).map(|d| (d as f64 / secs).round() as u64);
@@ -104,7 +105,7 @@ impl Series {
                     let recent =
                         (c.rows_per_s.load(Ordering::Relaxed), c.bytes_per_s.load(Ordering::Relaxed));
                     let (rows, bytes) = c.totals().unwrap_or((0, 0));
-                    let averaged = self.average(&name, &id, at_ms, rows, bytes);
+                    let averaged = self.average(&name, &id, c.started(), at_ms, rows, bytes);
                     let (rows_per_s, bytes_per_s) = averaged.unwrap_or(recent);
                     let point = ConnectorPoint {
                         rows_per_s,
@@ -120,7 +121,9 @@ impl Series {
                     status.store_bytes_per_s.load(Ordering::Relaxed),
                 );
                 let (rows, bytes) = (status.store_rows.load(Ordering::Relaxed), store.log.appended_bytes());
-                self.average(&name, "store", at_ms, rows, bytes).unwrap_or(recent)
+                let started = *status.store_started.lock().unwrap_or_else(|p| p.into_inner());
+                let started = started.map(|(at, bytes)| (at, 0, bytes));
+                self.average(&name, "store", started, at_ms, rows, bytes).unwrap_or(recent)
             });
             let point = Point {
                 at_ms,
@@ -197,12 +200,16 @@ mod tests {
     #[test]
     fn a_point_averages_its_interval() {
         let series = Series::default();
-        assert_eq!(series.average("p", "store", 10_000, 100, 1_000), None, "a first sample");
-        assert_eq!(series.average("p", "store", 20_000, 350, 6_000), Some((25, 500)));
-        assert_eq!(series.average("p", "store", 30_000, 350, 6_000), Some((0, 0)), "idle");
-        assert_eq!(series.average("p", "store", 40_000, 10, 60), None, "counters started over");
-        assert_eq!(series.average("p", "store", 50_000, 60, 160), Some((5, 10)));
-        assert_eq!(series.average("p", "connector/k1", 50_000, 1, 1), None, "each component apart");
+        assert_eq!(series.average("p", "store", None, 10_000, 100, 1_000), None, "a first sample");
+        assert_eq!(series.average("p", "store", None, 20_000, 350, 6_000), Some((25, 500)));
+        assert_eq!(series.average("p", "store", None, 30_000, 350, 6_000), Some((0, 0)), "idle");
+        assert_eq!(series.average("p", "store", None, 40_000, 10, 60), None, "counters started over");
+        assert_eq!(series.average("p", "store", None, 50_000, 60, 160), Some((5, 10)));
+        assert_eq!(series.average("p", "k1", None, 50_000, 1, 1), None, "each component apart");
+        // A first sample counts from the component's start: a burst before it shows.
+        let started = Some((45_000, 1_000, 500));
+        assert_eq!(series.average("p", "k2", started, 50_000, 1_250, 1_000), Some((50, 100)));
+        assert_eq!(series.average("p", "k2", started, 60_000, 1_250, 1_000), Some((0, 0)));
     }
 
     #[test]
