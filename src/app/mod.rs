@@ -10,9 +10,11 @@
 //! messages and saves a last checkpoint, then its store stops) and reports them released, so
 //! the supervisor places them elsewhere at once; a leader hands leadership over; Raft stops.
 
+mod args;
 mod options;
 mod tls;
 
+pub use args::NodeArgs;
 pub use options::{parse_peers, resolve, ClusterOptions};
 pub use tls::TlsOptions;
 
