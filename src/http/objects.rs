@@ -38,10 +38,9 @@ async fn objects(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<
     let spec = &project.spec;
     let filter = TableFilter::new(&spec.objects).map_err(|e| ApiError::Internal(e.to_string()))?;
     // The connector furthest behind: what every destination has at least.
-    let behind =
-        spec.connectors().into_iter().map(|c| (project.checkpoint(&c.id), c.id)).min_by_key(|(cp, _)| cp.seq);
+    let behind = project.furthest_behind();
     let empty = Checkpoint::default();
-    let checkpoint = behind.as_ref().map_or(&empty, |(cp, _)| cp);
+    let checkpoint = behind.as_ref().map_or(&empty, |(_, cp)| cp);
     // A source that does not answer quickly leaves out the tables without changes.
     let listed = async {
         let cfg = source_config(&ctx, &project).ok()?;
@@ -75,7 +74,7 @@ async fn objects(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<
         .collect();
     Ok(HttpResponse::Ok().json(ObjectsView {
         project: spec.name.clone(),
-        connector: behind.map(|(_, id)| id),
+        connector: behind.map(|(id, _)| id),
         source_listed,
         objects,
     }))

@@ -415,17 +415,7 @@ fn components(ctx: &ApiContext, project: &Project) -> Vec<ComponentView> {
         node,
         epoch: project.epoch,
         state: state(node),
-        position: None,
-        timestamp: None,
-        delay_ms: None,
-        rows_per_s: None,
-        bytes_per_s: None,
-        retained: None,
-        retries: None,
-        last_error: None,
-        latency_p50_ms: None,
-        latency_p95_ms: None,
-        latency_p99_ms: None,
+        ..Default::default()
     };
     let mut components = vec![component("store", format!("{name}/store"), placement.map(|p| p.node))];
     for c in project.spec.connectors() {
@@ -519,17 +509,17 @@ fn view(
     let store_status =
         running.as_ref().and_then(|r| r.store.as_ref().map(|store| store_status(&r.status, store)));
     // Each component with its own figures (the store's from here, a connector's from its node).
+    // `components` lists the store, then the connectors in the spec's order, as `connectors`.
     let mut components = components(ctx, project);
-    for c in components.iter_mut() {
-        if c.kind == "store" {
-            c.position = store_position.as_ref().map(PositionView::from);
-            c.timestamp = store_timestamp;
-            c.delay_ms = store_delay_ms;
-            c.rows_per_s = store_status.as_ref().map(|s| s.rows_per_s);
-            c.bytes_per_s = store_status.as_ref().map(|s| s.bytes_per_s);
-            c.retained = store_status.as_ref().map(|s| s.retained.clone());
-            c.last_error = live.as_ref().and_then(|l| l.last_error());
-        } else if let Some(v) = connectors.iter().find(|v| c.id.ends_with(&format!("/connector/{}", v.id))) {
+    if let Some((store, connector_components)) = components.split_first_mut() {
+        store.position = store_position.as_ref().map(PositionView::from);
+        store.timestamp = store_timestamp;
+        store.delay_ms = store_delay_ms;
+        store.rows_per_s = store_status.as_ref().map(|s| s.rows_per_s);
+        store.bytes_per_s = store_status.as_ref().map(|s| s.bytes_per_s);
+        store.retained = store_status.as_ref().map(|s| s.retained.clone());
+        store.last_error = live.as_ref().and_then(|l| l.last_error());
+        for (c, v) in connector_components.iter_mut().zip(&connectors) {
             c.position = v.position.clone();
             c.timestamp = v.sync_timestamp;
             c.delay_ms = v.latency_ms;

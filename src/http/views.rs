@@ -269,7 +269,7 @@ pub struct TablesView {
 }
 
 /// A project's store or connector: where it runs and under which placement epoch.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ComponentView {
     pub kind: &'static str,
     pub id: String,

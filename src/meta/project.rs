@@ -315,11 +315,16 @@ impl Project {
     /// The checkpoint of the connector furthest behind: where the store must still hold
     /// everything after, and where a new store starts.
     pub fn oldest_checkpoint(&self) -> Checkpoint {
+        self.furthest_behind().map(|(_, checkpoint)| checkpoint).unwrap_or_default()
+    }
+
+    /// The connector furthest behind and its checkpoint (none without connectors).
+    pub fn furthest_behind(&self) -> Option<(String, Checkpoint)> {
         self.spec
             .connectors()
-            .iter()
-            .map(|c| self.checkpoint(&c.id))
-            .min_by_key(|c| c.seq)
-            .unwrap_or_default()
+            .into_iter()
+            .map(|c| (self.checkpoint(&c.id), c.id))
+            .min_by_key(|(cp, _)| cp.seq)
+            .map(|(checkpoint, id)| (id, checkpoint))
     }
 }

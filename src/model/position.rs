@@ -68,6 +68,11 @@ impl TableChanges {
         }
     }
 
+    /// Every change counted.
+    pub fn rows(&self) -> u64 {
+        self.inserted + self.updated + self.deleted
+    }
+
     /// Adds `other`'s counts; the later of the two times.
     pub fn merge(&mut self, other: &TableChanges) {
         self.inserted += other.inserted;

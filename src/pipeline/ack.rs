@@ -135,17 +135,14 @@ impl Inner {
             self.open.rows += u64::from(p.rows);
             self.open.bytes += p.bytes;
             if let Some((table, op)) = p.table {
-                self.open.changes.entry(table.clone()).or_default().add(op, u64::from(p.rows));
-                *self.open.tables.entry(table).or_default() += u64::from(p.rows);
+                self.open.changes.entry(table).or_default().add(op, u64::from(p.rows));
             }
             if let Some((position, ts)) = p.tx_end {
                 let open = std::mem::take(&mut self.open);
                 self.acked.rows += open.rows;
                 self.acked.bytes += open.bytes;
-                for (table, rows) in open.tables {
-                    *self.acked.tables.entry(table).or_default() += rows;
-                }
                 for (table, mut changes) in open.changes {
+                    *self.acked.tables.entry(table.clone()).or_default() += changes.rows();
                     changes.last_ts = ts;
                     self.acked.changes.entry(table).or_default().merge(&changes);
                 }
