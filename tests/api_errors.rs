@@ -155,6 +155,46 @@ fn data_source_errors_name_the_problem_and_passwords_never_leak() {
     assert_error(node.get("/datasources/nope"), 404, "not_found", &["nope"]);
     assert_error(node.delete("/datasources/nope"), 404, "not_found", &["nope"]);
 
+    // An OceanBase destination (seekdb): registered like mysql (its login tried), never shown
+    // with its password; its check reports the server's version.
+    let created = node.ok("/datasources", services.seekdb_destination("ob"), 201);
+    assert_eq!((created["type"].as_str(), created.get("password")), (Some("oceanbase"), None), "{created}");
+    let (status, shown) = node.get("/datasources/ob");
+    assert_eq!((status, &shown["port"]), (200, &json!(services.seekdb_port)), "{shown}");
+    assert!(shown.get("password").is_none(), "{shown}");
+    let check = node.ok("/datasources/ob/check", json!({}), 200);
+    let finding = &check["findings"][0];
+    assert_eq!((check["ok"].as_bool(), finding["check"].as_str()), (Some(true), Some("connect")), "{check}");
+    assert!(finding["message"].as_str().unwrap().contains("OceanBase"), "the version: {check}");
+    let mut wrong = services.seekdb_destination("ob-wrong");
+    wrong["password"] = json!("not-the-password");
+    assert_error(node.post("/datasources", wrong), 502, "access_denied", &["root"]);
+    let mut unreachable = services.seekdb_destination("ob-down");
+    unreachable["port"] = json!(1);
+    assert_error(
+        node.post("/datasources", unreachable.clone()),
+        502,
+        "destination_unreachable",
+        &["127.0.0.1:1"],
+    );
+    assert_eq!(node.post("/datasources?verify=false", unreachable).0, 201);
+    let check = node.ok("/datasources/ob-down/check", json!({}), 200);
+    assert_eq!(check["ok"], false, "{check}");
+    assert!(check["findings"][0]["message"].as_str().unwrap().contains("127.0.0.1:1"), "{check}");
+    assert_error(
+        node.post(
+            "/datasources",
+            json!({"name": "x", "type": "oceanbase", "host": "h", "user": "u", "password": ""}),
+        ),
+        400,
+        "invalid_request",
+        &["port"],
+    );
+    let (status, updated) = node.put("/datasources/ob", services.seekdb_destination("ob"));
+    assert_eq!((status, updated["type"].as_str()), (200, Some("oceanbase")), "{updated}");
+    assert_eq!(node.delete("/datasources/ob").0, 204);
+    assert_eq!(node.delete("/datasources/ob-down").0, 204);
+
     let check = node.ok("/datasources/maria/check", json!({}), 200);
     assert_eq!(check["ok"], true, "{check}");
     let checks: Vec<&str> =
@@ -202,7 +242,41 @@ fn project_errors_name_the_field_table_or_state() {
     assert_error(node.post("/projects", p), 404, "not_found", &["ghost"]);
     let mut p = project("p", "table", json!({"from": "now"}));
     p["destination"] = json!("maria");
-    assert_error(node.post("/projects", p), 422, "wrong_data_source_type", &["maria"]);
+    assert_error(node.post("/projects", p), 422, "destination_is_source", &["destination", "maria"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["destination"] = json!("ghost");
+    assert_error(node.post("/projects", p), 404, "not_found", &["destination", "ghost"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["routes"] = json!([{"from": "orders", "to": "shop.orders"}]);
+    assert_error(node.post("/projects", p), 400, "invalid_request", &["routes[0]", "orders"]);
+    let mut p = project("p", "table", json!({"from": "now"}));
+    p["routes"] = json!([{"from": "a.b", "into": "c.d"}]);
+    assert_error(node.post("/projects", p), 400, "invalid_request", &["into"]);
+
+    // A database is a destination too: another mysql data source (the second MariaDB), with
+    // routing rules the project keeps.
+    node.ok("/datasources", services.mysql2_destination("maria-copy"), 201);
+    let routes = json!([{"from": format!("{db}.k*"), "to": "copy.{table}", "columns": {"id": "key_id"}}]);
+    let mut p = project("into-db", "table", json!({"from": "now"}));
+    p["destination"] = json!("maria-copy");
+    p["routes"] = routes.clone();
+    // Whatever the partition rule, a database applies changes by key.
+    assert_error(
+        node.post("/projects", p.clone()),
+        422,
+        "table_without_primary_key",
+        &["loose", "a database destination"],
+    );
+    p["objects"] = json!([{"database": db, "exclude": ["loose"]}]);
+    let created = node.ok("/projects", p, 201);
+    assert_eq!(
+        (created["destination"].as_str(), &created["routes"]),
+        (Some("maria-copy"), &routes),
+        "{created}"
+    );
+    assert_eq!(node.get("/projects/into-db").1["routes"], routes);
+    assert_eq!(node.delete("/projects/into-db").0, 204);
+    assert_eq!(node.delete("/datasources/maria-copy").0, 204);
     let mut p = project("p", "table", json!({"from": "now"}));
     p["format"] = json!("avro");
     assert_error(node.post("/projects", p), 400, "invalid_request", &["avro"]);

@@ -79,6 +79,22 @@ fn ctl_creates_lists_starts_watches_and_pauses_and_reports_api_errors() {
     assert_ne!(code, 0);
     assert!(stderr.contains("broken.toml is not valid TOML"), "{stderr}");
 
+    // A TOML project body passes through as it is, routing rules included.
+    let routed = file(
+        "routed.toml",
+        format!(
+            "name = \"routed\"\nsource = \"maria\"\ndestination = \"kafka\"\npartition = \"table\"\n\
+             objects = [{{ database = \"{db}\" }}]\n\n\
+             [[routes]]\nfrom = \"{db}.t_*\"\nto = \"{db}.t\"\ncolumns = {{ v = \"value\" }}\n"
+        ),
+    );
+    assert!(ctl.ok(&["project", "create", &routed]).contains("created project routed"));
+    assert_eq!(
+        ctl.json(&["project", "show", "routed"])["routes"],
+        json!([{"from": format!("{db}.t_*"), "to": format!("{db}.t"), "columns": {"v": "value"}}])
+    );
+    assert!(ctl.ok(&["project", "delete", "routed"]).contains("deleted project routed"));
+
     let start = sql.position();
     sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"));
     let project = file(

@@ -32,7 +32,7 @@ pub struct CtlArgs {
 
 #[derive(clap::Subcommand)]
 pub enum CtlCommand {
-    /// Data sources: MySQL/MariaDB sources and Kafka destinations.
+    /// Data sources: MySQL/MariaDB sources; Kafka, MySQL/MariaDB and OceanBase destinations.
     Source {
         #[command(subcommand)]
         command: SourceCommand,

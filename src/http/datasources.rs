@@ -35,8 +35,9 @@ struct CreateQuery {
     verify: Option<bool>,
 }
 
-/// Registers a data source: a MySQL/MariaDB source or a Kafka destination.
+/// Registers a data source: a MySQL/MariaDB server, Kafka or OceanBase.
 ///
+/// A MySQL/MariaDB server is a source or a destination; Kafka and OceanBase are destinations.
 /// The connection is tried first (`?verify=false` skips that).
 #[utoipa::path(
     operation_id = "create_datasource",
@@ -117,11 +118,7 @@ async fn build(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<Da
     validate_name("name", body.name())?;
     Ok(match body {
         NewDataSource::Mysql { name, host, port, user, password } => {
-            if host.is_empty() || user.is_empty() || port == 0 {
-                return Err(ApiError::bad_request(
-                    "host, port and user are required for a mysql data source",
-                ));
-            }
+            require_address("mysql", &host, port, &user)?;
             if verify {
                 let cfg =
                     MysqlConfig { host: host.clone(), port, user: user.clone(), password: password.clone() };
@@ -141,7 +138,37 @@ async fn build(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<Da
             }
             DataSource { name, kind: DataSourceKind::Kafka { bootstrap_servers } }
         }
+        NewDataSource::Oceanbase { name, host, port, user, password } => {
+            require_address("oceanbase", &host, port, &user)?;
+            if verify {
+                let cfg =
+                    MysqlConfig { host: host.clone(), port, user: user.clone(), password: password.clone() };
+                mysql::server_version(&cfg).await.map_err(destination_error)?;
+            }
+            let password_sealed = ctx.keyring.seal(&password);
+            DataSource { name, kind: DataSourceKind::Oceanbase { host, port, user, password_sealed } }
+        }
     })
+}
+
+/// The fields a database data source cannot do without.
+fn require_address(kind: &str, host: &str, port: u16, user: &str) -> Result<(), ApiError> {
+    if host.is_empty() || user.is_empty() || port == 0 {
+        return Err(ApiError::bad_request(format!(
+            "host, port and user are required for a {kind} data source"
+        )));
+    }
+    Ok(())
+}
+
+/// A database destination that could not be used: unreachable (as Kafka's), access denied...
+fn destination_error(e: mysql::SourceError) -> ApiError {
+    match e {
+        e @ mysql::SourceError::Unreachable { .. } => {
+            ApiError::Upstream { code: "destination_unreachable", message: e.to_string() }
+        }
+        e => e.into(),
+    }
 }
 
 /// Every data source (never a password).
@@ -212,7 +239,7 @@ struct CheckView {
 /// Checks a data source, each finding with its fix.
 ///
 /// MySQL/MariaDB: `log_bin`, `binlog_format`, `binlog_row_image`, privileges ...; Kafka: that
-/// the brokers answer.
+/// the brokers answer; OceanBase: that it accepts the login, and its version.
 #[utoipa::path(
     tag = "datasources",
     params(("name", description = "The data source")),
@@ -253,6 +280,18 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
                     "check bootstrap_servers and that the brokers are up".into()
                 },
             }]
+        }
+        DataSourceKind::Oceanbase { host, port, .. } => {
+            let cfg = connection(&ctx, &ds)?;
+            let (ok, message, fix) = match mysql::server_version(&cfg).await {
+                Ok(version) => (true, format!("reached {host}:{port}, version {version}"), String::new()),
+                Err(e) => (
+                    false,
+                    e.to_string(),
+                    "check host, port, user and password (an OceanBase user may need its tenant: user@tenant), and that the server accepts connections from this node".into(),
+                ),
+            };
+            vec![Finding { check: "connect".into(), ok, message, fix }]
         }
     };
     let ok = findings.iter().all(|f| f.ok);
@@ -306,7 +345,19 @@ async fn tables(
 /// The connection settings of a mysql data source, password decrypted.
 pub fn mysql_config(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, ApiError> {
     match &ds.kind {
-        DataSourceKind::Mysql { host, port, user, password_sealed } => Ok(MysqlConfig {
+        DataSourceKind::Mysql { .. } => connection(ctx, ds),
+        kind => Err(ApiError::Unprocessable {
+            code: "wrong_data_source_type",
+            message: format!("data source {:?} is {}, not mysql", ds.name, kind.type_name()),
+        }),
+    }
+}
+
+/// The connection settings of a database (mysql or oceanbase) data source, password decrypted.
+fn connection(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, ApiError> {
+    match &ds.kind {
+        DataSourceKind::Mysql { host, port, user, password_sealed }
+        | DataSourceKind::Oceanbase { host, port, user, password_sealed } => Ok(MysqlConfig {
             host: host.clone(),
             port: *port,
             user: user.clone(),
@@ -314,7 +365,7 @@ pub fn mysql_config(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, Ap
         }),
         DataSourceKind::Kafka { .. } => Err(ApiError::Unprocessable {
             code: "wrong_data_source_type",
-            message: format!("data source {:?} is kafka, not mysql", ds.name),
+            message: format!("data source {:?} is kafka, not a database", ds.name),
         }),
     }
 }

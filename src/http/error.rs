@@ -110,6 +110,9 @@ impl From<MetaError> for ApiError {
             MetaError::WrongDataSourceType { .. } => {
                 ApiError::Unprocessable { code: "wrong_data_source_type", message }
             }
+            MetaError::DestinationIsSource { .. } => {
+                ApiError::Unprocessable { code: "destination_is_source", message }
+            }
             MetaError::UnknownNode(_) => ApiError::NotFound(message),
             MetaError::DataSourceExists(_)
             | MetaError::ProjectExists(_)

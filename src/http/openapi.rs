@@ -40,14 +40,17 @@ const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "Ferry",
-        description = "The admin API of a Ferry node: MySQL/MariaDB binlog changes into Kafka. Every \
-call under `/api/v1` carries `Authorization: Bearer <token>`: the admin token may do anything, \
-the viewer token only read. Errors are `{\"code\", \"message\"}` (`ErrorBody`). Any node of a \
-cluster answers any call."
+        description = "The admin API of a Ferry node: MySQL/MariaDB binlog changes into Kafka and \
+databases. Every call under `/api/v1` carries `Authorization: Bearer <token>`: the admin token may \
+do anything, the viewer token only read. Errors are `{\"code\", \"message\"}` (`ErrorBody`). Any \
+node of a cluster answers any call."
     ),
     tags(
         (name = "cluster", description = "The nodes, who leads, what runs where; membership at runtime"),
-        (name = "datasources", description = "Sources (MySQL/MariaDB) and destinations (Kafka)"),
+        (
+            name = "datasources",
+            description = "Sources (MySQL/MariaDB) and destinations (Kafka, MySQL/MariaDB, OceanBase)"
+        ),
         (name = "projects", description = "Projects: create, drive through their lifecycle, watch"),
         (name = "connectors", description = "A project's connectors: reset, move, live figures"),
         (name = "internal", description = "Node to node: a store's log for connectors on other nodes"),

@@ -18,7 +18,7 @@ use crate::pipeline::connector::now_ms;
 use crate::pipeline::feed::LocalFeed;
 use crate::pipeline::status::PipelineStatus;
 use crate::source::mysql::{self, MysqlConfig};
-use crate::source::{StartPoint, TableFilter};
+use crate::source::{Routes, StartPoint, TableFilter};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -38,7 +38,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// Creates a project (it does not start yet).
 ///
 /// Its source, destination (or connectors), objects, format, partition rule, start position,
-/// options and store bounds.
+/// options, store bounds and routing rules. A destination is a Kafka or a database (mysql,
+/// oceanbase) data source other than the source.
 #[utoipa::path(
     operation_id = "create_project",
     tag = "projects",
@@ -49,7 +50,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         (status = 409, description = "The name is taken", body = ErrorBody),
         (
             status = 422,
-            description = "A destination is not Kafka, or a matched table has no primary key under `hash`",
+            description = "The source is not mysql, a destination is the project's source, or a matched table has no primary key under `hash`",
             body = ErrorBody,
         ),
         (status = 502, description = "The source could not be used", body = ErrorBody),
@@ -100,6 +101,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         ));
     }
     body.store.validate().map_err(ApiError::bad_request)?;
+    Routes::new(&body.routes).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let source = ctx
         .meta
         .read(|s| s.data_sources.get(&body.source).cloned())
@@ -110,37 +112,42 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         } else {
             format!("connectors[{i}].destination")
         };
+        // Kafka or a database (mysql, oceanbase): every kind is a destination, but not the source.
         let destination = &connector.destination;
-        let kafka = ctx.meta.read(|s| {
-            s.data_sources.get(destination).map(|d| matches!(d.kind, DataSourceKind::Kafka { .. }))
-        });
-        match kafka {
-            None => {
-                return Err(ApiError::NotFound(format!(
-                    "{field}: data source {destination:?} does not exist"
-                )))
-            }
-            Some(false) => {
-                return Err(ApiError::Unprocessable {
-                    code: "wrong_data_source_type",
-                    message: format!("{field}: data source {destination:?} is not a kafka data source"),
-                })
-            }
-            Some(true) => {}
+        if !ctx.meta.read(|s| s.data_sources.contains_key(destination)) {
+            return Err(ApiError::NotFound(format!("{field}: data source {destination:?} does not exist")));
+        }
+        if *destination == source.name {
+            return Err(ApiError::Unprocessable {
+                code: "destination_is_source",
+                message: format!(
+                    "{field}: data source {destination:?} is the project's source: a project cannot write into what it reads"
+                ),
+            });
         }
     }
     let cfg = mysql_config(&ctx, &source)?;
-    if connectors.iter().any(|c| c.partition == Partition::Hash) {
+    // A database applies changes by primary key; the `hash` rule partitions by it.
+    let into_database = ctx.meta.read(|s| {
+        connectors.iter().any(|c| {
+            s.data_sources.get(&c.destination).is_some_and(|d| {
+                matches!(d.kind, DataSourceKind::Mysql { .. } | DataSourceKind::Oceanbase { .. })
+            })
+        })
+    });
+    let hash = connectors.iter().any(|c| c.partition == Partition::Hash);
+    if into_database || hash {
         let tables = mysql::list_tables(&cfg, &filter).await?;
         let without_pk: Vec<String> =
             tables.iter().filter(|t| !t.has_primary_key).map(|t| t.name.to_string()).collect();
         if !without_pk.is_empty() {
+            let why = match into_database {
+                true => "a database destination applies changes by primary key; add a primary key or exclude them",
+                false => "so the \"hash\" partition rule cannot keep their rows in order; add a primary key, exclude them, or use partition \"table\" or \"one\"",
+            };
             return Err(ApiError::Unprocessable {
                 code: "table_without_primary_key",
-                message: format!(
-                    "table(s) {} have no primary key, so the \"hash\" partition rule cannot keep their rows in order; add a primary key, exclude them, or use partition \"table\" or \"one\"",
-                    without_pk.join(", ")
-                ),
+                message: format!("table(s) {} have no primary key: {why}", without_pk.join(", ")),
             });
         }
     }
@@ -157,6 +164,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         options: body.options,
         store: body.store,
         connectors: if body.connectors.is_empty() { Vec::new() } else { connectors },
+        routes: body.routes,
     };
     meta::propose(&ctx.meta, Command::CreateProject { spec, now_ms: now_ms() }).await??;
     let project = find(&ctx, &body.name)?;
@@ -548,6 +556,7 @@ fn view(
         start: StartBody::from_start(&spec.start),
         options: spec.options.clone(),
         store: spec.store.clone(),
+        routes: spec.routes.clone(),
         connectors,
         created_at_ms: project.created_at_ms,
         updated_at_ms: project.updated_at_ms,

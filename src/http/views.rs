@@ -3,7 +3,7 @@
 use super::ApiError;
 use crate::codec::Format;
 use crate::meta::{DataSource, DataSourceKind, Partition, ProjectOptions, StoreOptions};
-use crate::source::{filter::ObjectRule, StartPoint};
+use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -26,16 +26,20 @@ pub fn validate_name(field: &str, name: &str) -> Result<(), ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum NewDataSource {
-    /// A MySQL or MariaDB source.
+    /// A MySQL or MariaDB server: a source, or a destination.
     Mysql { name: String, host: String, port: u16, user: String, password: String },
     /// A Kafka destination.
     Kafka { name: String, bootstrap_servers: String },
+    /// An OceanBase database (a MySQL-mode tenant): a destination.
+    Oceanbase { name: String, host: String, port: u16, user: String, password: String },
 }
 
 impl NewDataSource {
     pub fn name(&self) -> &str {
         match self {
-            NewDataSource::Mysql { name, .. } | NewDataSource::Kafka { name, .. } => name,
+            NewDataSource::Mysql { name, .. }
+            | NewDataSource::Kafka { name, .. }
+            | NewDataSource::Oceanbase { name, .. } => name,
         }
     }
 }
@@ -67,7 +71,8 @@ impl From<&DataSource> for DataSourceView {
             bootstrap_servers: None,
         };
         match &ds.kind {
-            DataSourceKind::Mysql { host, port, user, .. } => {
+            DataSourceKind::Mysql { host, port, user, .. }
+            | DataSourceKind::Oceanbase { host, port, user, .. } => {
                 view.host = Some(host.clone());
                 view.port = Some(*port);
                 view.user = Some(user.clone());
@@ -145,6 +150,10 @@ pub struct NewProject {
     pub options: ProjectOptions,
     #[serde(default)]
     pub store: StoreOptions,
+    /// Where source tables land downstream (table and column renames); the first rule that
+    /// matches a table wins.
+    #[serde(default)]
+    pub routes: Vec<RouteRule>,
 }
 
 /// One connector of `POST /projects`.
@@ -316,6 +325,8 @@ pub struct ProjectView {
     pub start: StartBody,
     pub options: ProjectOptions,
     pub store: StoreOptions,
+    /// Where source tables land downstream.
+    pub routes: Vec<RouteRule>,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
     /// Each connector: its destination, format and checkpoint.

@@ -2,7 +2,7 @@
 
 use crate::codec::Format;
 use crate::model::Checkpoint;
-use crate::source::{filter::ObjectRule, StartPoint};
+use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,7 +17,8 @@ pub struct DataSource {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DataSourceKind {
-    /// `password_sealed` is the password encrypted with the node's key (see `secrets`).
+    /// A MySQL/MariaDB server: a project's source, or a destination. `password_sealed` is the
+    /// password encrypted with the node's key (see `secrets`).
     Mysql {
         host: String,
         port: u16,
@@ -27,6 +28,14 @@ pub enum DataSourceKind {
     Kafka {
         bootstrap_servers: String,
     },
+    /// An OceanBase database (a MySQL-mode tenant), a destination; `password_sealed` as for
+    /// `Mysql`.
+    Oceanbase {
+        host: String,
+        port: u16,
+        user: String,
+        password_sealed: Vec<u8>,
+    },
 }
 
 impl DataSourceKind {
@@ -34,6 +43,7 @@ impl DataSourceKind {
         match self {
             DataSourceKind::Mysql { .. } => "mysql",
             DataSourceKind::Kafka { .. } => "kafka",
+            DataSourceKind::Oceanbase { .. } => "oceanbase",
         }
     }
 }
@@ -157,6 +167,10 @@ pub struct ProjectSpec {
     /// `destination`, `format` and `partition` (which then repeat the first connector's).
     #[serde(default)]
     pub connectors: Vec<ConnectorSpec>,
+    /// Where source tables land downstream (table and column renames); the first rule that
+    /// matches a table wins, a table none matches keeps its name.
+    #[serde(default)]
+    pub routes: Vec<RouteRule>,
 }
 
 impl ProjectSpec {
@@ -293,6 +307,7 @@ impl Project {
                 options: ProjectOptions::default(),
                 store: StoreOptions::default(),
                 connectors: Vec::new(),
+                routes: Vec::new(),
             },
             state,
             error: None,

@@ -17,6 +17,9 @@ pub enum MetaError {
     DataSourceInUse { name: String, projects: Vec<String> },
     #[error("data source {name:?} is a {actual} source, a {expected} one is needed here")]
     WrongDataSourceType { name: String, expected: String, actual: String },
+    /// A project would write into the data source it reads.
+    #[error("data source {name:?} is the project's source: it cannot be its destination too")]
+    DestinationIsSource { name: String },
     #[error("project {0:?} already exists")]
     ProjectExists(String),
     #[error("project {0:?} does not exist")]
@@ -170,8 +173,14 @@ impl MetaState {
                     return Err(MetaError::ProjectExists(spec.name));
                 }
                 self.require_source(&spec.source, "mysql")?;
+                // Every kind is a destination (Kafka, or a database), but not the source itself.
                 for connector in spec.connectors() {
-                    self.require_source(&connector.destination, "kafka")?;
+                    if connector.destination == spec.source {
+                        return Err(MetaError::DestinationIsSource { name: connector.destination });
+                    }
+                    if !self.data_sources.contains_key(&connector.destination) {
+                        return Err(MetaError::UnknownDataSource(connector.destination));
+                    }
                 }
                 let project = Project {
                     spec,
@@ -374,9 +383,17 @@ impl cluster::StateMachine for MetaState {
 
     fn apply(&mut self, index: u64, command: LogCommand) -> Result<(), MetaError> {
         self.applied = index;
+        let kafka_only = command.destinations_kafka_only();
         let command = command.into_command();
         if moves_work(&command) {
             self.generation += 1;
+        }
+        // An entry is applied under the rules it was written with, so replaying the log accepts
+        // and refuses what it did then.
+        if let (true, Command::CreateProject { spec, .. }) = (kafka_only, &command) {
+            for connector in spec.connectors() {
+                self.require_source(&connector.destination, "kafka")?;
+            }
         }
         self.execute(command)
     }
@@ -442,6 +459,7 @@ mod tests {
             options: ProjectOptions::default(),
             store: Default::default(),
             connectors: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -548,7 +566,42 @@ mod tests {
         let mut bad = spec("p");
         bad.destination = "db".into();
         let err = run(&mut s, Command::CreateProject { spec: bad, now_ms: 1 }).unwrap_err();
+        assert_eq!(err, MetaError::DestinationIsSource { name: "db".into() });
+        let mut bad = spec("p");
+        bad.source = "mq".into();
+        let err = run(&mut s, Command::CreateProject { spec: bad, now_ms: 1 }).unwrap_err();
         assert!(matches!(err, MetaError::WrongDataSourceType { .. }));
+        let mut bad = spec("p");
+        bad.destination = "nowhere".into();
+        let err = run(&mut s, Command::CreateProject { spec: bad, now_ms: 1 }).unwrap_err();
+        assert_eq!(err, MetaError::UnknownDataSource("nowhere".into()));
+        // A database is a destination too: another MySQL server, or OceanBase.
+        for (name, kind) in [
+            (
+                "db2",
+                DataSourceKind::Mysql {
+                    host: "h2".into(),
+                    port: 1,
+                    user: "u".into(),
+                    password_sealed: vec![],
+                },
+            ),
+            (
+                "ob",
+                DataSourceKind::Oceanbase {
+                    host: "o".into(),
+                    port: 2881,
+                    user: "u".into(),
+                    password_sealed: vec![],
+                },
+            ),
+        ] {
+            run(&mut s, Command::CreateDataSource { source: DataSource { name: name.into(), kind } })
+                .unwrap();
+            let mut into_db = spec(&format!("into-{name}"));
+            into_db.destination = name.into();
+            run(&mut s, Command::CreateProject { spec: into_db, now_ms: 1 }).unwrap();
+        }
         run(&mut s, Command::CreateProject { spec: spec("p"), now_ms: 1 }).unwrap();
         let err = run(&mut s, Command::DeleteDataSource { name: "mq".into() }).unwrap_err();
         assert_eq!(err, MetaError::DataSourceInUse { name: "mq".into(), projects: vec!["p".into()] });

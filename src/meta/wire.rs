@@ -5,6 +5,10 @@
 //! never change a `v1` type. To change a command, add `v2` types and a `LogCommand::V2`, and
 //! turn `V1` into the model by upgrading it. The model types (`Command`, `ProjectSpec`, ...) and
 //! the API's JSON types are free to change; only the conversions here follow them.
+//!
+//! An entry is applied under the rules of the version that wrote it: where a later version
+//! allows more (v7: a project may write into a database), [`LogCommand`] tells `apply` which
+//! entries predate it, so a replay refuses what was refused when they were first applied.
 
 use super::command::{Action, CheckpointUpdate, Command};
 use super::project::{
@@ -13,7 +17,7 @@ use super::project::{
 };
 use crate::codec::Format;
 use crate::model::{Position, TableChanges};
-use crate::source::{filter::ObjectRule, StartPoint};
+use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
 use serde::{Deserialize, Serialize};
 
 /// What a metadata log entry holds.
@@ -25,13 +29,17 @@ pub enum LogCommand {
     V4(v4::Command),
     V5(v5::Command),
     V6(v6::Command),
+    V7(v7::Command),
 }
 
 impl From<Command> for LogCommand {
     fn from(c: Command) -> Self {
         match c {
+            Command::CreateDataSource { source } => {
+                LogCommand::V7(v7::Command::CreateDataSource { source: source.into() })
+            }
             Command::CreateProject { spec, now_ms } => {
-                LogCommand::V3(v3::Command::CreateProject { spec: spec.into(), now_ms })
+                LogCommand::V7(v7::Command::CreateProject { spec: spec.into(), now_ms })
             }
             Command::SaveCheckpoints { node, checkpoints } => LogCommand::V6(v6::Command::SaveCheckpoints {
                 node,
@@ -49,7 +57,7 @@ impl From<Command> for LogCommand {
                 })
             }
             Command::UpdateDataSource { source, now_ms } => {
-                LogCommand::V4(v4::Command::UpdateDataSource { source: source.into(), now_ms })
+                LogCommand::V7(v7::Command::UpdateDataSource { source: source.into(), now_ms })
             }
             Command::SaveSchemaHistory { name, epoch, entries } => {
                 let entries = entries.into_iter().map(|e| (e.key, e.value)).collect();
@@ -112,7 +120,27 @@ impl LogCommand {
                 node,
                 checkpoints: checkpoints.into_iter().map(Into::into).collect(),
             },
+            LogCommand::V7(v7::Command::CreateDataSource { source }) => {
+                Command::CreateDataSource { source: source.into() }
+            }
+            LogCommand::V7(v7::Command::UpdateDataSource { source, now_ms }) => {
+                Command::UpdateDataSource { source: source.into(), now_ms }
+            }
+            LogCommand::V7(v7::Command::CreateProject { spec, now_ms }) => {
+                Command::CreateProject { spec: spec.into(), now_ms }
+            }
         }
+    }
+
+    /// A project it creates may only write into Kafka: it was written before v7, when that
+    /// was the rule (`MetaState::apply` keeps to it, so a replay refuses what was refused then).
+    pub fn destinations_kafka_only(&self) -> bool {
+        matches!(
+            self,
+            LogCommand::V1(v1::Command::CreateProject { .. })
+                | LogCommand::V2(v2::Command::CreateProject { .. })
+                | LogCommand::V3(v3::Command::CreateProject { .. })
+        )
     }
 }
 
@@ -264,6 +292,49 @@ pub mod v2 {
     }
 }
 
+pub mod v7 {
+    //! Version 7: data sources gained `Oceanbase` (a database destination), and a project may
+    //! write into a database; project specs gained routing rules. Frozen.
+    use super::v3;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateDataSource { source: DataSource },
+        UpdateDataSource { source: DataSource, now_ms: u64 },
+        CreateProject { spec: ProjectSpec, now_ms: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DataSource {
+        pub name: String,
+        pub kind: DataSourceKind,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum DataSourceKind {
+        Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+        Kafka { bootstrap_servers: String },
+        Oceanbase { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+    }
+
+    /// A v3 spec and the routing rules.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ProjectSpec {
+        pub spec: v3::ProjectSpec,
+        pub routes: Vec<RouteRule>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct RouteRule {
+        pub from: String,
+        pub to: Option<String>,
+        /// Column renames (source name, destination name), in source-name order.
+        pub columns: Vec<(String, String)>,
+        pub shard_column: Option<String>,
+    }
+}
+
 pub mod v6 {
     //! Version 6: checkpoints count each table's inserts, updates and deletes, with the time
     //! of its last change. Frozen.
@@ -400,6 +471,69 @@ pub mod v3 {
     }
 }
 
+// --- model <-> v7 -----------------------------------------------------------------------------
+
+impl From<DataSource> for v7::DataSource {
+    fn from(d: DataSource) -> Self {
+        let kind = match d.kind {
+            DataSourceKind::Mysql { host, port, user, password_sealed } => {
+                v7::DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            DataSourceKind::Kafka { bootstrap_servers } => v7::DataSourceKind::Kafka { bootstrap_servers },
+            DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
+                v7::DataSourceKind::Oceanbase { host, port, user, password_sealed }
+            }
+        };
+        v7::DataSource { name: d.name, kind }
+    }
+}
+
+impl From<v7::DataSource> for DataSource {
+    fn from(d: v7::DataSource) -> Self {
+        let kind = match d.kind {
+            v7::DataSourceKind::Mysql { host, port, user, password_sealed } => {
+                DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            v7::DataSourceKind::Kafka { bootstrap_servers } => DataSourceKind::Kafka { bootstrap_servers },
+            v7::DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
+                DataSourceKind::Oceanbase { host, port, user, password_sealed }
+            }
+        };
+        DataSource { name: d.name, kind }
+    }
+}
+
+impl From<ProjectSpec> for v7::ProjectSpec {
+    fn from(mut s: ProjectSpec) -> Self {
+        let routes = std::mem::take(&mut s.routes)
+            .into_iter()
+            .map(|r| v7::RouteRule {
+                from: r.from,
+                to: r.to,
+                columns: r.columns.into_iter().collect(),
+                shard_column: r.shard_column,
+            })
+            .collect();
+        v7::ProjectSpec { spec: s.into(), routes }
+    }
+}
+
+impl From<v7::ProjectSpec> for ProjectSpec {
+    fn from(s: v7::ProjectSpec) -> Self {
+        let routes = s
+            .routes
+            .into_iter()
+            .map(|r| RouteRule {
+                from: r.from,
+                to: r.to,
+                columns: r.columns.into_iter().collect(),
+                shard_column: r.shard_column,
+            })
+            .collect();
+        ProjectSpec { routes, ..s.spec.into() }
+    }
+}
+
 // --- model <-> v3 -----------------------------------------------------------------------------
 
 impl From<ProjectSpec> for v3::ProjectSpec {
@@ -519,6 +653,7 @@ impl From<v2::ProjectSpec> for ProjectSpec {
             },
             store: StoreOptions::default(),
             connectors: Vec::new(),
+            routes: Vec::new(),
         }
     }
 }
@@ -529,9 +664,7 @@ impl From<Command> for v1::Command {
     fn from(c: Command) -> Self {
         use v1::Command as W;
         match c {
-            Command::CreateDataSource { source } => W::CreateDataSource { source: source.into() },
             Command::DeleteDataSource { name } => W::DeleteDataSource { name },
-            Command::CreateProject { spec, now_ms } => W::CreateProject { spec: spec.into(), now_ms },
             Command::DeleteProject { name } => W::DeleteProject { name },
             Command::Transition { name, action, now_ms, start_at } => {
                 W::Transition { name, action: action.into(), now_ms, start_at: start_at.map(Into::into) }
@@ -549,10 +682,11 @@ impl From<Command> for v1::Command {
             Command::Released { node, projects } => W::Released { node, projects },
             Command::SetKeyCheck { sealed } => W::SetKeyCheck { sealed },
             Command::ResetCheckpoint { .. } => unreachable!("written as v3"),
-            Command::UpdateDataSource { .. } | Command::SaveSchemaHistory { .. } => {
-                unreachable!("written as v4")
-            }
+            Command::SaveSchemaHistory { .. } => unreachable!("written as v4"),
             Command::PlaceConnector { .. } => unreachable!("written as v5"),
+            Command::CreateDataSource { .. }
+            | Command::UpdateDataSource { .. }
+            | Command::CreateProject { .. } => unreachable!("written as v7"),
         }
     }
 }
@@ -588,18 +722,6 @@ impl From<v1::Command> for Command {
     }
 }
 
-impl From<DataSource> for v1::DataSource {
-    fn from(d: DataSource) -> Self {
-        let kind = match d.kind {
-            DataSourceKind::Mysql { host, port, user, password_sealed } => {
-                v1::DataSourceKind::Mysql { host, port, user, password_sealed }
-            }
-            DataSourceKind::Kafka { bootstrap_servers } => v1::DataSourceKind::Kafka { bootstrap_servers },
-        };
-        v1::DataSource { name: d.name, kind }
-    }
-}
-
 impl From<v1::DataSource> for DataSource {
     fn from(d: v1::DataSource) -> Self {
         let kind = match d.kind {
@@ -609,21 +731,6 @@ impl From<v1::DataSource> for DataSource {
             v1::DataSourceKind::Kafka { bootstrap_servers } => DataSourceKind::Kafka { bootstrap_servers },
         };
         DataSource { name: d.name, kind }
-    }
-}
-
-impl From<ProjectSpec> for v1::ProjectSpec {
-    fn from(s: ProjectSpec) -> Self {
-        v1::ProjectSpec {
-            name: s.name,
-            source: s.source,
-            destination: s.destination,
-            objects: s.objects.into_iter().map(Into::into).collect(),
-            format: s.format.into(),
-            partition: s.partition.into(),
-            start: s.start.into(),
-            options: s.options.into(),
-        }
     }
 }
 
@@ -640,6 +747,7 @@ impl From<v1::ProjectSpec> for ProjectSpec {
             options: s.options.into(),
             store: StoreOptions::default(),
             connectors: Vec::new(),
+            routes: Vec::new(),
         }
     }
 }
@@ -714,17 +822,6 @@ impl From<v1::StartPoint> for StartPoint {
             v1::StartPoint::FilePos { file, pos } => StartPoint::FilePos { file, pos },
             v1::StartPoint::Gtid { gtid } => StartPoint::Gtid { gtid },
             v1::StartPoint::Timestamp { timestamp } => StartPoint::Timestamp { timestamp },
-        }
-    }
-}
-
-impl From<ProjectOptions> for v1::ProjectOptions {
-    fn from(o: ProjectOptions) -> Self {
-        v1::ProjectOptions {
-            topic_partitions: o.topic_partitions,
-            split_key_updates: o.split_key_updates,
-            tombstones: o.tombstones,
-            checkpoint_interval_ms: o.checkpoint_interval_ms,
         }
     }
 }
@@ -880,7 +977,7 @@ impl From<v1::CheckpointUpdate> for CheckpointUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::MetaState;
+    use crate::meta::{MetaError, MetaState};
     use cluster::StateMachine;
 
     /// A v1 log, as bytes: what `FIXTURE_V1` commands encoded to when v1 was written. Changing
@@ -904,6 +1001,7 @@ mod tests {
             options: ProjectOptions { topic_partitions: 3, ..Default::default() },
             store: StoreOptions::default(),
             connectors: Vec::new(),
+            routes: Vec::new(),
         };
         vec![
             Command::CreateDataSource {
@@ -957,20 +1055,12 @@ mod tests {
 
     #[test]
     fn a_v1_log_still_decodes_and_replays() {
-        let lines: Vec<&str> = FIXTURE.lines().filter(|l| !l.is_empty()).collect();
-        let commands = fixture_commands();
-        assert_eq!(lines.len(), commands.len());
+        check_fixture(FIXTURE, fixture_commands(), |c| matches!(c, LogCommand::V1(_)));
         let mut state = MetaState::default();
-        for (i, (line, expected)) in lines.iter().zip(commands).enumerate() {
-            let bytes = hex::decode(line).unwrap();
+        for (i, line) in FIXTURE.lines().filter(|l| !l.is_empty()).enumerate() {
             let (decoded, _): (LogCommand, _) =
-                bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
-            assert_eq!(decoded.clone().into_command(), expected, "entry {i}");
-            assert_eq!(
-                hex::encode(encode(&LogCommand::V1(expected.into()))),
-                *line,
-                "entry {i} encodes as written"
-            );
+                bincode::serde::decode_from_slice(&hex::decode(line).unwrap(), bincode::config::standard())
+                    .unwrap();
             state.apply(i as u64 + 1, decoded).unwrap();
         }
         let p = &state.projects["shop-sync"];
@@ -1160,5 +1250,89 @@ mod tests {
             }
         }
         check_fixture(FIXTURE_V6, v6_commands(), |c| matches!(c, LogCommand::V6(_)));
+    }
+
+    /// v7 entries as bytes; frozen.
+    const FIXTURE_V7: &str = include_str!("testdata/log_v7.hex");
+
+    fn v7_commands() -> Vec<Command> {
+        let mut spec = match v3_commands().remove(0) {
+            Command::CreateProject { spec, .. } => spec,
+            other => panic!("{other:?}"),
+        };
+        spec.connectors[0].destination = "ob".into();
+        spec.routes = vec![
+            RouteRule {
+                from: "shop_*.orders_*".into(),
+                to: Some("shop.orders".into()),
+                columns: [("amt".to_string(), "amount".to_string()), ("id".into(), "order_id".into())].into(),
+                shard_column: Some("shard".into()),
+            },
+            RouteRule { from: "crm.*".into(), to: None, columns: Default::default(), shard_column: None },
+        ];
+        let oceanbase = |host: &str| DataSource {
+            name: "ob".into(),
+            kind: DataSourceKind::Oceanbase {
+                host: host.into(),
+                port: 2881,
+                user: "root@sys".into(),
+                password_sealed: vec![4, 5, 6],
+            },
+        };
+        vec![
+            Command::CreateDataSource { source: oceanbase("10.0.0.5") },
+            Command::CreateDataSource {
+                source: DataSource {
+                    name: "kafka".into(),
+                    kind: DataSourceKind::Kafka { bootstrap_servers: "k:9092".into() },
+                },
+            },
+            Command::UpdateDataSource {
+                source: DataSource {
+                    name: "maria".into(),
+                    kind: DataSourceKind::Mysql {
+                        host: "10.0.0.3".into(),
+                        port: 3306,
+                        user: "ferry".into(),
+                        password_sealed: vec![7],
+                    },
+                },
+                now_ms: 1_700_000_300_000,
+            },
+            Command::UpdateDataSource { source: oceanbase("10.0.0.6"), now_ms: 1_700_000_400_000 },
+            Command::CreateProject { spec, now_ms: 1_700_000_500_000 },
+        ]
+    }
+
+    #[test]
+    fn v7_keeps_oceanbase_data_sources_and_routes() {
+        if FIXTURE_V7.trim().is_empty() {
+            for c in v7_commands() {
+                println!("{}", hex::encode(encode(&LogCommand::from(c))));
+            }
+        }
+        check_fixture(FIXTURE_V7, v7_commands(), |c| matches!(c, LogCommand::V7(_)));
+    }
+
+    #[test]
+    fn a_project_of_before_v7_writes_into_kafka_only_when_replayed() {
+        let mut state = MetaState::default();
+        let mut index = 0;
+        let mut apply = |state: &mut MetaState, c: LogCommand| {
+            index += 1;
+            state.apply(index, c)
+        };
+        for c in v7_commands().into_iter().take(2).chain([fixture_commands().remove(0)]) {
+            apply(&mut state, c.into()).unwrap();
+        }
+        let spec = match v7_commands().remove(4) {
+            Command::CreateProject { spec, .. } => spec,
+            other => panic!("{other:?}"),
+        };
+        let as_v3 = LogCommand::V3(v3::Command::CreateProject { spec: spec.clone().into(), now_ms: 1 });
+        assert!(matches!(apply(&mut state, as_v3), Err(MetaError::WrongDataSourceType { .. })));
+        assert!(state.projects.is_empty());
+        apply(&mut state, Command::CreateProject { spec, now_ms: 1 }.into()).unwrap();
+        assert_eq!(state.projects["shop-sync"].spec.routes.len(), 2);
     }
 }

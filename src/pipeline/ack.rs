@@ -1,15 +1,17 @@
-//! In-order acknowledgement: the destination acknowledges messages in any order (Kafka
-//! partitions are independent); the checkpoint may only move past a transaction end once every
-//! message before it is acknowledged.
+//! In-order acknowledgement: the destination acknowledges deliveries in any order (Kafka
+//! partitions are independent), even before the connector counted their record in (the sink
+//! writes a record before the connector knows how many deliveries it made); the checkpoint may
+//! only move past a transaction end once every delivery before it is acknowledged.
 
 use super::status::ConnectorStatus;
 use crate::model::{Checkpoint, Op, Position};
+use crate::sink::Acknowledge;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 struct Pending {
     seq: u64,
-    /// Messages of this record not yet acknowledged.
+    /// Deliveries of this record not yet acknowledged.
     outstanding: u32,
     rows: u32,
     bytes: u64,
@@ -25,6 +27,10 @@ struct Inner {
     /// its end, so a checkpoint's counts always match its position (a restart resends, and
     /// would count twice, whatever lies after the position).
     open: Checkpoint,
+    /// The last record registered.
+    registered: u64,
+    /// Acknowledgements of records not registered yet (the one being written), by record.
+    early: Vec<(u64, u32)>,
     error: Option<String>,
 }
 
@@ -43,6 +49,8 @@ impl AckTracker {
                 pending: VecDeque::new(),
                 acked: start,
                 open: Checkpoint::default(),
+                registered: 0,
+                early: Vec::new(),
                 error: None,
             }),
             observer: None,
@@ -65,7 +73,8 @@ impl AckTracker {
     pub fn register(&self, seq: u64, messages: u32, rows: u32, bytes: u64, table: Option<(&str, Op)>) {
         let mut inner = self.lock();
         let table = table.map(|(t, op)| (t.to_string(), op));
-        inner.pending.push_back(Pending { seq, outstanding: messages, rows, bytes, table, tx_end: None });
+        let outstanding = inner.outstanding(seq, messages);
+        inner.pending.push_back(Pending { seq, outstanding, rows, bytes, table, tx_end: None });
         inner.advance(self.observer.as_deref());
     }
 
@@ -74,9 +83,10 @@ impl AckTracker {
     /// its own (a heartbeat message) are acknowledged.
     pub fn register_tx_end(&self, seq: u64, messages: u32, position: Position, ts: u32) {
         let mut inner = self.lock();
+        let outstanding = inner.outstanding(seq, messages);
         inner.pending.push_back(Pending {
             seq,
-            outstanding: messages,
+            outstanding,
             rows: 0,
             bytes: 0,
             table: None,
@@ -88,6 +98,13 @@ impl AckTracker {
     /// One message of record `seq` is in the destination.
     pub fn ack(&self, seq: u64) {
         let mut inner = self.lock();
+        if seq > inner.registered {
+            match inner.early.iter_mut().find(|(s, _)| *s == seq) {
+                Some((_, n)) => *n += 1,
+                None => inner.early.push((seq, 1)),
+            }
+            return;
+        }
         let Some(front) = inner.pending.front().map(|p| p.seq) else { return };
         let Some(index) = seq.checked_sub(front) else { return };
         // Sequences are dense within a connector run except for records that produced no
@@ -126,7 +143,30 @@ impl AckTracker {
     }
 }
 
+impl Acknowledge for AckTracker {
+    fn ack(&self, seq: u64) {
+        AckTracker::ack(self, seq)
+    }
+
+    fn fail(&self, error: String) {
+        AckTracker::fail(self, error)
+    }
+}
+
 impl Inner {
+    /// Registers `seq`: of its `messages`, those not acknowledged already.
+    fn outstanding(&mut self, seq: u64, messages: u32) -> u32 {
+        self.registered = seq;
+        let mut acked = 0;
+        self.early.retain(|&(s, n)| {
+            if s == seq {
+                acked += n;
+            }
+            s > seq
+        });
+        messages.saturating_sub(acked)
+    }
+
     fn advance(&mut self, observer: Option<&ConnectorStatus>) {
         // Read the clock once per call, and only when a transaction end passes.
         let mut now_ms = None;
@@ -211,5 +251,24 @@ mod tests {
         t.fail("x".into());
         t.fail("y".into());
         assert_eq!(t.error().as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn deliveries_acknowledged_before_their_record_is_registered_count() {
+        let t = AckTracker::new(Checkpoint::default());
+        // The sink wrote record 1 as three messages; two came back before the connector
+        // registered it.
+        t.ack(1);
+        t.ack(1);
+        t.register(1, 3, 3, 30, Some(("shop.a", Op::Insert)));
+        t.register_tx_end(2, 0, pos(20), 5);
+        assert_eq!(t.checkpoint().seq, 0, "one message of record 1 is still out");
+        t.ack(1);
+        assert_eq!(t.checkpoint().seq, 2);
+        // A transaction end acknowledged by the destination before it was registered (a
+        // database sink commits inside `end`).
+        t.ack(3);
+        t.register_tx_end(3, 1, pos(30), 6);
+        assert_eq!((t.checkpoint().seq, t.pending()), (3, 0));
     }
 }

@@ -11,10 +11,9 @@
 use super::ack::AckTracker;
 use super::feed::{Feed, FeedError};
 use super::status::{ConnectorStatus, PipelineStatus};
-use crate::codec::{split_row, DdlTopic, Encoder, Message};
 use crate::meta::{CheckpointSaver, CheckpointUpdate, SaveError};
-use crate::model::{Checkpoint, DdlRecord, Position, Record, TableName, TableSchema};
-use crate::sink::{Permit, Route, Sink, SinkError};
+use crate::model::{Checkpoint, Position, Record, TxEnd};
+use crate::sink::{Permit, Sink, SinkError, TableId};
 use crate::source::TableFilter;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -41,12 +40,10 @@ pub enum ConnectorError {
     LeaseLost,
 }
 
-pub struct ConnectorTask<S> {
+pub struct ConnectorTask {
     pub project: String,
     /// This connector's id in the project.
     pub connector: String,
-    /// Topic pattern for every synced table; none: the objects' own.
-    pub topic: Option<String>,
     /// Deliver nothing up to and including the transaction that ends at this source position:
     /// set when the store started over before this connector's checkpoint (see the agent).
     pub skip_through: Option<Position>,
@@ -56,11 +53,9 @@ pub struct ConnectorTask<S> {
     pub gate: Arc<dyn Permit>,
     /// The store's log, here or on another node.
     pub feed: Arc<dyn Feed>,
-    pub sink: S,
-    pub encoder: Box<dyn Encoder>,
+    pub sink: Box<dyn Sink>,
     pub filter: Arc<TableFilter>,
     pub acks: Arc<AckTracker>,
-    pub split_key_updates: bool,
     pub checkpoint_interval: Duration,
     pub status: Arc<PipelineStatus>,
     /// This connector's own figures (rates, latency, last error).
@@ -73,11 +68,10 @@ struct Saving {
     in_flight: Option<(Checkpoint, oneshot::Receiver<Result<(), SaveError>>)>,
 }
 
-/// A table's schema and route, resolved once per schema id.
+/// A table as the sink opened it, resolved once per schema id.
 struct Target {
-    schema: Arc<TableSchema>,
     /// `None` when the project does not sync this table.
-    route: Option<Route>,
+    sink_table: Option<TableId>,
     table: String,
 }
 
@@ -85,14 +79,22 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-impl<S: Sink> ConnectorTask<S> {
+impl ConnectorTask {
     /// Runs until `stop` turns true (then drains and saves a last checkpoint) or an error.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ConnectorError> {
         let mut saved = Saving { confirmed: self.acks.checkpoint(), in_flight: None };
         let mut next = saved.confirmed.seq + 1;
+        if let Some(held) = self.sink.holds_through().await? {
+            // The destination recorded more than the checkpoint says (it keeps its own, written
+            // with the changes): skip through there, so nothing is applied twice.
+            if self.skip_through.as_ref().is_none_or(|p| held.is_after(p))
+                && held.is_after(&saved.confirmed.position)
+            {
+                tracing::info!(project = %self.project, connector = %self.connector, %held, "the destination holds changes past the checkpoint");
+                self.skip_through = Some(held);
+            }
+        }
         let mut targets: HashMap<u64, Target> = HashMap::new();
-        let mut heartbeat_route: Option<Route> = None;
-        let mut out: Vec<Message> = Vec::new();
         // Rows records read while skipping, until their transaction's end.
         let mut skipped: Vec<u64> = Vec::new();
         let mut last_save = Instant::now();
@@ -140,50 +142,31 @@ impl<S: Sink> ConnectorTask<S> {
                             slot.insert(self.resolve(batch.schema_id).await?);
                         }
                         let target = &targets[&batch.schema_id];
-                        let Some(route) = &target.route else {
+                        let Some(table) = target.sink_table else {
                             self.acks.register(seq, 0, 0, 0, None);
                             continue;
                         };
-                        out.clear();
-                        let now = now_ms();
-                        for (i, row) in batch.rows.iter().enumerate() {
-                            split_row(&target.schema, &batch, i, row, self.split_key_updates, |c| {
-                                self.encoder.encode(&c, now, &mut out)
-                            });
-                        }
-                        let bytes: usize = out
-                            .iter()
-                            .map(|m| {
-                                m.value.as_ref().map_or(0, Vec::len) + m.key.as_ref().map_or(0, Vec::len)
-                            })
-                            .sum();
+                        let written = self.sink.rows(table, &batch, seq, &*self.gate).await;
+                        let written = self.written(written)?;
                         self.acks.register(
                             seq,
-                            out.len() as u32,
+                            written.deliveries,
                             batch.rows.len() as u32,
-                            bytes as u64,
+                            written.bytes,
                             Some((&target.table, batch.op)),
                         );
-                        for message in &out {
-                            self.send(route, message, seq).await?;
-                        }
                     }
-                    Record::Ddl(ddl) => self.send_ddl(&ddl, seq).await?,
-                    Record::TxEnd(end) => self.acks.register_tx_end(seq, 0, end.position, end.ts),
-                    Record::Heartbeat(end) => {
-                        let Some(message) = self.encoder.heartbeat(end.ts, seq) else {
-                            self.acks.register_tx_end(seq, 0, end.position, end.ts);
-                            continue;
-                        };
-                        if heartbeat_route.is_none() {
-                            heartbeat_route = Some(self.heartbeat_route().await?);
-                        }
-                        let route = heartbeat_route.as_ref().expect("resolved above");
-                        self.acks.register_tx_end(seq, 1, end.position, end.ts);
-                        self.send(route, &message, seq).await?;
+                    Record::Ddl(ddl) => {
+                        let written = self.sink.ddl(&ddl, seq, &*self.gate).await;
+                        let written = self.written(written)?;
+                        self.acks.register(seq, written.deliveries, 0, 0, None);
                     }
+                    Record::TxEnd(end) => self.end(&end, false, seq).await?,
+                    Record::Heartbeat(end) => self.end(&end, true, seq).await?,
                 }
             }
+            let synced = self.sink.sync(&*self.gate).await;
+            self.written(synced)?;
             if let Some(error) = self.acks.error() {
                 return Err(SinkError::Unavailable(error).into());
             }
@@ -197,60 +180,31 @@ impl<S: Sink> ConnectorTask<S> {
         }
     }
 
-    /// Sends one message of record `seq` under the run's permit; a closed permit ends the run.
-    async fn send(&mut self, route: &Route, message: &Message, seq: u64) -> Result<(), ConnectorError> {
-        match self.sink.send(route, message, seq, &*self.gate).await {
-            Ok(()) => Ok(()),
+    /// A sink's answer; a closed permit ends the run.
+    fn written<T>(&mut self, result: Result<T, SinkError>) -> Result<T, ConnectorError> {
+        match result {
+            Ok(t) => Ok(t),
             Err(SinkError::Revoked) => Err(self.shut_out()),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// The topic heartbeat messages go to: `__ferry-heartbeat.<project>`.
-    async fn heartbeat_route(&mut self) -> Result<Route, ConnectorError> {
-        let topic = format!("__ferry-heartbeat.{}", self.project);
-        self.route_to(TableName::new(self.project.clone(), "heartbeat"), &topic).await
-    }
-
-    /// A route to `topic` for messages that are not rows of `name` (no schema needed).
-    async fn route_to(&mut self, name: TableName, topic: &str) -> Result<Route, ConnectorError> {
-        let schema = TableSchema { name, columns: Vec::new(), primary_key: Vec::new() };
-        Ok(self.sink.route(&schema, topic).await?)
-    }
-
-    /// Writes a DDL statement's messages: to each synced table's topic, or the project's
-    /// schema change topic, as the format says. DDL is rare: routes are resolved each time.
-    async fn send_ddl(&mut self, ddl: &DdlRecord, seq: u64) -> Result<(), ConnectorError> {
-        let mut messages = Vec::new();
-        self.encoder.ddl(ddl, seq, now_ms(), &mut messages);
-        let mut sends = Vec::with_capacity(messages.len());
-        for (topic, message) in messages {
-            let route = match topic {
-                DdlTopic::Table(name) => match self.filter.topic_as(&name, self.topic.as_deref()) {
-                    Some(topic) => self.route_to(name, &topic).await?,
-                    None => continue,
-                },
-                DdlTopic::SchemaChanges => {
-                    let topic = format!("{}.schema-changes", self.project);
-                    self.route_to(TableName::new(self.project.clone(), "schema-changes"), &topic).await?
-                }
-            };
-            sends.push((route, message));
-        }
-        self.acks.register(seq, sends.len() as u32, 0, 0, None);
-        for (route, message) in &sends {
-            self.send(route, message, seq).await?;
-        }
+    /// Writes the end of a transaction (or a heartbeat): the next checkpoint candidate.
+    async fn end(&mut self, end: &TxEnd, heartbeat: bool, seq: u64) -> Result<(), ConnectorError> {
+        let written = self.sink.end(end, heartbeat, seq, &*self.gate).await;
+        let written = self.written(written)?;
+        self.acks.register_tx_end(seq, written.deliveries, end.position.clone(), end.ts);
         Ok(())
     }
 
     async fn resolve(&mut self, schema_id: u64) -> Result<Target, ConnectorError> {
         let schema = self.feed.schema(schema_id).await?;
-        let route = match self.filter.topic_as(&schema.name, self.topic.as_deref()) {
-            Some(topic) => Some(self.sink.route(&schema, &topic).await?),
-            None => None,
+        let table = schema.name.to_string();
+        let sink_table = match self.filter.matches(&schema.name.database, &schema.name.table) {
+            true => Some(self.sink.open(schema).await?),
+            false => None,
         };
-        Ok(Target { table: schema.name.to_string(), schema, route })
+        Ok(Target { sink_table, table })
     }
 
     /// Drops what the sink has queued: the gate closed.
@@ -330,7 +284,7 @@ impl<S: Sink> ConnectorTask<S> {
         if !self.gate.granted() {
             return Err(self.shut_out());
         }
-        let flushed = self.sink.flush(Duration::from_secs(5));
+        let flushed = self.sink.flush(Duration::from_secs(5)).await;
         self.save_last(saved).await?;
         flushed.map_err(Into::into)
     }

@@ -18,7 +18,7 @@ use super::messages::{
     follow_generation, ComponentExited, ComponentKind, Exit, MetaChanged, Shutdown, StopComponent,
 };
 use super::reconcile::{reconcile, Step};
-use crate::codec::{self, CodecContext};
+use crate::codec::CodecContext;
 use crate::meta::{
     self, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, HistoryEntry, Meta, MetaState, Project,
     ProjectState,
@@ -30,10 +30,11 @@ use crate::pipeline::remote_feed::RemoteFeed;
 use crate::pipeline::status::PipelineStatus;
 use crate::pipeline::store::{default_max_disk_bytes, ReplicateHistory, StoreTask, StoreTaskError};
 use crate::secrets::Keyring;
+use crate::sink::database::{DatabaseKind, DatabaseSinkConfig};
 use crate::sink::kafka::KafkaSinkConfig;
-use crate::sink::{stable_hash, SinkError};
+use crate::sink::{stable_hash, Destination, SinkContext, SinkError};
 use crate::source::mysql::{server_info_and_zone, MysqlConfig};
-use crate::source::TableFilter;
+use crate::source::{Routes, TableFilter};
 use crate::store::{ChangeLog, Retention, RocksChangeLog};
 use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -138,9 +139,10 @@ pub struct NodeAgent {
 struct Plan {
     project: Project,
     mysql: MysqlConfig,
-    /// Each connector with its destination's brokers.
-    connectors: Vec<(ConnectorSpec, String)>,
+    /// Each connector with its destination.
+    connectors: Vec<(ConnectorSpec, Destination)>,
     filter: Arc<TableFilter>,
+    routes: Arc<Routes>,
     /// The server id the store registers with on the source.
     server_id: u32,
 }
@@ -166,24 +168,52 @@ impl NodeAgent {
             .unwrap_or_default()
     }
 
+    /// A MySQL-protocol server's connection, its password unsealed.
+    fn mysql_config(
+        &self,
+        host: &str,
+        port: u16,
+        user: &str,
+        password_sealed: &[u8],
+    ) -> Result<MysqlConfig, String> {
+        Ok(MysqlConfig {
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
+            password: self.config.keyring.open(password_sealed).map_err(|e| e.to_string())?,
+        })
+    }
+
     fn plan(&self, state: &MetaState, name: &str) -> Result<Plan, String> {
         let project = state.projects.get(name).ok_or("project vanished")?.clone();
         let mysql = match state.data_sources.get(&project.spec.source).map(|d| &d.kind) {
-            Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => MysqlConfig {
-                host: host.clone(),
-                port: *port,
-                user: user.clone(),
-                password: self.config.keyring.open(password_sealed).map_err(|e| e.to_string())?,
-            },
+            Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => {
+                self.mysql_config(host, *port, user, password_sealed)?
+            }
             _ => return Err(format!("source {} is not a mysql data source", project.spec.source)),
         };
         let mut connectors = Vec::new();
         for connector in project.spec.connectors() {
-            let kafka = match state.data_sources.get(&connector.destination).map(|d| &d.kind) {
-                Some(DataSourceKind::Kafka { bootstrap_servers }) => bootstrap_servers.clone(),
-                _ => return Err(format!("destination {} is not a kafka data source", connector.destination)),
+            let destination = match state.data_sources.get(&connector.destination).map(|d| &d.kind) {
+                Some(DataSourceKind::Kafka { bootstrap_servers }) => Destination::Kafka(KafkaSinkConfig {
+                    bootstrap_servers: bootstrap_servers.clone(),
+                    replication_factor: 1,
+                }),
+                Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => {
+                    Destination::Database(DatabaseSinkConfig {
+                        kind: DatabaseKind::Mysql,
+                        connection: self.mysql_config(host, *port, user, password_sealed)?,
+                    })
+                }
+                Some(DataSourceKind::Oceanbase { host, port, user, password_sealed }) => {
+                    Destination::Database(DatabaseSinkConfig {
+                        kind: DatabaseKind::Oceanbase,
+                        connection: self.mysql_config(host, *port, user, password_sealed)?,
+                    })
+                }
+                None => return Err(format!("destination {} does not exist", connector.destination)),
             };
-            connectors.push((connector, kafka));
+            connectors.push((connector, destination));
         }
         let filter = Arc::new(TableFilter::new(&project.spec.objects).map_err(|e| e.to_string())?);
         let server_id = project
@@ -191,7 +221,8 @@ impl NodeAgent {
             .options
             .server_id
             .unwrap_or_else(|| replica_server_id(state.key_check.as_deref().unwrap_or_default(), name));
-        Ok(Plan { project, mysql, connectors, filter, server_id })
+        let routes = Arc::new(Routes::new(&project.spec.routes).map_err(|e| e.to_string())?);
+        Ok(Plan { project, mysql, connectors, filter, routes, server_id })
     }
 
     /// Opens the project's local store, ready to continue from the oldest connector checkpoint:
@@ -251,11 +282,11 @@ impl NodeAgent {
         let gate = self.config.gates.issue(&self.config.lease, name, epoch);
         let mut running =
             Running { epoch, store, connectors: BTreeMap::new(), feed, status: status.clone(), gate };
-        for (connector, kafka) in
+        for (connector, destination) in
             plan.connectors.iter().filter(|(c, _)| placement.connector_node(&c.id) == me)
         {
             let arbiter = Arbiter::new();
-            let actor = self.start_connector(&plan, connector, kafka, &running, &arbiter.handle(), ctx);
+            let actor = self.start_connector(&plan, connector, destination, &running, &arbiter.handle(), ctx);
             running.connectors.insert(connector.id.clone(), ConnectorRun { arbiter, actor });
         }
         self.config.live.set(name, Some(LiveProject { epoch, status, store: local }));
@@ -334,7 +365,7 @@ impl NodeAgent {
         &self,
         plan: &Plan,
         connector: &ConnectorSpec,
-        kafka: &str,
+        destination: &Destination,
         running: &Running,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
@@ -345,16 +376,13 @@ impl NodeAgent {
         let id = connector.id.clone();
         let checkpoint =
             self.config.meta.read(|s| s.projects.get(&name).map(|p| p.checkpoint(&id))).unwrap_or_default();
-        let sink_config = KafkaSinkConfig {
-            bootstrap_servers: kafka.to_string(),
-            topic_partitions: spec.options.topic_partitions,
-            replication_factor: 1,
-            partition: connector.partition,
-            epoch,
-            // Half the lease: a paused node's queued messages expire well before the
-            // supervisor gives its work to another node.
-            delivery_timeout_ms: (self.config.lease.duration().as_millis() as u64 / 2).max(1000),
-        };
+        let destination = destination.clone();
+        // Half the lease: a paused node's queued messages expire well before the supervisor
+        // gives its work to another node.
+        let delivery_timeout = (self.config.lease.duration() / 2).max(Duration::from_secs(1));
+        let partition = connector.partition;
+        let (resume, incarnation) = (checkpoint.position.clone(), plan.project.created_at_ms);
+        let routes = plan.routes.clone();
         let (checkpoints, gate, feed, filter, status, mysql) = (
             self.config.checkpoints.clone(),
             running.gate.clone(),
@@ -385,13 +413,18 @@ impl NodeAgent {
                         };
                         live.begin(now_ms(), begin.checkpoint.rows, begin.checkpoint.bytes);
                         let acks = Arc::new(AckTracker::new(begin.checkpoint).observed_by(live.clone()));
-                        let sink = match sink_config.build(acks.clone()) {
-                            Ok(sink) => sink,
-                            Err(e) => return Exit::Transient(e.to_string()),
-                        };
-                        let encoder = codec::encoder(
+                        let sink_context = SinkContext {
+                            project: name.clone(),
+                            connector: id.clone(),
+                            epoch,
+                            acks: acks.clone(),
+                            filter: filter.clone(),
+                            topic,
+                            routes,
+                            resume,
+                            incarnation,
                             format,
-                            CodecContext {
+                            codec: CodecContext {
                                 project: name.clone(),
                                 store_id: name.clone(),
                                 flavor: info.flavor,
@@ -399,21 +432,26 @@ impl NodeAgent {
                                 tombstones: options.tombstones,
                                 truncate_events: options.truncate_events,
                             },
-                        );
+                            partition,
+                            topic_partitions: options.topic_partitions,
+                            split_key_updates: options.split_key_updates,
+                            delivery_timeout,
+                        };
+                        let sink = match destination.build(sink_context) {
+                            Ok(sink) => sink,
+                            Err(e) => return Exit::Transient(e.to_string()),
+                        };
                         let task = ConnectorTask {
                             project: name,
                             connector: id,
-                            topic,
                             skip_through: begin.skip_through,
                             epoch,
                             checkpoints,
                             gate,
                             feed,
                             sink,
-                            encoder,
                             filter,
                             acks,
-                            split_key_updates: options.split_key_updates,
                             checkpoint_interval: Duration::from_millis(options.checkpoint_interval_ms),
                             status: status.clone(),
                             live: live.clone(),

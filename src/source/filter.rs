@@ -81,11 +81,20 @@ impl TableFilter {
     /// The topic of a synced table by `pattern` when given (a connector's own), else by its
     /// object rule; `None` when the table is not synced.
     pub fn topic_as(&self, name: &TableName, pattern: Option<&str>) -> Option<String> {
-        let topic = self.topic(name)?;
-        Some(match pattern {
-            Some(p) => p.replace("{database}", &name.database).replace("{table}", &name.table),
-            None => topic,
-        })
+        self.topic_routed(name, name, pattern)
+    }
+
+    /// [`topic_as`](Self::topic_as) for a table routed to `routed`: the rule is the source
+    /// table's, `{database}` and `{table}` are the routed table's.
+    pub fn topic_routed(
+        &self,
+        source: &TableName,
+        routed: &TableName,
+        pattern: Option<&str>,
+    ) -> Option<String> {
+        let rule = self.rule(&source.database, &source.table)?;
+        let pattern = pattern.unwrap_or(&rule.topic);
+        Some(pattern.replace("{database}", &routed.database).replace("{table}", &routed.table))
     }
 
     /// The destination topic of a synced table, `None` when the table is not synced.

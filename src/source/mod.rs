@@ -6,12 +6,14 @@
 
 pub mod filter;
 pub mod mysql;
+pub mod routes;
 
 use crate::model::{DdlRecord, Position, RowsBatch, TableSchema, TxEnd};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub use filter::TableFilter;
+pub use routes::{RouteRule, Routes};
 
 /// Where a project's first read starts. (The HTTP API accepts `{"from":"now"}`,
 /// `{"file","pos"}`, `{"gtid"}` or `{"timestamp"}` and turns them into this.)

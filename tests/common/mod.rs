@@ -29,6 +29,10 @@ pub struct Services {
     pub password: String,
     pub admin_user: String,
     pub admin_password: String,
+    /// The second MariaDB (a destination, or a second shard instance).
+    pub mysql2_port: u16,
+    /// OceanBase seekdb (MySQL mode), user root without a password.
+    pub seekdb_port: u16,
 }
 
 impl Services {
@@ -41,7 +45,21 @@ impl Services {
             password: env_or("FERRY_MYSQL_PASSWORD", "ferry"),
             admin_user: env_or("FERRY_MYSQL_ADMIN_USER", "ferry_admin"),
             admin_password: env_or("FERRY_MYSQL_ADMIN_PASSWORD", "ferry_admin"),
+            mysql2_port: env_or("FERRY_MYSQL2_PORT", "33062").parse().expect("FERRY_MYSQL2_PORT"),
+            seekdb_port: env_or("FERRY_SEEKDB_PORT", "28810").parse().expect("FERRY_SEEKDB_PORT"),
         }
+    }
+
+    /// The body registering the second MariaDB as a `mysql` destination (its admin user).
+    pub fn mysql2_destination(&self, name: &str) -> Value {
+        json!({"name": name, "type": "mysql", "host": "127.0.0.1", "port": self.mysql2_port,
+               "user": self.admin_user, "password": self.admin_password})
+    }
+
+    /// The body registering seekdb as an `oceanbase` destination.
+    pub fn seekdb_destination(&self, name: &str) -> Value {
+        json!({"name": name, "type": "oceanbase", "host": "127.0.0.1", "port": self.seekdb_port,
+               "user": "root", "password": ""})
     }
 
     /// The body registering the source MariaDB as the replication user.
@@ -351,13 +369,29 @@ pub struct Sql {
 
 impl Sql {
     pub fn connect(s: &Services) -> Sql {
+        Sql::connect_to(s.mysql_port, &s.admin_user, &s.admin_password)
+    }
+
+    /// The second MariaDB, as the admin user.
+    pub fn mysql2(s: &Services) -> Sql {
+        Sql::connect_to(s.mysql2_port, &s.admin_user, &s.admin_password)
+    }
+
+    /// seekdb, as root.
+    pub fn seekdb(s: &Services) -> Sql {
+        Sql::connect_to(s.seekdb_port, "root", "")
+    }
+
+    pub fn connect_to(port: u16, user: &str, password: &str) -> Sql {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let opts = mysql_async::OptsBuilder::default()
             .ip_or_hostname("127.0.0.1")
-            .tcp_port(s.mysql_port)
-            .user(Some(s.admin_user.clone()))
-            .pass(Some(s.admin_password.clone()));
-        let conn = rt.block_on(mysql_async::Conn::new(opts)).expect("connect as admin");
+            .tcp_port(port)
+            .user(Some(user))
+            .pass(Some(password));
+        let conn = rt
+            .block_on(mysql_async::Conn::new(opts))
+            .unwrap_or_else(|e| panic!("connect to port {port} as {user}: {e}"));
         let mut sql = Sql { rt, conn: Some(conn) };
         sql.exec("SET NAMES utf8mb4");
         sql
@@ -373,8 +407,12 @@ impl Sql {
     }
 
     pub fn rows(&mut self, q: &str) -> Vec<mysql_async::Row> {
+        self.try_rows(q).unwrap_or_else(|e| panic!("{q}: {e}"))
+    }
+
+    pub fn try_rows(&mut self, q: &str) -> Result<Vec<mysql_async::Row>, mysql_async::Error> {
         let conn = self.conn.as_mut().unwrap();
-        self.rt.block_on(conn.query(q)).unwrap_or_else(|e| panic!("{q}: {e}"))
+        self.rt.block_on(conn.query(q))
     }
 
     /// The server's clock, unix seconds.

@@ -1,9 +1,9 @@
 //! Kafka: an idempotent rdkafka producer; one topic per table pattern, created when missing.
 
 mod config;
-mod sink;
+mod producer;
 #[cfg(test)]
 mod tests;
 
 pub use config::KafkaSinkConfig;
-pub use sink::KafkaSink;
+pub use producer::KafkaProducer;

@@ -49,6 +49,17 @@ pub async fn server_info(cfg: &MysqlConfig) -> Result<ServerInfo, SourceError> {
     info
 }
 
+/// Connects and asks for the server's version (`SELECT VERSION()`) only: what a server that is
+/// no binlog source (a database destination) is checked with.
+pub async fn server_version(cfg: &MysqlConfig) -> Result<String, SourceError> {
+    let mut c = conn::connect(cfg).await?;
+    let row: Result<Option<Row>, _> = c.query_first("SELECT VERSION()").await;
+    conn::close(c).await;
+    let row = row.map_err(query_error)?;
+    row.and_then(|r| text(&r, 0))
+        .ok_or_else(|| SourceError::Server { code: 0, message: "SELECT VERSION() returned no row".into() })
+}
+
 pub(crate) async fn server_info_on(c: &mut Conn) -> Result<ServerInfo, SourceError> {
     let row: Option<Row> = c.query_first("SELECT VERSION(), @@server_id").await.map_err(query_error)?;
     let row = row

@@ -29,6 +29,11 @@ pub(crate) mod codes {
 /// Opens a connection over TCP (never the server's unix socket), failing after
 /// [`CONNECT_TIMEOUT`].
 pub(crate) async fn connect(cfg: &MysqlConfig) -> Result<Conn, SourceError> {
+    connect_caching(cfg, 0).await
+}
+
+/// [`connect`], keeping up to `statements` prepared statements by their text.
+pub(crate) async fn connect_caching(cfg: &MysqlConfig, statements: usize) -> Result<Conn, SourceError> {
     let opts = OptsBuilder::default()
         .ip_or_hostname(cfg.host.clone())
         .tcp_port(cfg.port)
@@ -37,7 +42,7 @@ pub(crate) async fn connect(cfg: &MysqlConfig) -> Result<Conn, SourceError> {
         .prefer_socket(false)
         .tcp_nodelay(true)
         .tcp_keepalive(Some(Duration::from_secs(30)))
-        .stmt_cache_size(0);
+        .stmt_cache_size(statements);
     match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(connect_error(cfg, e)),

@@ -22,7 +22,10 @@ mod sql;
 mod xa;
 mod zone;
 
-pub use catalog::{current_position, list_tables, server_info, table_schema, ServerInfo, TableInfo};
+pub use catalog::{
+    current_position, list_tables, server_info, server_version, table_schema, ServerInfo, TableInfo,
+};
+pub(crate) use conn::connect_caching;
 pub use error::SourceError;
 pub use history::{Entries, SchemaHistory, SchemaStore};
 pub use precheck::precheck;

@@ -757,9 +757,10 @@
       const opts = (type) =>
         r.body.filter((d) => d.type === type).map((d) => `<option value="${esc(d.name)}">${esc(d.name)}</option>`).join("");
       $("#create-source").innerHTML = opts("mysql");
-      $("#create-destination").innerHTML = opts("kafka");
-      if (!opts("mysql") || !opts("kafka")) {
-        $("#create-load-error").innerHTML = msg("na", "A project needs a MySQL/MariaDB source and a Kafka destination.") +
+      // Any data source but the source itself is a destination: Kafka first, then databases.
+      $("#create-destination").innerHTML = ["kafka", "oceanbase", "mysql"].map(opts).join("");
+      if (!opts("mysql") || r.body.length < 2) {
+        $("#create-load-error").innerHTML = msg("na", "A project needs a MySQL/MariaDB source and a destination (Kafka or a database).") +
           `<p><a href="#/datasources">Add data sources</a></p>`;
       }
     })();
@@ -878,12 +879,12 @@
       <h2>Add a data source</h2>
       <form id="ds-form" class="grid" autocomplete="off">
         <label for="ds-type">Type</label>
-        <select id="ds-type"><option value="mysql">MySQL / MariaDB (source)</option><option value="kafka">Kafka (destination)</option></select>
+        <select id="ds-type"><option value="mysql">MySQL / MariaDB (source or destination)</option><option value="kafka">Kafka (destination)</option><option value="oceanbase">OceanBase (destination)</option></select>
         <label for="ds-name">Name</label><input id="ds-name" required placeholder="maria">
-        <label class="ds-mysql" for="ds-host">Host</label><input class="ds-mysql" id="ds-host" placeholder="10.0.0.2">
-        <label class="ds-mysql" for="ds-port">Port</label><input class="ds-mysql" id="ds-port" type="number" min="1" max="65535" value="3306">
-        <label class="ds-mysql" for="ds-user">User</label><input class="ds-mysql" id="ds-user" placeholder="ferry">
-        <label class="ds-mysql" for="ds-password">Password</label><input class="ds-mysql" id="ds-password" type="password" autocomplete="new-password">
+        <label class="ds-db" for="ds-host">Host</label><input class="ds-db" id="ds-host" placeholder="10.0.0.2">
+        <label class="ds-db" for="ds-port">Port</label><input class="ds-db" id="ds-port" type="number" min="1" max="65535" value="3306">
+        <label class="ds-db" for="ds-user">User</label><input class="ds-db" id="ds-user" placeholder="ferry">
+        <label class="ds-db" for="ds-password">Password</label><input class="ds-db" id="ds-password" type="password" autocomplete="new-password">
         <label class="ds-kafka" for="ds-bootstrap">Bootstrap servers</label>
         <input class="ds-kafka" id="ds-bootstrap" placeholder="kafka1:9092,kafka2:9092">
         <div class="full"><button type="submit" class="primary" id="ds-submit">Add and check</button></div>
@@ -892,7 +893,7 @@
 
     const type = $("#ds-type");
     const showType = () => {
-      $$(".ds-mysql").forEach((el) => (el.hidden = type.value !== "mysql"));
+      $$(".ds-db").forEach((el) => (el.hidden = type.value === "kafka"));
       $$(".ds-kafka").forEach((el) => (el.hidden = type.value !== "kafka"));
     };
     type.addEventListener("change", showType);
@@ -905,7 +906,7 @@
       if (!r.ok) return;
       let html = "";
       for (const d of r.body) {
-        const address = d.type === "mysql" ? `${d.host}:${d.port}` : d.bootstrap_servers;
+        const address = d.type === "kafka" ? d.bootstrap_servers : `${d.host}:${d.port}`;
         html += `<tr data-datasource="${esc(d.name)}"><td>${esc(d.name)}</td><td>${esc(d.type)}</td><td>${esc(address)}</td>
           <td>${esc(d.user || DASH)}</td><td><span class="actions">
           <button type="button" data-check="${esc(d.name)}">Check</button>
@@ -953,10 +954,10 @@
       const out = $("#ds-form-msg");
       const name = $("#ds-name").value.trim();
       const body =
-        type.value === "mysql"
+        type.value !== "kafka"
           ? {
               name,
-              type: "mysql",
+              type: type.value,
               host: $("#ds-host").value.trim(),
               port: Number($("#ds-port").value),
               user: $("#ds-user").value.trim(),

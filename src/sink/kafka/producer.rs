@@ -2,22 +2,23 @@ use super::KafkaSinkConfig;
 use crate::codec::Message;
 use crate::meta::Partition;
 use crate::model::TableSchema;
-use crate::sink::{stable_hash, AckTracker, Permit, Route, Sink, SinkError};
+use crate::sink::message::{Producer, Route};
+use crate::sink::{stable_hash, Acknowledge, Permit, SinkContext, SinkError};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{
-    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, PurgeConfig, ThreadedProducer,
 };
 use rdkafka::ClientContext;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Reports deliveries to the tracker. Runs on the producer's polling thread.
+/// Reports deliveries to the sink's acknowledgements. Runs on the producer's polling thread.
 pub struct DeliveryContext {
-    acks: Arc<AckTracker>,
+    acks: Arc<dyn Acknowledge>,
 }
 
 impl ClientContext for DeliveryContext {}
@@ -33,8 +34,12 @@ impl ProducerContext for DeliveryContext {
     }
 }
 
-pub struct KafkaSink {
-    config: KafkaSinkConfig,
+pub struct KafkaProducer {
+    /// Partitions and replication factor of topics Ferry creates.
+    topic_partitions: u32,
+    replication_factor: i32,
+    partition: Partition,
+    /// The run's placement epoch, sent as the `ferry.epoch` header of every message.
     epoch_header: Vec<u8>,
     producer: ThreadedProducer<DeliveryContext>,
     admin: AdminClient<DefaultClientContext>,
@@ -50,8 +55,8 @@ fn unavailable(e: KafkaError) -> SinkError {
     SinkError::Unavailable(e.to_string())
 }
 
-impl KafkaSink {
-    pub fn new(config: KafkaSinkConfig, acks: Arc<AckTracker>) -> Result<Self, SinkError> {
+impl KafkaProducer {
+    pub fn new(config: &KafkaSinkConfig, ctx: &SinkContext) -> Result<Self, SinkError> {
         let producer = client_config(&config.bootstrap_servers)
             .set("enable.idempotence", "true")
             .set("linger.ms", "5")
@@ -59,12 +64,18 @@ impl KafkaSink {
             .set("batch.size", "1048576")
             .set("queue.buffering.max.messages", "100000")
             .set("queue.buffering.max.kbytes", "131072")
-            .set("message.timeout.ms", config.delivery_timeout_ms.to_string())
-            .create_with_context(DeliveryContext { acks })
+            .set("message.timeout.ms", ctx.delivery_timeout.as_millis().max(1).to_string())
+            .create_with_context(DeliveryContext { acks: ctx.acks.clone() })
             .map_err(unavailable)?;
         let admin = client_config(&config.bootstrap_servers).create().map_err(unavailable)?;
-        let epoch_header = config.epoch.to_string().into_bytes();
-        Ok(Self { config, epoch_header, producer, admin })
+        Ok(Self {
+            topic_partitions: ctx.topic_partitions,
+            replication_factor: config.replication_factor,
+            partition: ctx.partition,
+            epoch_header: ctx.epoch.to_string().into_bytes(),
+            producer,
+            admin,
+        })
     }
 
     fn partition_count(&self, topic: &str) -> Result<Option<u32>, SinkError> {
@@ -84,8 +95,8 @@ impl KafkaSink {
     async fn create_topic(&self, topic: &str) -> Result<(), SinkError> {
         let new = NewTopic::new(
             topic,
-            self.config.topic_partitions as i32,
-            TopicReplication::Fixed(self.config.replication_factor),
+            self.topic_partitions as i32,
+            TopicReplication::Fixed(self.replication_factor),
         );
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         let results = self.admin.create_topics([&new], &opts).await.map_err(unavailable)?;
@@ -97,12 +108,12 @@ impl KafkaSink {
                 }
             }
         }
-        tracing::info!(topic, partitions = self.config.topic_partitions, "created topic");
+        tracing::info!(topic, partitions = self.topic_partitions, "created topic");
         Ok(())
     }
 
     fn partition_of(&self, route: &Route, message: &Message) -> i32 {
-        let p = match self.config.partition {
+        let p = match self.partition {
             _ if message.partition.is_some() => {
                 message.partition.unwrap_or(0).min(route.partitions.saturating_sub(1))
             }
@@ -116,7 +127,7 @@ impl KafkaSink {
     }
 }
 
-impl Sink for KafkaSink {
+impl Producer for KafkaProducer {
     async fn route(&mut self, schema: &TableSchema, target: &str) -> Result<Route, SinkError> {
         let partitions = match self.partition_count(target)? {
             Some(n) => n,
