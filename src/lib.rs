@@ -15,3 +15,4 @@ pub mod sink;
 pub mod source;
 pub mod store;
 pub mod tail;
+pub mod verify;

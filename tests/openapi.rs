@@ -40,6 +40,8 @@ const API: &[(&str, &str)] = &[
     ("post", "/api/v1/projects/{name}/{action}"),
     ("get", "/api/v1/projects/{name}/objects"),
     ("get", "/api/v1/projects/{name}/metrics"),
+    ("post", "/api/v1/projects/{name}/verify"),
+    ("get", "/api/v1/projects/{name}/verify"),
     ("post", "/api/v1/projects/{name}/connectors/{id}/reset"),
     ("post", "/api/v1/projects/{name}/connectors/{id}/move"),
     ("get", "/api/v1/projects/{name}/connectors/{id}/live"),

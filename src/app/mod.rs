@@ -241,6 +241,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         cluster: ClusterContext { liveness, lease: opts.lease, lost_after, transport: tcp },
         data_dir: opts.data_dir.clone(),
         peers,
+        verifications: Default::default(),
     };
     let server = HttpServer::new(move || App::new().configure(http::configure(ctx.clone())))
         .workers(2)

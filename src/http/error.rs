@@ -2,6 +2,7 @@
 
 use crate::meta::MetaError;
 use crate::source::mysql::SourceError;
+use crate::verify::VerifyError;
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -153,5 +154,24 @@ impl From<SourceError> for ApiError {
             _ => "source_error",
         };
         ApiError::Upstream { code, message: e.to_string() }
+    }
+}
+
+impl From<VerifyError> for ApiError {
+    fn from(e: VerifyError) -> Self {
+        let message = e.to_string();
+        match e {
+            VerifyError::UnknownConnector { .. } | VerifyError::UnknownDataSource(_) => {
+                ApiError::NotFound(message)
+            }
+            VerifyError::NotADatabase { .. } => {
+                ApiError::Unprocessable { code: "not_a_database_destination", message }
+            }
+            VerifyError::NotSynced { .. } => ApiError::Unprocessable { code: "table_not_synced", message },
+            VerifyError::BadTableName { .. } => ApiError::BadRequest(message),
+            VerifyError::Running { .. } => ApiError::Conflict(message),
+            VerifyError::Secret { .. } | VerifyError::Rules(_) => ApiError::Internal(message),
+            _ => ApiError::Upstream { code: "verification_failed", message },
+        }
     }
 }

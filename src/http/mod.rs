@@ -15,6 +15,7 @@ mod openapi;
 mod projects;
 mod series;
 mod stores;
+mod verify;
 mod views;
 
 pub use cluster::ClusterContext;
@@ -44,6 +45,8 @@ pub struct ApiContext {
     pub data_dir: std::path::PathBuf,
     /// How this node calls another node's API.
     pub peers: crate::peers::Peers,
+    /// The verifications this node runs (one per project at a time).
+    pub verifications: Arc<crate::verify::Verifications>,
 }
 
 /// Mounts the API (and the unauthenticated `/healthz`) on an actix-web app.
@@ -73,6 +76,7 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(objects::configure)
                     .configure(series::configure)
                     .configure(stores::configure)
+                    .configure(verify::configure)
                     .configure(openapi::configure)
                     .configure(projects::configure)
                     .default_service(web::to(|| async {

@@ -437,3 +437,19 @@ pub struct MoveView {
     /// The project's epoch after the move (it restarts under it).
     pub epoch: u64,
 }
+
+/// The body of `POST /projects/{name}/verify`: every field optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    /// The connector whose destination is compared; default: the project's first connector
+    /// into a database (mysql, oceanbase).
+    #[serde(default)]
+    pub connector: Option<String>,
+    /// Source tables, `database.table`; default: every table the project syncs.
+    #[serde(default)]
+    pub tables: Option<Vec<String>>,
+    /// Run the repair statements on the destination.
+    #[serde(default)]
+    pub repair: bool,
+}
