@@ -30,13 +30,12 @@ fn text(v: mysql_async::Value) -> Option<String> {
     }
 }
 
-/// Every row of `query`, as text, in UTC, sorted by id.
-fn rows(sql: &mut Sql, query: &str) -> Rows {
+/// Every row of `query`, as text, in UTC, sorted by id; an error when the query fails (a
+/// target table not created yet).
+fn rows(sql: &mut Sql, query: &str) -> Result<Rows, mysql_async::Error> {
     sql.exec("SET time_zone = '+00:00'");
-    sql.rows(&format!("{query} ORDER BY id"))
-        .into_iter()
-        .map(|r| r.unwrap().into_iter().map(text).collect())
-        .collect()
+    let rows = sql.try_rows(&format!("{query} ORDER BY id"))?;
+    Ok(rows.into_iter().map(|r| r.unwrap().into_iter().map(text).collect()).collect())
 }
 
 /// The source's rows: the union of the shards.
@@ -46,15 +45,12 @@ fn source_rows(sql: &mut Sql, db: &str) -> Rows {
         select(&format!("{db}.orders_0"), "note"),
         select(&format!("{db}.orders_1"), "note")
     );
-    rows(sql, &format!("SELECT * FROM ({union}) u"))
+    rows(sql, &format!("SELECT * FROM ({union}) u")).expect("the source's rows")
 }
 
 /// The target's rows; none while the table is missing.
 fn target_rows(sql: &mut Sql, db: &str) -> Option<Rows> {
-    sql.exec("SET time_zone = '+00:00'");
-    let query = format!("{} ORDER BY id", select(&format!("{db}.orders"), "remark"));
-    let rows = sql.try_rows(&query).ok()?;
-    Some(rows.into_iter().map(|r| r.unwrap().into_iter().map(text).collect()).collect())
+    rows(sql, &select(&format!("{db}.orders"), "remark")).ok()
 }
 
 /// Waits until `target` holds exactly the source's rows; panics with the difference.

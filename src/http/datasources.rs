@@ -355,19 +355,11 @@ pub fn mysql_config(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, Ap
 
 /// The connection settings of a database (mysql or oceanbase) data source, password decrypted.
 fn connection(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, ApiError> {
-    match &ds.kind {
-        DataSourceKind::Mysql { host, port, user, password_sealed }
-        | DataSourceKind::Oceanbase { host, port, user, password_sealed } => Ok(MysqlConfig {
-            host: host.clone(),
-            port: *port,
-            user: user.clone(),
-            password: ctx.keyring.open(password_sealed).map_err(|e| ApiError::Internal(e.to_string()))?,
-        }),
-        DataSourceKind::Kafka { .. } => Err(ApiError::Unprocessable {
-            code: "wrong_data_source_type",
-            message: format!("data source {:?} is kafka, not a database", ds.name),
-        }),
-    }
+    let connection = ds.kind.connection(&ctx.keyring).ok_or_else(|| ApiError::Unprocessable {
+        code: "wrong_data_source_type",
+        message: format!("data source {:?} is kafka, not a database", ds.name),
+    })?;
+    connection.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Asks the brokers for metadata, within 5 s.

@@ -10,13 +10,13 @@ use super::views::{
 };
 use super::{ApiContext, ApiError};
 use crate::meta::{
-    self, Action, Command, ConnectorSpec, DataSourceKind, Partition, Project, ProjectSpec, ProjectState,
-    DEFAULT_CONNECTOR,
+    self, Action, Command, ConnectorSpec, Partition, Project, ProjectSpec, ProjectState, DEFAULT_CONNECTOR,
 };
 use crate::model::{Checkpoint, Position, TableName};
 use crate::pipeline::connector::now_ms;
 use crate::pipeline::feed::LocalFeed;
 use crate::pipeline::status::PipelineStatus;
+use crate::sink::database::DatabaseKind;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::{Routes, StartPoint, TableFilter};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -129,11 +129,9 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     let cfg = mysql_config(&ctx, &source)?;
     // A database applies changes by primary key; the `hash` rule partitions by it.
     let into_database = ctx.meta.read(|s| {
-        connectors.iter().any(|c| {
-            s.data_sources.get(&c.destination).is_some_and(|d| {
-                matches!(d.kind, DataSourceKind::Mysql { .. } | DataSourceKind::Oceanbase { .. })
-            })
-        })
+        connectors
+            .iter()
+            .any(|c| s.data_sources.get(&c.destination).and_then(|d| DatabaseKind::of(&d.kind)).is_some())
     });
     let hash = connectors.iter().any(|c| c.partition == Partition::Hash);
     if into_database || hash {

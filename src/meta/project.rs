@@ -2,6 +2,8 @@
 
 use crate::codec::Format;
 use crate::model::Checkpoint;
+use crate::secrets::{Keyring, SecretError};
+use crate::source::mysql::MysqlConfig;
 use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -44,6 +46,23 @@ impl DataSourceKind {
             DataSourceKind::Mysql { .. } => "mysql",
             DataSourceKind::Kafka { .. } => "kafka",
             DataSourceKind::Oceanbase { .. } => "oceanbase",
+        }
+    }
+
+    /// How to reach a MySQL-protocol server (a mysql or oceanbase data source), its password
+    /// opened with `keyring`; `None` for Kafka.
+    pub fn connection(&self, keyring: &Keyring) -> Option<Result<MysqlConfig, SecretError>> {
+        match self {
+            DataSourceKind::Mysql { host, port, user, password_sealed }
+            | DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
+                Some(keyring.open(password_sealed).map(|password| MysqlConfig {
+                    host: host.clone(),
+                    port: *port,
+                    user: user.clone(),
+                    password,
+                }))
+            }
+            DataSourceKind::Kafka { .. } => None,
         }
     }
 }

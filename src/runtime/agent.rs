@@ -30,7 +30,7 @@ use crate::pipeline::remote_feed::RemoteFeed;
 use crate::pipeline::status::PipelineStatus;
 use crate::pipeline::store::{default_max_disk_bytes, ReplicateHistory, StoreTask, StoreTaskError};
 use crate::secrets::Keyring;
-use crate::sink::database::{DatabaseKind, DatabaseSinkConfig};
+use crate::sink::database::DatabaseSinkConfig;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, Destination, SinkContext, SinkError};
 use crate::source::mysql::{server_info_and_zone, MysqlConfig};
@@ -168,28 +168,13 @@ impl NodeAgent {
             .unwrap_or_default()
     }
 
-    /// A MySQL-protocol server's connection, its password unsealed.
-    fn mysql_config(
-        &self,
-        host: &str,
-        port: u16,
-        user: &str,
-        password_sealed: &[u8],
-    ) -> Result<MysqlConfig, String> {
-        Ok(MysqlConfig {
-            host: host.to_string(),
-            port,
-            user: user.to_string(),
-            password: self.config.keyring.open(password_sealed).map_err(|e| e.to_string())?,
-        })
-    }
-
     fn plan(&self, state: &MetaState, name: &str) -> Result<Plan, String> {
         let project = state.projects.get(name).ok_or("project vanished")?.clone();
         let mysql = match state.data_sources.get(&project.spec.source).map(|d| &d.kind) {
-            Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => {
-                self.mysql_config(host, *port, user, password_sealed)?
-            }
+            Some(kind @ DataSourceKind::Mysql { .. }) => kind
+                .connection(&self.config.keyring)
+                .expect("a mysql data source")
+                .map_err(|e| e.to_string())?,
             _ => return Err(format!("source {} is not a mysql data source", project.spec.source)),
         };
         let mut connectors = Vec::new();
@@ -199,18 +184,11 @@ impl NodeAgent {
                     bootstrap_servers: bootstrap_servers.clone(),
                     replication_factor: 1,
                 }),
-                Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => {
-                    Destination::Database(DatabaseSinkConfig {
-                        kind: DatabaseKind::Mysql,
-                        connection: self.mysql_config(host, *port, user, password_sealed)?,
-                    })
-                }
-                Some(DataSourceKind::Oceanbase { host, port, user, password_sealed }) => {
-                    Destination::Database(DatabaseSinkConfig {
-                        kind: DatabaseKind::Oceanbase,
-                        connection: self.mysql_config(host, *port, user, password_sealed)?,
-                    })
-                }
+                Some(kind) => Destination::Database(
+                    DatabaseSinkConfig::of(kind, &self.config.keyring)
+                        .expect("every other kind is a database")
+                        .map_err(|e| e.to_string())?,
+                ),
                 None => return Err(format!("destination {} does not exist", connector.destination)),
             };
             connectors.push((connector, destination));

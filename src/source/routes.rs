@@ -3,7 +3,7 @@
 //! shards of a logical table merge into one. It may also rename columns. The first rule that
 //! matches wins; a table no rule matches keeps its name.
 
-use crate::model::{Column, TableName, TableSchema};
+use crate::model::{Column, ColumnKind, TableName, TableSchema};
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -118,6 +118,19 @@ impl Routes {
             columns: schema.columns.iter().map(rename).collect(),
             primary_key: schema.primary_key.clone(),
         }
+    }
+
+    /// `schema` as a database destination lays out its target table: [`apply`](Self::apply),
+    /// then, when the route has a shard column, that column last and at the end of the key,
+    /// with the value its rows get there (the source table's `database.table`).
+    pub fn database_layout(&self, schema: &TableSchema) -> (TableSchema, Option<String>) {
+        let mut target = self.apply(schema);
+        let shard = self.shard_column(&schema.name).map(|column| {
+            target.primary_key.push(target.columns.len());
+            target.columns.push(Column::new(column, ColumnKind::VarChar { len: 192 }));
+            schema.name.to_string()
+        });
+        (target, shard)
     }
 
     /// The column of the source table's name a database destination adds for `name`, if any.

@@ -4,7 +4,7 @@
 
 use super::compare::{equal, key_of, Key};
 use super::{sql, VerifyError, CHUNK_ROWS};
-use crate::model::{Column, ColumnKind, TableName, TableSchema};
+use crate::model::{Column, TableName, TableSchema};
 use crate::sink::database::DatabaseKind;
 use crate::source::mysql::{connect_caching, MysqlConfig};
 use crate::source::Routes;
@@ -170,13 +170,9 @@ impl Shard {
         if !schema.has_primary_key() {
             return Err(VerifyError::NoPrimaryKey { table: schema.name.to_string() });
         }
-        let mut target = routes.apply(schema);
         // As the destination lays the table out (`sink::database`).
-        let tag = routes.shard_column(&schema.name).map(|column| {
-            target.primary_key.push(target.columns.len());
-            target.columns.push(Column::new(column, ColumnKind::VarChar { len: 192 }));
-            Value::Bytes(schema.name.to_string().into_bytes())
-        });
+        let (target, tag) = routes.database_layout(schema);
+        let tag = tag.map(|name| Value::Bytes(name.into_bytes()));
         Ok(Shard {
             source: schema.name.clone(),
             columns: schema.columns.iter().map(|c| c.name.clone()).collect(),
@@ -231,6 +227,7 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ColumnKind;
     use crate::source::RouteRule;
 
     #[test]

@@ -6,7 +6,7 @@ use super::VerifyError;
 use crate::meta::{DataSourceKind, MetaState, Project};
 use crate::model::TableName;
 use crate::secrets::Keyring;
-use crate::sink::database::DatabaseKind;
+use crate::sink::database::{DatabaseKind, DatabaseSinkConfig};
 use crate::source::filter::ObjectRule;
 use crate::source::mysql::MysqlConfig;
 use crate::source::{RouteRule, Routes, TableFilter};
@@ -51,9 +51,7 @@ impl Job {
         let spec = &project.spec;
         let name = spec.name.clone();
         let kind_of = |ds: &str| state.data_sources.get(ds).map(|d| &d.kind);
-        let database = |k: Option<&DataSourceKind>| {
-            matches!(k, Some(DataSourceKind::Mysql { .. } | DataSourceKind::Oceanbase { .. }))
-        };
+        let database = |k: Option<&DataSourceKind>| k.and_then(DatabaseKind::of).is_some();
         let connectors = spec.connectors();
         let connector = match &request.connector {
             Some(id) => {
@@ -85,23 +83,14 @@ impl Job {
                 }
             },
         };
-        let open = |ds: &str| -> Result<(MysqlConfig, DatabaseKind), VerifyError> {
-            let (host, port, user, sealed, kind) = match kind_of(ds) {
-                Some(DataSourceKind::Mysql { host, port, user, password_sealed }) => {
-                    (host, port, user, password_sealed, DatabaseKind::Mysql)
-                }
-                Some(DataSourceKind::Oceanbase { host, port, user, password_sealed }) => {
-                    (host, port, user, password_sealed, DatabaseKind::Oceanbase)
-                }
-                _ => return Err(VerifyError::UnknownDataSource(ds.to_string())),
-            };
-            let password = keyring
-                .open(sealed)
-                .map_err(|e| VerifyError::Secret { data_source: ds.to_string(), reason: e.to_string() })?;
-            Ok((MysqlConfig { host: host.clone(), port: *port, user: user.clone(), password }, kind))
+        let open = |ds: &str| -> Result<DatabaseSinkConfig, VerifyError> {
+            kind_of(ds)
+                .and_then(|kind| DatabaseSinkConfig::of(kind, keyring))
+                .ok_or_else(|| VerifyError::UnknownDataSource(ds.to_string()))?
+                .map_err(|e| VerifyError::Secret { data_source: ds.to_string(), reason: e.to_string() })
         };
-        let (source, _) = open(&spec.source)?;
-        let (target, kind) = open(&connector.destination)?;
+        let source = open(&spec.source)?.connection;
+        let DatabaseSinkConfig { kind, connection: target } = open(&connector.destination)?;
         let filter = TableFilter::new(&spec.objects).map_err(|e| VerifyError::Rules(e.to_string()))?;
         Routes::new(&spec.routes).map_err(|e| VerifyError::Rules(e.to_string()))?;
         let tables = match request.tables {

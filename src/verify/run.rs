@@ -204,10 +204,9 @@ impl TableRun<'_> {
             let keys = self.dest.page(self.target, &key, &key, after.as_deref()).await?;
             let Some(last) = keys.last() else { break };
             after = Some(last.clone());
-            let held = self.in_source(&keys, false).await?;
+            let held = self.held(&keys).await?;
             self.progress.target_chunk(self.index, keys.len());
-            self.collisions(&keys).await?;
-            let extra = keys.iter().filter(|k| !held.contains_key(&key_of(k, &all)));
+            let extra = keys.iter().filter(|k| !held.contains(&key_of(k, &all)));
             self.pending.extend(extra.map(|k| Suspect { key: k.clone(), from_source: false }));
             if self.pending.len() >= PENDING_MAX {
                 self.settle(TableState::ScanningTarget).await?;
@@ -219,11 +218,13 @@ impl TableRun<'_> {
         Ok(())
     }
 
-    /// Reports the target keys (a page of them) that more than one source table holds: shards
-    /// merged without a shard column, whose rows overwrite each other.
-    async fn collisions(&mut self, keys: &[Vec<Value>]) -> Result<(), VerifyError> {
+    /// Which of `keys` (a page of the target's) some source table holds. Shards merged without
+    /// a shard column may hold the same key, their rows overwriting each other: then every
+    /// source table is asked for every key, and the keys more than one holds are reported as
+    /// collisions; otherwise each key is looked for until a table holds it.
+    async fn held(&mut self, keys: &[Vec<Value>]) -> Result<HashSet<Key>, VerifyError> {
         if self.shards.len() < 2 || self.shards.iter().any(|s| s.tag.is_some()) {
-            return Ok(());
+            return Ok(self.in_source(keys, false).await?.into_keys().collect());
         }
         let all: Vec<usize> = (0..keys.first().map_or(0, Vec::len)).collect();
         let mut holders: HashMap<Key, Vec<String>> = HashMap::new();
@@ -234,11 +235,11 @@ impl TableRun<'_> {
             }
         }
         for key in keys {
-            if let Some(shards) = holders.remove(&key_of(key, &all)).filter(|h| h.len() > 1) {
-                self.progress.collided(self.index, Collision { key: key_json(key), shards });
+            if let Some(shards) = holders.get(&key_of(key, &all)).filter(|h| h.len() > 1) {
+                self.progress.collided(self.index, Collision { key: key_json(key), shards: shards.clone() });
             }
         }
-        Ok(())
+        Ok(holders.into_keys().collect())
     }
 
     /// Checks the pending keys again, up to [`RECHECKS`] times, and reports (and repairs) what

@@ -1,4 +1,6 @@
 use super::DatabaseSink;
+use crate::meta::DataSourceKind;
+use crate::secrets::{Keyring, SecretError};
 use crate::sink::{SinkContext, SinkError};
 use crate::source::mysql::MysqlConfig;
 
@@ -8,6 +10,17 @@ use crate::source::mysql::MysqlConfig;
 pub enum DatabaseKind {
     Mysql,
     Oceanbase,
+}
+
+impl DatabaseKind {
+    /// The database a data source is, `None` when it is no database (Kafka).
+    pub fn of(kind: &DataSourceKind) -> Option<DatabaseKind> {
+        match kind {
+            DataSourceKind::Mysql { .. } => Some(DatabaseKind::Mysql),
+            DataSourceKind::Oceanbase { .. } => Some(DatabaseKind::Oceanbase),
+            DataSourceKind::Kafka { .. } => None,
+        }
+    }
 }
 
 /// How a project writes into a MySQL or OceanBase (MySQL tenant) database.
@@ -22,6 +35,13 @@ pub struct DatabaseSinkConfig {
 pub const META_DATABASE: &str = "__ferry";
 
 impl DatabaseSinkConfig {
+    /// The destination a mysql or oceanbase data source is, its password opened with
+    /// `keyring`; `None` when it is no database.
+    pub fn of(kind: &DataSourceKind, keyring: &Keyring) -> Option<Result<Self, SecretError>> {
+        let database = DatabaseKind::of(kind)?;
+        Some(kind.connection(keyring)?.map(|connection| DatabaseSinkConfig { kind: database, connection }))
+    }
+
     /// The sink; it connects when first used.
     pub fn build(&self, ctx: SinkContext) -> Result<DatabaseSink, SinkError> {
         Ok(DatabaseSink::new(self.clone(), ctx))

@@ -1,8 +1,6 @@
 use super::config::{DatabaseKind, DatabaseSinkConfig, META_DATABASE};
 use super::sql;
-use crate::model::{
-    Column, ColumnKind, DdlKind, DdlRecord, Op, Position, RowsBatch, TableName, TableSchema, TxEnd, Value,
-};
+use crate::model::{DdlKind, DdlRecord, Op, Position, RowsBatch, TableName, TableSchema, TxEnd, Value};
 use crate::sink::{Acknowledge, Permit, Sink, SinkContext, SinkError, SinkFuture, TableId, Written};
 use crate::source::mysql::{connect_caching, SourceError};
 use crate::source::Routes;
@@ -220,26 +218,23 @@ impl DatabaseSink {
     }
 
     async fn open_table(&mut self, schema: Arc<TableSchema>) -> Result<TableId, SinkError> {
-        let mut target = self.routes.apply(&schema);
-        if !target.has_primary_key() {
+        if !schema.has_primary_key() {
             return Err(SinkError::Refused(format!(
                 "table {} has no primary key: a database destination applies changes by primary key",
                 schema.name
             )));
         }
+        let (target, shard) = self.routes.database_layout(&schema);
         if let Some(column) = self.routes.shard_column(&schema.name) {
-            if target.columns.iter().any(|c| c.name.eq_ignore_ascii_case(column)) {
+            let (own, _) = target.columns.split_at(target.columns.len() - 1);
+            if own.iter().any(|c| c.name.eq_ignore_ascii_case(column)) {
                 return Err(SinkError::Refused(format!(
                     "table {} already has a column {column:?}: choose another shard_column for its route",
                     schema.name
                 )));
             }
         }
-        let shard = self.routes.shard_column(&schema.name).map(|column| {
-            target.primary_key.push(target.columns.len());
-            target.columns.push(Column::new(column, ColumnKind::VarChar { len: 192 }));
-            Param::from(schema.name.to_string())
-        });
+        let shard = shard.map(Param::from);
         // DDL commits implicitly: close the group first when it holds only whole transactions.
         if self.partial == 0 {
             self.commit().await?;
@@ -503,12 +498,10 @@ impl DatabaseSink {
     }
 
     async fn commit_under(&mut self, permit: &dyn Permit) -> Result<(), SinkError> {
-        if !permit.granted() {
-            self.conn = None;
-            self.in_tx = false;
-            return Err(SinkError::Revoked);
-        }
-        let committed = self.commit().await;
+        let committed = match permit.granted() {
+            true => self.commit().await,
+            false => Err(SinkError::Revoked),
+        };
         self.reset(committed)
     }
 
