@@ -45,6 +45,22 @@ async fn project_with_connector(
     Ok(project)
 }
 
+/// A connector of a project reading a sharded source runs beside its stores, one per instance:
+/// it cannot be reset or moved (yet).
+fn not_sharded(project: &crate::meta::Project, what: &str) -> Result<(), ApiError> {
+    if project.instances.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Unprocessable {
+        code: "sharded_source",
+        message: format!(
+            "project {:?} reads a sharded source ({} instances): its connectors cannot be {what} yet",
+            project.spec.name,
+            project.instances.len()
+        ),
+    })
+}
+
 /// Moves a connector back (or forward) to a transaction end its store still holds.
 ///
 /// Connector `id` is reset while the project runs (it restarts there), or while it is paused
@@ -92,6 +108,7 @@ async fn reset(
     let states = [ProjectState::Running, ProjectState::Paused, ProjectState::Failed];
     let what = "a connector is reset while its project runs, is paused or failed (its store keeps the changes until the project is released)";
     let project = project_with_connector(&ctx, &name, &id, &states, what).await?;
+    not_sharded(&project, "reset")?;
     let Some(node) = project.placement.as_ref().map(|p| p.node) else {
         return Err(starting(&name));
     };
@@ -198,6 +215,7 @@ async fn move_to(
     let target = body.into_inner().node;
     let what = "a connector is moved while its project runs";
     let project = project_with_connector(&ctx, &name, &id, &[ProjectState::Running], what).await?;
+    not_sharded(&project, "moved apart from its stores")?;
     let Some(placement) = project.placement.as_ref() else {
         return Err(starting(&name));
     };

@@ -5,12 +5,16 @@ use super::error::ErrorBody;
 use super::openapi::ServiceConfig;
 use super::views::{validate_name, DataSourceView, NewDataSource, TableMatchView, TablesQuery, TablesView};
 use super::{ApiContext, ApiError};
-use crate::meta::{self, Command, DataSource, DataSourceKind};
+use crate::meta::{self, Command, DataSource, DataSourceKind, LogicalTable};
+use crate::model::TableName;
 use crate::pipeline::connector::now_ms;
+use crate::source::filter::ObjectRule;
 use crate::source::mysql::{self, MysqlConfig};
+use crate::source::{shards, ShardedTables};
 use crate::source::{Finding, TableFilter};
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
@@ -65,8 +69,8 @@ async fn create(
     query: web::Query<CreateQuery>,
     body: web::Json<NewDataSource>,
 ) -> Result<HttpResponse, ApiError> {
-    let source = build(&ctx, body.into_inner(), query.verify.unwrap_or(true)).await?;
-    let view = DataSourceView::from(&source);
+    let (source, shards) = build(&ctx, body.into_inner(), query.verify.unwrap_or(true)).await?;
+    let view = DataSourceView { shards, ..DataSourceView::from(&source) };
     meta::propose(&ctx.meta, Command::CreateDataSource { source }).await??;
     Ok(HttpResponse::Created().json(view))
 }
@@ -107,15 +111,135 @@ async fn update(
         )));
     }
     find(&ctx, &name)?;
-    let source = build(&ctx, body, query.verify.unwrap_or(true)).await?;
-    let view = DataSourceView::from(&source);
+    let (source, shards) = build(&ctx, body, query.verify.unwrap_or(true)).await?;
+    let view = DataSourceView { shards, ..DataSourceView::from(&source) };
     meta::propose(&ctx.meta, Command::UpdateDataSource { source, now_ms: now_ms() }).await??;
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// A data source from its API body, checked (and, with `verify`, connected to).
-async fn build(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<DataSource, ApiError> {
+/// Where a sharded source's shards are: instance -> `db.table`s.
+type Shards = BTreeMap<String, Vec<String>>;
+
+/// A data source from its API body, checked (and, with `verify`, connected to); a sharded
+/// source's shards as found on its instances.
+async fn build(
+    ctx: &ApiContext,
+    body: NewDataSource,
+    verify: bool,
+) -> Result<(DataSource, Option<Shards>), ApiError> {
     validate_name("name", body.name())?;
+    if let NewDataSource::Dbp { name, instances, tables: logical_tables } = body {
+        return build_dbp(ctx, name, instances, logical_tables, verify).await;
+    }
+    Ok((build_server(ctx, body, verify).await?, None))
+}
+
+/// A sharded source: its logical tables parsed, its instances mysql data sources, and (with
+/// `verify`) every pattern's shards found, each on one instance.
+async fn build_dbp(
+    ctx: &ApiContext,
+    name: String,
+    instances: Vec<String>,
+    logical_tables: Vec<LogicalTable>,
+    verify: bool,
+) -> Result<(DataSource, Option<Shards>), ApiError> {
+    let sharded = ShardedTables::new(&logical_tables).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if instances.is_empty() {
+        return Err(ApiError::bad_request("instances: give at least one mysql data source"));
+    }
+    for (i, instance) in instances.iter().enumerate() {
+        if instances[..i].contains(instance) {
+            return Err(ApiError::bad_request(format!("instances[{i}]: {instance:?} is listed twice")));
+        }
+        if *instance == name {
+            return Err(ApiError::bad_request(format!(
+                "instances[{i}]: a sharded source cannot be its own instance"
+            )));
+        }
+    }
+    let mut configs = Vec::new();
+    for (i, instance) in instances.iter().enumerate() {
+        let ds = ctx.meta.read(|s| s.data_sources.get(instance).cloned()).ok_or_else(|| {
+            ApiError::NotFound(format!("instances[{i}]: data source {instance:?} does not exist"))
+        })?;
+        configs.push((instance.clone(), mysql_config(ctx, &ds)?));
+    }
+    let source = DataSource { name, kind: DataSourceKind::Dbp { instances, tables: logical_tables } };
+    if !verify {
+        return Ok((source, None));
+    }
+    let found = instance_tables(&configs).await?;
+    let problems = shard_problems(&sharded, &found);
+    if !problems.is_empty() {
+        return Err(ApiError::Unprocessable { code: "shards_mismatch", message: problems.join("; ") });
+    }
+    let mut shards = Shards::new();
+    for (logical, pattern) in sharded.tables() {
+        for (instance, held) in shards::check(pattern, &found).placement {
+            let names = shards.entry(instance).or_default();
+            names.extend(held.iter().map(|t| t.to_string()));
+            tracing::debug!(%logical, shards = held.len(), "shards found");
+        }
+    }
+    Ok((source, Some(shards)))
+}
+
+/// Every table of each instance.
+async fn instance_tables(
+    configs: &[(String, MysqlConfig)],
+) -> Result<Vec<(String, Vec<TableName>)>, ApiError> {
+    let every = TableFilter::new(&[ObjectRule {
+        database: "*".into(),
+        tables: Vec::new(),
+        exclude: Vec::new(),
+        topic: String::new(),
+    }])
+    .expect("a valid pattern");
+    let lists = configs.iter().map(|(instance, cfg)| {
+        let every = &every;
+        async move {
+            let found = mysql::list_tables(cfg, every).await.map_err(|e| match ApiError::from(e) {
+                ApiError::Upstream { code, message } => {
+                    ApiError::Upstream { code, message: format!("instance {instance}: {message}") }
+                }
+                other => other,
+            })?;
+            Ok::<_, ApiError>((instance.clone(), found.into_iter().map(|t| t.name).collect()))
+        }
+    });
+    futures_util::future::try_join_all(lists).await
+}
+
+/// What is wrong with the shards of each logical table, one line each.
+fn shard_problems(sharded: &ShardedTables, found: &[(String, Vec<TableName>)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (logical, pattern) in sharded.tables() {
+        let shard_check = shards::check(pattern, found);
+        let names_of = |what: &str, names: &[String]| {
+            (!names.is_empty()).then(|| format!("{what} {}", names.join(", ")))
+        };
+        let parts: Vec<String> = [
+            names_of("missing on every instance:", &shard_check.missing),
+            names_of("not in the pattern:", &shard_check.extra),
+            names_of("on more than one instance:", &shard_check.duplicated),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !parts.is_empty() {
+            problems.push(format!("logical table {logical} ({}): {}", pattern.as_str(), parts.join("; ")));
+        } else if shard_check.placement.iter().all(|(_, held)| held.is_empty()) {
+            problems.push(format!(
+                "logical table {logical} ({}): no instance has a shard of it",
+                pattern.as_str()
+            ));
+        }
+    }
+    problems
+}
+
+/// A server data source (mysql, kafka, oceanbase) from its API body.
+async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<DataSource, ApiError> {
     Ok(match body {
         NewDataSource::Mysql { name, host, port, user, password } => {
             require_address("mysql", &host, port, &user)?;
@@ -148,6 +272,7 @@ async fn build(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<Da
             let password_sealed = ctx.keyring.seal(&password);
             DataSource { name, kind: DataSourceKind::Oceanbase { host, port, user, password_sealed } }
         }
+        NewDataSource::Dbp { .. } => unreachable!("built by build_dbp"),
     })
 }
 
@@ -293,9 +418,61 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
             };
             vec![Finding { check: "connect".into(), ok, message, fix }]
         }
+        DataSourceKind::Dbp { instances, tables: logical_tables } => {
+            dbp_findings(&ctx, instances, logical_tables).await
+        }
     };
     let ok = findings.iter().all(|f| f.ok);
     Ok(HttpResponse::Ok().json(CheckView { name: ds.name, ok, findings }))
+}
+
+/// A sharded source's findings: each instance's (named after it), then its shards'.
+async fn dbp_findings(
+    ctx: &ApiContext,
+    instances: &[String],
+    logical_tables: &[LogicalTable],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut configs = Vec::new();
+    for instance in instances {
+        let cfg = ctx.meta.read(|s| s.data_sources.get(instance).cloned()).map(|ds| mysql_config(ctx, &ds));
+        let found = match cfg {
+            Some(Ok(cfg)) => match mysql::precheck(&cfg).await {
+                Ok(found) => {
+                    configs.push((instance.clone(), cfg));
+                    found
+                }
+                Err(e) => vec![Finding {
+                    check: "connect".into(),
+                    ok: false,
+                    message: e.to_string(),
+                    fix: "check the instance's host, port, user and password".into(),
+                }],
+            },
+            _ => vec![Finding {
+                check: "connect".into(),
+                ok: false,
+                message: format!("data source {instance:?} is gone or not mysql"),
+                fix: "register the instance again as a mysql data source".into(),
+            }],
+        };
+        findings
+            .extend(found.into_iter().map(|f| Finding { check: format!("{instance}: {}", f.check), ..f }));
+    }
+    if configs.len() == instances.len() {
+        let checked = match ShardedTables::new(logical_tables) {
+            Ok(sharded) => instance_tables(&configs).await.map(|found| shard_problems(&sharded, &found)),
+            Err(e) => Ok(vec![e.to_string()]),
+        };
+        let (ok, message) = match checked {
+            Ok(problems) if problems.is_empty() => (true, "every shard is on one instance".to_string()),
+            Ok(problems) => (false, problems.join("; ")),
+            Err(e) => (false, e.to_string()),
+        };
+        let fix = if ok { String::new() } else { "create the missing shards, or change the patterns".into() };
+        findings.push(Finding { check: "shards".into(), ok, message, fix });
+    }
+    findings
 }
 
 /// The tables of source `name` that object rules match (what a project with them would sync).
@@ -325,7 +502,7 @@ async fn tables(
     let DataSourceKind::Mysql { .. } = &ds.kind else {
         return Err(ApiError::Unprocessable {
             code: "wrong_data_source_type",
-            message: format!("data source {:?} is a destination, not a mysql source", ds.name),
+            message: format!("data source {:?} is {}, not a mysql source", ds.name, ds.kind.type_name()),
         });
     };
     let cfg = mysql_config(&ctx, &ds)?;

@@ -5,20 +5,22 @@ use super::error::ErrorBody;
 use super::forward::{ask, forward, is_forwarded};
 use super::openapi::ServiceConfig;
 use super::views::{
-    validate_name, ComponentView, ConnectorLiveView, ConnectorView, NewProject, PositionView, ProjectView,
-    RetainedView, StartBody, StoreStatusView, TableView,
+    validate_name, ComponentView, ConnectorLiveView, ConnectorView, InstanceConnectorView, InstanceView,
+    NewProject, PositionView, ProjectView, RetainedView, StartBody, StoreStatusView, TableView,
 };
 use super::{ApiContext, ApiError};
 use crate::meta::{
-    self, Action, Command, ConnectorSpec, Partition, Project, ProjectSpec, ProjectState, DEFAULT_CONNECTOR,
+    self, checkpoint_key, Action, Command, ConnectorSpec, DataSource, DataSourceKind, Partition, Project,
+    ProjectSpec, ProjectState, DEFAULT_CONNECTOR,
 };
 use crate::model::{Checkpoint, Position, TableName};
 use crate::pipeline::connector::now_ms;
 use crate::pipeline::feed::LocalFeed;
 use crate::pipeline::status::PipelineStatus;
 use crate::sink::database::DatabaseKind;
+use crate::source::filter::ObjectRule;
 use crate::source::mysql::{self, MysqlConfig};
-use crate::source::{Routes, StartPoint, TableFilter};
+use crate::source::{RouteRule, Routes, ShardedTables, StartPoint, TableFilter};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -69,8 +71,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             return Err(ApiError::bad_request(format!("objects[{i}].database must not be empty")));
         }
     }
-    let filter =
-        TableFilter::new(&body.objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
+    TableFilter::new(&body.objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
     let connectors = connectors(&body)?;
     let start = match body.start {
         None => Default::default(),
@@ -117,7 +118,9 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         if !ctx.meta.read(|s| s.data_sources.contains_key(destination)) {
             return Err(ApiError::NotFound(format!("{field}: data source {destination:?} does not exist")));
         }
-        if *destination == source.name {
+        let instance =
+            matches!(&source.kind, DataSourceKind::Dbp { instances, .. } if instances.contains(destination));
+        if *destination == source.name || instance {
             return Err(ApiError::Unprocessable {
                 code: "destination_is_source",
                 message: format!(
@@ -126,7 +129,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             });
         }
     }
-    let cfg = mysql_config(&ctx, &source)?;
+    let servers = source_servers(&ctx, &source, &body.objects, &body.routes, &start)?;
     // A database applies changes by primary key; the `hash` rule partitions by it.
     let into_database = ctx.meta.read(|s| {
         connectors
@@ -135,9 +138,11 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     });
     let hash = connectors.iter().any(|c| c.partition == Partition::Hash);
     if into_database || hash {
-        let tables = mysql::list_tables(&cfg, &filter).await?;
-        let without_pk: Vec<String> =
-            tables.iter().filter(|t| !t.has_primary_key).map(|t| t.name.to_string()).collect();
+        let mut without_pk = Vec::new();
+        for (instance, cfg, filter) in &servers {
+            let tables = mysql::list_tables(cfg, filter).await.map_err(|e| on_instance(instance, e))?;
+            without_pk.extend(tables.iter().filter(|t| !t.has_primary_key).map(|t| t.name.to_string()));
+        }
         if !without_pk.is_empty() {
             let why = match into_database {
                 true => "a database destination applies changes by primary key; add a primary key or exclude them",
@@ -167,6 +172,59 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     meta::propose(&ctx.meta, Command::CreateProject { spec, now_ms: now_ms() }).await??;
     let project = find(&ctx, &body.name)?;
     Ok(HttpResponse::Created().json(view(&ctx, &project, None, &BTreeMap::new())))
+}
+
+/// The servers a new project reads, with the filter of what it reads there: its mysql source,
+/// or each instance of a sharded source with the shards of the logical tables `objects` select.
+fn source_servers(
+    ctx: &ApiContext,
+    source: &DataSource,
+    objects: &[ObjectRule],
+    routes: &[RouteRule],
+    start: &StartPoint,
+) -> Result<Vec<(Option<String>, MysqlConfig, TableFilter)>, ApiError> {
+    let DataSourceKind::Dbp { instances, tables } = &source.kind else {
+        let filter = TableFilter::new(objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
+        return Ok(vec![(None, mysql_config(ctx, source)?, filter)]);
+    };
+    if !matches!(start, StartPoint::Now | StartPoint::Timestamp { .. }) {
+        return Err(ApiError::bad_request(
+            "start: a sharded source starts from {\"from\":\"now\"} or a {\"timestamp\"}: a binlog position or GTID names one server's log",
+        ));
+    }
+    let sharded = ShardedTables::new(tables).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let selected = sharded.selected(objects).map_err(ApiError::bad_request)?;
+    if selected.is_empty() {
+        let known: Vec<String> = sharded.tables().iter().map(|(l, _)| l.to_string()).collect();
+        return Err(ApiError::Unprocessable {
+            code: "no_table_selected",
+            message: format!(
+                "objects select no logical table of sharded source {:?} (its logical tables: {})",
+                source.name,
+                known.join(", ")
+            ),
+        });
+    }
+    let (physical, _) = sharded.physical_rules(objects, routes).map_err(ApiError::bad_request)?;
+    let mut servers = Vec::new();
+    for instance in instances {
+        let ds = ctx.meta.read(|s| s.data_sources.get(instance).cloned()).ok_or_else(|| {
+            ApiError::NotFound(format!("instance {instance:?} of {:?} is gone", source.name))
+        })?;
+        let filter = TableFilter::new(&physical).map_err(|e| ApiError::Internal(e.to_string()))?;
+        servers.push((Some(instance.clone()), mysql_config(ctx, &ds)?, filter));
+    }
+    Ok(servers)
+}
+
+/// A source error of `instance` (of a sharded source) says which instance.
+fn on_instance(instance: &Option<String>, e: mysql::SourceError) -> ApiError {
+    match (instance, ApiError::from(e)) {
+        (Some(instance), ApiError::Upstream { code, message }) => {
+            ApiError::Upstream { code, message: format!("instance {instance}: {message}") }
+        }
+        (_, other) => other,
+    }
 }
 
 /// The connectors a new project asks for: its one `destination`, or its `connectors`.
@@ -321,18 +379,69 @@ pub fn connector_live(ctx: &ApiContext, project: &Project, id: &str) -> Option<C
         return None;
     }
     let running = ctx.live.project(&project.spec.name).filter(|r| r.epoch == project.epoch)?;
-    let live = running.status.connector_here(id)?;
-    let latency = live.latency(now_ms());
-    Some(ConnectorLiveView {
-        node: me,
-        rows_per_s: live.rows_per_s.load(Ordering::Relaxed),
-        bytes_per_s: live.bytes_per_s.load(Ordering::Relaxed),
-        retries: running.status.errors().get(&format!("connector/{id}")).copied().unwrap_or(0),
-        last_error: live.last_error(),
-        latency_p50_ms: latency.map(|q| q.p50_ms),
-        latency_p95_ms: latency.map(|q| q.p95_ms),
-        latency_p99_ms: latency.map(|q| q.p99_ms),
-    })
+    // On a sharded source a connector runs once per instance: its figures add up, its latency
+    // is the worst.
+    let errors = running.status.errors();
+    let mut view: Option<ConnectorLiveView> = None;
+    for instance in project.streams() {
+        let key = checkpoint_key(id, instance);
+        let Some(live) = running.status.connector_here(&key) else { continue };
+        let latency = live.latency(now_ms());
+        let v = view.get_or_insert(ConnectorLiveView {
+            node: me,
+            rows_per_s: 0,
+            bytes_per_s: 0,
+            retries: 0,
+            last_error: None,
+            latency_p50_ms: None,
+            latency_p95_ms: None,
+            latency_p99_ms: None,
+        });
+        v.rows_per_s += live.rows_per_s.load(Ordering::Relaxed);
+        v.bytes_per_s += live.bytes_per_s.load(Ordering::Relaxed);
+        v.retries += errors.get(&format!("connector/{key}")).copied().unwrap_or(0);
+        v.last_error = v.last_error.take().or_else(|| live.last_error());
+        v.latency_p50_ms = v.latency_p50_ms.max(latency.map(|q| q.p50_ms));
+        v.latency_p95_ms = v.latency_p95_ms.max(latency.map(|q| q.p95_ms));
+        v.latency_p99_ms = v.latency_p99_ms.max(latency.map(|q| q.p99_ms));
+    }
+    view
+}
+
+/// Each instance's store of a project reading a sharded source (figures from this node when
+/// its stores run here).
+fn instances(ctx: &ApiContext, project: &Project) -> Vec<InstanceView> {
+    let running = ctx.live.project(&project.spec.name).filter(|r| r.epoch == project.epoch);
+    let connectors = project.spec.connectors();
+    project
+        .instances
+        .iter()
+        .map(|instance| {
+            let live = running.as_ref().and_then(|r| r.instances.iter().find(|i| i.instance == *instance));
+            let status = live.map(|l| &l.status);
+            InstanceView {
+                instance: instance.clone(),
+                store_position: status.and_then(|s| s.store_position()).as_ref().map(PositionView::from),
+                store_timestamp: status.map(|s| s.store_ts()).filter(|ts| *ts > 0),
+                rows_read: status.map(|s| s.store_rows.load(Ordering::Relaxed)),
+                rows_per_s: status.map(|s| s.store_rows_per_s.load(Ordering::Relaxed)),
+                store_status: live.map(|l| store_status(&l.status, &l.store)),
+                connectors: connectors
+                    .iter()
+                    .map(|c| {
+                        let cp = project.checkpoints.get(&checkpoint_key(&c.id, Some(instance)));
+                        InstanceConnectorView {
+                            id: c.id.clone(),
+                            sync_timestamp: cp.map(|cp| cp.commit_ts).filter(|ts| *ts > 0),
+                            position: cp.filter(|cp| cp.seq > 0).map(|cp| PositionView::from(&cp.position)),
+                            rows: cp.map_or(0, |cp| cp.rows),
+                            caught_up: status.map(|s| cp.is_some_and(|cp| cp.seq >= s.store_committed_seq())),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Deletes a project that was only created, or released.
@@ -391,7 +500,12 @@ async fn act(
     };
     let project = find(&ctx, &name)?;
     // "From now" means from when the user pressed start: pin it to the source's position.
+    let sharded = !project.instances.is_empty();
     let start_at = match (action, &project.spec.start) {
+        // Positions are per server: the instances of a sharded source start from this second.
+        (Action::Start, StartPoint::Now) if sharded => {
+            Some(StartPoint::Timestamp { timestamp: now_ms() / 1000 })
+        }
         (Action::Start, StartPoint::Now) => {
             let p = mysql::current_position(&source_config(&ctx, &project)?).await?;
             Some(StartPoint::FilePos { file: p.file, pos: p.pos })
@@ -442,15 +556,25 @@ fn view(
     // The store's figures, when the store runs here.
     let running = ctx.live.project(&spec.name).filter(|r| r.store.is_some());
     let live = running.as_ref().map(|r| r.status.clone());
+    // Each connector's checkpoint (on a sharded source, of all its instances).
+    let connector_checkpoints: Vec<Option<Checkpoint>> =
+        spec.connectors().iter().map(|c| project.connector_checkpoint(&c.id)).collect();
+    let instances = instances(ctx, project);
     // The connector furthest behind (none until every connector has a checkpoint).
-    let checkpoints: Option<Vec<&Checkpoint>> =
-        spec.connectors().iter().map(|c| project.checkpoints.get(&c.id)).collect();
-    let checkpoint = checkpoints.and_then(|all| all.into_iter().min_by_key(|c| c.seq));
+    let checkpoints: Option<Vec<&Checkpoint>> = connector_checkpoints.iter().map(Option::as_ref).collect();
+    let checkpoint = match project.instances.is_empty() {
+        true => checkpoints.and_then(|all| all.into_iter().min_by_key(|c| c.seq)),
+        false => checkpoints.and_then(|all| all.into_iter().min_by_key(|c| c.commit_ts)),
+    };
     let store_position = live.as_ref().and_then(|l| l.store_position());
     // Caught up: the destination acknowledged every transaction the store has read, and the
-    // store has read to the source's end (when we asked the source).
+    // store has read to the source's end (when we asked the source). On a sharded source:
+    // every connector in every instance's store.
+    let all_instances_delivered = !instances.is_empty()
+        && instances.iter().all(|i| i.connectors.iter().all(|c| c.caught_up == Some(true)));
     let delivered = |cp: Option<&Checkpoint>| match (cp, &live) {
         (Some(cp), Some(l)) => cp.seq >= l.store_committed_seq(),
+        (Some(_), None) => all_instances_delivered,
         _ => false,
     };
     let delivered_all_read = delivered(checkpoint);
@@ -467,8 +591,9 @@ fn view(
     let connectors: Vec<ConnectorView> = spec
         .connectors()
         .into_iter()
-        .map(|c| {
-            let cp = project.checkpoints.get(&c.id);
+        .zip(&connector_checkpoints)
+        .map(|(c, cp)| {
+            let cp = cp.as_ref();
             ConnectorView {
                 sync_timestamp: cp.map(|cp| cp.commit_ts).filter(|ts| *ts > 0),
                 latency_ms: latency(cp),
@@ -572,6 +697,7 @@ fn view(
         last_error,
         store_status,
         tables,
+        instances,
     }
 }
 

@@ -32,6 +32,10 @@ fn elsewhere(ctx: &ApiContext, req: &HttpRequest, project: &Project) -> Option<u
 /// to 3 times, 1 s apart, and only those that persist are reported, with `REPLACE`/`DELETE`
 /// statements that repair them (run on the destination with `"repair": true`). It runs in the
 /// background on the project's node; `GET` shows it.
+///
+/// On a sharded (dbp) source the source tables are its physical shards (`tables` names them,
+/// `shop_01.orders_03`), each read on the instance that holds it; a colliding key names its
+/// shards `instance:database.table`.
 #[utoipa::path(
     operation_id = "start_verification",
     tag = "projects",

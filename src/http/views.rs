@@ -2,7 +2,7 @@
 
 use super::ApiError;
 use crate::codec::Format;
-use crate::meta::{DataSource, DataSourceKind, Partition, ProjectOptions, StoreOptions};
+use crate::meta::{DataSource, DataSourceKind, LogicalTable, Partition, ProjectOptions, StoreOptions};
 use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,6 +32,10 @@ pub enum NewDataSource {
     Kafka { name: String, bootstrap_servers: String },
     /// An OceanBase database (a MySQL-mode tenant): a destination.
     Oceanbase { name: String, host: String, port: u16, user: String, password: String },
+    /// A sharded source (a DataBase Proxy's): mysql data sources (`instances`, by name) holding
+    /// the physical shards of logical tables. Every pattern is checked against the instances:
+    /// shards missing, extra or on two instances are refused by name.
+    Dbp { name: String, instances: Vec<String>, tables: Vec<LogicalTable> },
 }
 
 impl NewDataSource {
@@ -39,7 +43,8 @@ impl NewDataSource {
         match self {
             NewDataSource::Mysql { name, .. }
             | NewDataSource::Kafka { name, .. }
-            | NewDataSource::Oceanbase { name, .. } => name,
+            | NewDataSource::Oceanbase { name, .. }
+            | NewDataSource::Dbp { name, .. } => name,
         }
     }
 }
@@ -58,6 +63,16 @@ pub struct DataSourceView {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootstrap_servers: Option<String>,
+    /// A sharded source's instances (mysql data sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Vec<String>>,
+    /// A sharded source's logical tables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Vec<LogicalTable>>,
+    /// A sharded source's shards, where they were found when it was registered or replaced:
+    /// `instance -> [db.table]` (only in the answer to registering or replacing it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl From<&DataSource> for DataSourceView {
@@ -69,6 +84,9 @@ impl From<&DataSource> for DataSourceView {
             port: None,
             user: None,
             bootstrap_servers: None,
+            instances: None,
+            tables: None,
+            shards: None,
         };
         match &ds.kind {
             DataSourceKind::Mysql { host, port, user, .. }
@@ -79,6 +97,10 @@ impl From<&DataSource> for DataSourceView {
             }
             DataSourceKind::Kafka { bootstrap_servers } => {
                 view.bootstrap_servers = Some(bootstrap_servers.clone())
+            }
+            DataSourceKind::Dbp { instances, tables } => {
+                view.instances = Some(instances.clone());
+                view.tables = Some(tables.clone());
             }
         }
         view
@@ -357,6 +379,36 @@ pub struct ProjectView {
     /// The store's log and pulling (only from the node that runs it).
     pub store_status: Option<StoreStatusView>,
     pub tables: Vec<TableView>,
+    /// On a sharded source, each instance's store and what each connector delivered of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<InstanceView>,
+}
+
+/// The store of one instance of a sharded source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstanceView {
+    /// The instance (a mysql data source).
+    pub instance: String,
+    /// How far its store has read, and the source time there (from the node that runs it).
+    pub store_position: Option<PositionView>,
+    pub store_timestamp: Option<u32>,
+    /// Rows its store read (this run) and pulls per second.
+    pub rows_read: Option<u64>,
+    pub rows_per_s: Option<u64>,
+    pub store_status: Option<StoreStatusView>,
+    /// Each connector's checkpoint in this store.
+    pub connectors: Vec<InstanceConnectorView>,
+}
+
+/// A connector's checkpoint in one instance's store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstanceConnectorView {
+    pub id: String,
+    pub sync_timestamp: Option<u32>,
+    pub position: Option<PositionView>,
+    pub rows: u64,
+    /// Everything the store read is delivered (only from the node that runs it).
+    pub caught_up: Option<bool>,
 }
 
 /// What the store holds and how fast it pulls.

@@ -16,8 +16,8 @@ pub use checkpoints::{CheckpointSaver, SaveError};
 pub use command::{Action, CheckpointUpdate, Command};
 pub use node::NodeRecord;
 pub use project::{
-    ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, Partition, Placement, Project, ProjectOptions,
-    ProjectSpec, ProjectState, StoreOptions, DEFAULT_CONNECTOR,
+    checkpoint_key, ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, LogicalTable, Partition,
+    Placement, Project, ProjectOptions, ProjectSpec, ProjectState, StoreOptions, DEFAULT_CONNECTOR,
 };
 pub use state::{MetaError, MetaState};
 pub use wire::LogCommand;

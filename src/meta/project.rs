@@ -38,6 +38,24 @@ pub enum DataSourceKind {
         user: String,
         password_sealed: Vec<u8>,
     },
+    /// A sharded source behind a DataBase Proxy: logical tables split into physical shards
+    /// across several MySQL instances (mysql data sources, by name). A project reading it runs a
+    /// store per instance and maps every shard's changes to its logical table.
+    Dbp {
+        instances: Vec<String>,
+        tables: Vec<LogicalTable>,
+    },
+}
+
+/// A logical table of a sharded source and the pattern of its physical shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogicalTable {
+    /// The logical table, `database.table` (`shop.orders`).
+    pub logical: String,
+    /// Its physical shards, `database.table` with ranges, lists and wildcards
+    /// (`shop_{00..03}.orders_{00..15}`, `shop_{a,b}.users_*`).
+    pub physical: String,
 }
 
 impl DataSourceKind {
@@ -46,11 +64,12 @@ impl DataSourceKind {
             DataSourceKind::Mysql { .. } => "mysql",
             DataSourceKind::Kafka { .. } => "kafka",
             DataSourceKind::Oceanbase { .. } => "oceanbase",
+            DataSourceKind::Dbp { .. } => "dbp",
         }
     }
 
     /// How to reach a MySQL-protocol server (a mysql or oceanbase data source), its password
-    /// opened with `keyring`; `None` for Kafka.
+    /// opened with `keyring`; `None` for Kafka and a sharded source (whose instances each have one).
     pub fn connection(&self, keyring: &Keyring) -> Option<Result<MysqlConfig, SecretError>> {
         match self {
             DataSourceKind::Mysql { host, port, user, password_sealed }
@@ -62,7 +81,7 @@ impl DataSourceKind {
                     password,
                 }))
             }
-            DataSourceKind::Kafka { .. } => None,
+            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } => None,
         }
     }
 }
@@ -289,6 +308,19 @@ pub struct Project {
     /// over on any node decodes old binlog with the definitions in force there.
     #[serde(default)]
     pub schema_history: Vec<HistoryEntry>,
+    /// The instances of a sharded (dbp) source, as they were when the project was created:
+    /// each has a store of its own, and each connector a checkpoint per instance
+    /// ([`checkpoint_key`]). Empty: one store, of the project's mysql source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
+}
+
+/// The key of connector `connector`'s checkpoint in the store of `instance` (none: the one store).
+pub fn checkpoint_key(connector: &str, instance: Option<&str>) -> String {
+    match instance {
+        Some(instance) => format!("{connector}@{instance}"),
+        None => connector.to_string(),
+    }
 }
 
 /// One entry of a project's schema history (`source::mysql::SchemaHistory`).
@@ -334,6 +366,7 @@ impl Project {
             placement,
             checkpoints: BTreeMap::new(),
             schema_history: Vec::new(),
+            instances: Vec::new(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -341,9 +374,87 @@ impl Project {
 }
 
 impl Project {
-    /// The checkpoint of connector `id` (the start, before its first).
+    /// The project's stores: one per instance of a sharded source, else one (`None`).
+    pub fn streams(&self) -> Vec<Option<&str>> {
+        match self.instances.is_empty() {
+            true => vec![None],
+            false => self.instances.iter().map(|i| Some(i.as_str())).collect(),
+        }
+    }
+
+    /// `key` names a checkpoint of this project: a connector's, or on a sharded source a
+    /// connector's in one instance's store.
+    pub fn has_checkpoint_key(&self, key: &str) -> bool {
+        match key.split_once('@') {
+            Some((id, instance)) => {
+                self.instances.iter().any(|i| i == instance) && self.spec.connector(id).is_some()
+            }
+            None => self.instances.is_empty() && self.spec.connector(key).is_some(),
+        }
+    }
+
+    /// The checkpoint stored under `key` (the start, before the first).
+    fn checkpoint_at(&self, key: &str) -> Checkpoint {
+        self.checkpoints.get(key).cloned().unwrap_or_default()
+    }
+
+    /// The checkpoint of connector `id` in the store of `instance` (the start, before its first).
+    pub fn checkpoint_in(&self, id: &str, instance: Option<&str>) -> Checkpoint {
+        self.checkpoint_at(&checkpoint_key(id, instance))
+    }
+
+    /// The checkpoint of connector `id` (the start, before its first). On a sharded source, what
+    /// it has delivered of every instance: the rows and counts of all, the time of the one
+    /// furthest behind, and the position and sequence only when there is one instance
+    /// (positions of two servers do not compare).
     pub fn checkpoint(&self, id: &str) -> Checkpoint {
-        self.checkpoints.get(id).cloned().unwrap_or_default()
+        self.connector_checkpoint(id).unwrap_or_default()
+    }
+
+    /// As [`checkpoint`](Self::checkpoint), none before the first (of every instance).
+    pub fn connector_checkpoint(&self, id: &str) -> Option<Checkpoint> {
+        if self.instances.is_empty() {
+            return self.checkpoints.get(id).cloned();
+        }
+        let all: Vec<&Checkpoint> = self
+            .instances
+            .iter()
+            .map(|i| self.checkpoints.get(&checkpoint_key(id, Some(i))))
+            .collect::<Option<_>>()?;
+        let mut merged = match all.as_slice() {
+            [one] => (*one).clone(),
+            _ => Checkpoint::default(),
+        };
+        if all.len() > 1 {
+            merged.seq = all.iter().map(|c| c.seq).sum();
+            merged.commit_ts = all.iter().map(|c| c.commit_ts).min().unwrap_or(0);
+            for cp in &all {
+                merged.rows += cp.rows;
+                merged.bytes += cp.bytes;
+                for (table, rows) in &cp.tables {
+                    *merged.tables.entry(table.clone()).or_default() += rows;
+                }
+                for (table, changes) in &cp.changes {
+                    let m = merged.changes.entry(table.clone()).or_default();
+                    m.inserted += changes.inserted;
+                    m.updated += changes.updated;
+                    m.deleted += changes.deleted;
+                    m.last_ts = m.last_ts.max(changes.last_ts);
+                }
+            }
+        }
+        Some(merged)
+    }
+
+    /// The checkpoint of the connector furthest behind in the store of `instance`: where that
+    /// store must still hold everything after, and where it starts when new.
+    pub fn oldest_checkpoint_in(&self, instance: Option<&str>) -> Checkpoint {
+        self.spec
+            .connectors()
+            .into_iter()
+            .map(|c| self.checkpoint_in(&c.id, instance))
+            .min_by_key(|cp| cp.seq)
+            .unwrap_or_default()
     }
 
     /// The checkpoint of the connector furthest behind: where the store must still hold
@@ -352,13 +463,14 @@ impl Project {
         self.furthest_behind().map(|(_, checkpoint)| checkpoint).unwrap_or_default()
     }
 
-    /// The connector furthest behind and its checkpoint (none without connectors).
+    /// The connector furthest behind and its checkpoint (none without connectors); on a
+    /// sharded source, by the time it has delivered.
     pub fn furthest_behind(&self) -> Option<(String, Checkpoint)> {
-        self.spec
-            .connectors()
-            .into_iter()
-            .map(|c| (self.checkpoint(&c.id), c.id))
-            .min_by_key(|(cp, _)| cp.seq)
-            .map(|(checkpoint, id)| (id, checkpoint))
+        let all = self.spec.connectors().into_iter().map(|c| (self.checkpoint(&c.id), c.id));
+        match self.instances.is_empty() {
+            true => all.min_by_key(|(cp, _)| cp.seq),
+            false => all.min_by_key(|(cp, _)| cp.commit_ts),
+        }
+        .map(|(checkpoint, id)| (id, checkpoint))
     }
 }

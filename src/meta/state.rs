@@ -1,6 +1,6 @@
 use super::command::{Action, Command};
 use super::node::NodeRecord;
-use super::project::{DataSource, Placement, Project, ProjectState};
+use super::project::{DataSource, DataSourceKind, Placement, Project, ProjectState};
 use super::wire::LogCommand;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -118,14 +118,33 @@ impl MetaState {
         Ok(())
     }
 
+    /// The projects that read or write `source`, and the sharded sources it is an instance of.
     fn users_of(&self, source: &str) -> Vec<String> {
-        self.projects
-            .values()
-            .filter(|p| {
-                p.spec.source == source || p.spec.connectors().iter().any(|c| c.destination == source)
-            })
-            .map(|p| p.spec.name.clone())
-            .collect()
+        let projects = self.projects.values().filter(|p| {
+            p.spec.source == source || p.spec.connectors().iter().any(|c| c.destination == source)
+        });
+        let sharded = self.data_sources.values().filter(
+            |d| matches!(&d.kind, DataSourceKind::Dbp { instances, .. } if instances.iter().any(|i| i == source)),
+        );
+        projects.map(|p| p.spec.name.clone()).chain(sharded.map(|d| d.name.clone())).collect()
+    }
+
+    /// The instances of a sharded source: every one a mysql data source.
+    fn check_instances(&self, source: &DataSource) -> Result<(), MetaError> {
+        if let DataSourceKind::Dbp { instances, .. } = &source.kind {
+            for instance in instances {
+                self.require_source(instance, "mysql")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The mysql servers a project reading `source` reads: its instances, or itself.
+    fn source_servers(&self, source: &str) -> Vec<String> {
+        match self.data_sources.get(source).map(|d| &d.kind) {
+            Some(DataSourceKind::Dbp { instances, .. }) => instances.clone(),
+            _ => vec![source.to_string()],
+        }
     }
 
     fn execute(&mut self, command: Command) -> Result<(), MetaError> {
@@ -134,6 +153,7 @@ impl MetaState {
                 if self.data_sources.contains_key(&source.name) {
                     return Err(MetaError::DataSourceExists(source.name));
                 }
+                self.check_instances(&source)?;
                 self.data_sources.insert(source.name.clone(), source);
             }
             Command::UpdateDataSource { source, now_ms } => {
@@ -148,10 +168,29 @@ impl MetaState {
                         actual: source.kind.type_name().to_string(),
                     });
                 }
+                self.check_instances(&source)?;
+                if matches!(source.kind, DataSourceKind::Dbp { .. }) && old.kind != source.kind {
+                    let projects: Vec<String> = self
+                        .projects
+                        .values()
+                        .filter(|p| p.spec.source == source.name)
+                        .map(|p| p.spec.name.clone())
+                        .collect();
+                    if !projects.is_empty() {
+                        return Err(MetaError::DataSourceInUse { name: source.name, projects });
+                    }
+                }
                 let users = self.users_of(&source.name);
+                // A project reading a sharded source through this instance restarts with it too.
+                let readers: Vec<String> = self
+                    .projects
+                    .values()
+                    .filter(|p| p.instances.contains(&source.name))
+                    .map(|p| p.spec.name.clone())
+                    .collect();
                 self.data_sources.insert(source.name.clone(), source);
-                for name in users {
-                    let project = self.project_mut(&name)?;
+                for name in users.into_iter().chain(readers) {
+                    let Some(project) = self.projects.get_mut(&name) else { continue };
                     if project.state == ProjectState::Running {
                         project.epoch += 1;
                         project.updated_at_ms = now_ms;
@@ -172,14 +211,29 @@ impl MetaState {
                 if self.projects.contains_key(&spec.name) {
                     return Err(MetaError::ProjectExists(spec.name));
                 }
-                self.require_source(&spec.source, "mysql")?;
+                let instances = match self.data_sources.get(&spec.source).map(|d| &d.kind) {
+                    Some(DataSourceKind::Dbp { instances, .. }) => instances.clone(),
+                    _ => {
+                        self.require_source(&spec.source, "mysql")?;
+                        Vec::new()
+                    }
+                };
+                let servers = self.source_servers(&spec.source);
                 // Every kind is a destination (Kafka, or a database), but not the source itself.
                 for connector in spec.connectors() {
-                    if connector.destination == spec.source {
+                    if connector.destination == spec.source || servers.contains(&connector.destination) {
                         return Err(MetaError::DestinationIsSource { name: connector.destination });
                     }
-                    if !self.data_sources.contains_key(&connector.destination) {
-                        return Err(MetaError::UnknownDataSource(connector.destination));
+                    match self.data_sources.get(&connector.destination).map(|d| &d.kind) {
+                        None => return Err(MetaError::UnknownDataSource(connector.destination)),
+                        Some(DataSourceKind::Dbp { .. }) => {
+                            return Err(MetaError::WrongDataSourceType {
+                                name: connector.destination,
+                                expected: "a destination (kafka, mysql or oceanbase)".into(),
+                                actual: "dbp".into(),
+                            })
+                        }
+                        Some(_) => {}
                     }
                 }
                 let project = Project {
@@ -190,6 +244,7 @@ impl MetaState {
                     placement: None,
                     checkpoints: Default::default(),
                     schema_history: Vec::new(),
+                    instances,
                     created_at_ms: now_ms,
                     updated_at_ms: now_ms,
                 };
@@ -242,9 +297,7 @@ impl MetaState {
                 let mut fenced = Vec::new();
                 for update in checkpoints {
                     match self.projects.get_mut(&update.project) {
-                        Some(p)
-                            if p.epoch == update.epoch && p.spec.connector(&update.connector).is_some() =>
-                        {
+                        Some(p) if p.epoch == update.epoch && p.has_checkpoint_key(&update.connector) => {
                             let checkpoint = p.checkpoints.entry(update.connector.clone()).or_default();
                             update.apply_to(checkpoint)
                         }
@@ -495,6 +548,55 @@ mod tests {
         let unknown =
             Command::UpdateDataSource { source: DataSource { name: "nope".into(), kind: moved }, now_ms: 9 };
         assert_eq!(run(&mut s, unknown), Err(MetaError::UnknownDataSource("nope".into())));
+    }
+
+    #[test]
+    fn a_sharded_source_reads_mysql_instances_checkpointed_each_on_its_own() {
+        let mut s = state_with_sources();
+        let dbp = |instances: &[&str]| DataSource {
+            name: "shop".into(),
+            kind: DataSourceKind::Dbp {
+                instances: instances.iter().map(|i| i.to_string()).collect(),
+                tables: vec![crate::meta::LogicalTable {
+                    logical: "shop.orders".into(),
+                    physical: "shop_{0..1}.orders".into(),
+                }],
+            },
+        };
+        let create = |instances: &[&str]| Command::CreateDataSource { source: dbp(instances) };
+        assert!(matches!(run(&mut s, create(&["db", "mq"])), Err(MetaError::WrongDataSourceType { .. })));
+        assert_eq!(run(&mut s, create(&["db", "nope"])), Err(MetaError::UnknownDataSource("nope".into())));
+        let b =
+            DataSourceKind::Mysql { host: "b".into(), port: 1, user: "u".into(), password_sealed: vec![] };
+        run(&mut s, Command::CreateDataSource { source: DataSource { name: "db_b".into(), kind: b } })
+            .unwrap();
+        run(&mut s, create(&["db", "db_b"])).unwrap();
+        // An instance is not the project's destination, nor can it go while the source uses it.
+        let into_instance = ProjectSpec { source: "shop".into(), destination: "db_b".into(), ..spec("p") };
+        let refused = run(&mut s, Command::CreateProject { spec: into_instance, now_ms: 1 });
+        assert!(matches!(refused, Err(MetaError::DestinationIsSource { .. })), "{refused:?}");
+        let used = run(&mut s, Command::DeleteDataSource { name: "db_b".into() });
+        assert!(matches!(used, Err(MetaError::DataSourceInUse { .. })), "{used:?}");
+
+        let sharded = ProjectSpec { source: "shop".into(), ..spec("p") };
+        run(&mut s, Command::CreateProject { spec: sharded, now_ms: 1 }).unwrap();
+        assert_eq!(s.projects["p"].instances, ["db", "db_b"]);
+        act(&mut s, Action::Start).unwrap();
+        let at = |seq, commit_ts, rows| Checkpoint { seq, commit_ts, rows, ..Default::default() };
+        let save = |key: &str, cp: &Checkpoint| Command::SaveCheckpoints {
+            node: 1,
+            checkpoints: vec![CheckpointUpdate::between("p", key, 1, &Checkpoint::default(), cp)],
+        };
+        assert!(matches!(run(&mut s, save("default", &at(1, 1, 1))), Err(MetaError::Fenced { .. })));
+        assert!(matches!(run(&mut s, save("default@db_c", &at(1, 1, 1))), Err(MetaError::Fenced { .. })));
+        run(&mut s, save("default@db", &at(9, 100, 5))).unwrap();
+        let p = &s.projects["p"];
+        assert_eq!(p.connector_checkpoint("default"), None, "none before every instance has one");
+        assert_eq!(p.oldest_checkpoint_in(Some("db")).seq, 9);
+        assert_eq!(p.oldest_checkpoint_in(Some("db_b")).seq, 0);
+        run(&mut s, save("default@db_b", &at(4, 90, 2))).unwrap();
+        let merged = s.projects["p"].checkpoint("default");
+        assert_eq!((merged.commit_ts, merged.rows), (90, 7), "the oldest time, the rows of both");
     }
 
     #[test]

@@ -12,8 +12,8 @@
 
 use super::command::{Action, CheckpointUpdate, Command};
 use super::project::{
-    ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, Partition, ProjectOptions, ProjectSpec,
-    StoreOptions,
+    ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, LogicalTable, Partition, ProjectOptions,
+    ProjectSpec, StoreOptions,
 };
 use crate::codec::Format;
 use crate::model::{Position, TableChanges};
@@ -30,13 +30,14 @@ pub enum LogCommand {
     V5(v5::Command),
     V6(v6::Command),
     V7(v7::Command),
+    V8(v8::Command),
 }
 
 impl From<Command> for LogCommand {
     fn from(c: Command) -> Self {
         match c {
             Command::CreateDataSource { source } => {
-                LogCommand::V7(v7::Command::CreateDataSource { source: source.into() })
+                LogCommand::V8(v8::Command::CreateDataSource { source: source.into() })
             }
             Command::CreateProject { spec, now_ms } => {
                 LogCommand::V7(v7::Command::CreateProject { spec: spec.into(), now_ms })
@@ -57,7 +58,7 @@ impl From<Command> for LogCommand {
                 })
             }
             Command::UpdateDataSource { source, now_ms } => {
-                LogCommand::V7(v7::Command::UpdateDataSource { source: source.into(), now_ms })
+                LogCommand::V8(v8::Command::UpdateDataSource { source: source.into(), now_ms })
             }
             Command::SaveSchemaHistory { name, epoch, entries } => {
                 let entries = entries.into_iter().map(|e| (e.key, e.value)).collect();
@@ -128,6 +129,12 @@ impl LogCommand {
             }
             LogCommand::V7(v7::Command::CreateProject { spec, now_ms }) => {
                 Command::CreateProject { spec: spec.into(), now_ms }
+            }
+            LogCommand::V8(v8::Command::CreateDataSource { source }) => {
+                Command::CreateDataSource { source: source.into() }
+            }
+            LogCommand::V8(v8::Command::UpdateDataSource { source, now_ms }) => {
+                Command::UpdateDataSource { source: source.into(), now_ms }
             }
         }
     }
@@ -289,6 +296,38 @@ pub mod v2 {
         pub checkpoint_interval_ms: u64,
         pub server_id: Option<u32>,
         pub heartbeat_ms: u64,
+    }
+}
+
+pub mod v8 {
+    //! Version 8: data sources gained `Dbp` (a sharded source: mysql instances and logical
+    //! tables with the patterns of their shards). Frozen.
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateDataSource { source: DataSource },
+        UpdateDataSource { source: DataSource, now_ms: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DataSource {
+        pub name: String,
+        pub kind: DataSourceKind,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum DataSourceKind {
+        Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+        Kafka { bootstrap_servers: String },
+        Oceanbase { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+        Dbp { instances: Vec<String>, tables: Vec<LogicalTable> },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct LogicalTable {
+        pub logical: String,
+        pub physical: String,
     }
 }
 
@@ -471,6 +510,52 @@ pub mod v3 {
     }
 }
 
+// --- model <-> v8 -----------------------------------------------------------------------------
+
+impl From<DataSource> for v8::DataSource {
+    fn from(d: DataSource) -> Self {
+        let kind = match d.kind {
+            DataSourceKind::Mysql { host, port, user, password_sealed } => {
+                v8::DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            DataSourceKind::Kafka { bootstrap_servers } => v8::DataSourceKind::Kafka { bootstrap_servers },
+            DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
+                v8::DataSourceKind::Oceanbase { host, port, user, password_sealed }
+            }
+            DataSourceKind::Dbp { instances, tables } => v8::DataSourceKind::Dbp {
+                instances,
+                tables: tables
+                    .into_iter()
+                    .map(|t| v8::LogicalTable { logical: t.logical, physical: t.physical })
+                    .collect(),
+            },
+        };
+        v8::DataSource { name: d.name, kind }
+    }
+}
+
+impl From<v8::DataSource> for DataSource {
+    fn from(d: v8::DataSource) -> Self {
+        let kind = match d.kind {
+            v8::DataSourceKind::Mysql { host, port, user, password_sealed } => {
+                DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            v8::DataSourceKind::Kafka { bootstrap_servers } => DataSourceKind::Kafka { bootstrap_servers },
+            v8::DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
+                DataSourceKind::Oceanbase { host, port, user, password_sealed }
+            }
+            v8::DataSourceKind::Dbp { instances, tables } => DataSourceKind::Dbp {
+                instances,
+                tables: tables
+                    .into_iter()
+                    .map(|t| LogicalTable { logical: t.logical, physical: t.physical })
+                    .collect(),
+            },
+        };
+        DataSource { name: d.name, kind }
+    }
+}
+
 // --- model <-> v7 -----------------------------------------------------------------------------
 
 impl From<DataSource> for v7::DataSource {
@@ -483,6 +568,7 @@ impl From<DataSource> for v7::DataSource {
             DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
                 v7::DataSourceKind::Oceanbase { host, port, user, password_sealed }
             }
+            DataSourceKind::Dbp { .. } => unreachable!("written as v8"),
         };
         v7::DataSource { name: d.name, kind }
     }
@@ -686,7 +772,7 @@ impl From<Command> for v1::Command {
             Command::PlaceConnector { .. } => unreachable!("written as v5"),
             Command::CreateDataSource { .. }
             | Command::UpdateDataSource { .. }
-            | Command::CreateProject { .. } => unreachable!("written as v7"),
+            | Command::CreateProject { .. } => unreachable!("written as v7 or v8"),
         }
     }
 }
@@ -1312,6 +1398,45 @@ mod tests {
             }
         }
         check_fixture(FIXTURE_V7, v7_commands(), |c| matches!(c, LogCommand::V7(_)));
+    }
+
+    /// v8 entries as bytes; frozen.
+    const FIXTURE_V8: &str = include_str!("testdata/log_v8.hex");
+
+    fn v8_commands() -> Vec<Command> {
+        let dbp = |physical: &str| DataSource {
+            name: "shop".into(),
+            kind: DataSourceKind::Dbp {
+                instances: vec!["maria".into(), "maria2".into()],
+                tables: vec![
+                    LogicalTable { logical: "shop.orders".into(), physical: physical.into() },
+                    LogicalTable { logical: "shop.users".into(), physical: "shop_{00..03}.users".into() },
+                ],
+            },
+        };
+        let mut v7 = v7_commands();
+        vec![
+            v7.remove(0),
+            Command::CreateDataSource { source: dbp("shop_{00..03}.orders_{00..15}") },
+            Command::UpdateDataSource { source: dbp("shop_*.orders_*"), now_ms: 1_700_000_600_000 },
+            v7.remove(2),
+        ]
+    }
+
+    #[test]
+    fn v8_keeps_sharded_data_sources() {
+        if FIXTURE_V8.trim().is_empty() {
+            for c in v8_commands() {
+                println!("{}", hex::encode(encode(&LogCommand::from(c))));
+            }
+        }
+        check_fixture(FIXTURE_V8, v8_commands(), |c| matches!(c, LogCommand::V8(_)));
+        // The v7 entries of data sources still decode as they were.
+        let v7: Vec<&str> = FIXTURE_V7.lines().filter(|l| !l.is_empty()).collect();
+        let (decoded, _): (LogCommand, _) =
+            bincode::serde::decode_from_slice(&hex::decode(v7[0]).unwrap(), bincode::config::standard())
+                .unwrap();
+        assert_eq!(decoded.into_command(), v8_commands().remove(0));
     }
 
     #[test]

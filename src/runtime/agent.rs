@@ -20,8 +20,8 @@ use super::messages::{
 use super::reconcile::{reconcile, Step};
 use crate::codec::CodecContext;
 use crate::meta::{
-    self, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, HistoryEntry, Meta, MetaState, Project,
-    ProjectState,
+    self, checkpoint_key, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, HistoryEntry, Meta,
+    MetaState, Project, ProjectState,
 };
 use crate::pipeline::ack::AckTracker;
 use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
@@ -34,7 +34,7 @@ use crate::sink::database::DatabaseSinkConfig;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, Destination, SinkContext, SinkError};
 use crate::source::mysql::{server_info_and_zone, MysqlConfig};
-use crate::source::{Routes, TableFilter};
+use crate::source::{Routes, ShardedTables, TableFilter};
 use crate::store::{ChangeLog, Retention, RocksChangeLog};
 use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -47,10 +47,22 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct LiveProject {
     pub epoch: u64,
+    /// The project's figures: its store's (of a project with one), its connectors' (by
+    /// checkpoint key) and errors.
     pub status: Arc<PipelineStatus>,
     /// Its store's log, when the store runs here (to resolve a connector reset, and to serve
-    /// connectors on other nodes).
+    /// connectors on other nodes); none on a sharded source, whose stores are `instances`.
     pub store: Option<LocalFeed>,
+    /// On a sharded source, the store of each instance that runs here, with its figures.
+    pub instances: Vec<InstanceStore>,
+}
+
+/// The store of one instance of a sharded source.
+#[derive(Clone)]
+pub struct InstanceStore {
+    pub instance: String,
+    pub status: Arc<PipelineStatus>,
+    pub store: LocalFeed,
 }
 
 /// Live figures of the projects running on this node, for the API.
@@ -111,16 +123,22 @@ struct StoreRun {
     arbiter: Arbiter,
 }
 
-/// What runs here of a project: its store, its connectors, or both.
+/// What runs here of a project: its stores, its connectors, or both.
 struct Running {
     epoch: u64,
-    store: Option<StoreRun>,
-    /// By connector id.
+    /// One per store of the project, as [`Plan::streams`].
+    streams: Vec<StreamRun>,
+    /// By checkpoint key (the connector's id, with `@instance` on a sharded source).
     connectors: BTreeMap<String, ConnectorRun>,
-    /// The store's log, here or on its node.
-    feed: Arc<dyn Feed>,
     status: Arc<PipelineStatus>,
     gate: Arc<Gate>,
+}
+
+/// One store of a project and its log.
+struct StreamRun {
+    store: Option<StoreRun>,
+    /// The store's log, here or on its node.
+    feed: Arc<dyn Feed>,
 }
 
 pub struct NodeAgent {
@@ -138,13 +156,35 @@ pub struct NodeAgent {
 /// What a component needs to know about its project, resolved from the metadata.
 struct Plan {
     project: Project,
-    mysql: MysqlConfig,
+    /// The project's stores: one of its source, or one per instance of a sharded source.
+    streams: Vec<Stream>,
     /// Each connector with its destination.
     connectors: Vec<(ConnectorSpec, Destination)>,
+    /// Which tables the stores read and where they land: on a sharded source, its shards and
+    /// each shard to (where the project's routes take) its logical table.
     filter: Arc<TableFilter>,
     routes: Arc<Routes>,
-    /// The server id the store registers with on the source.
+    /// The server id the stores register with on their sources.
     server_id: u32,
+}
+
+/// One store of a project: the server it reads.
+struct Stream {
+    /// The instance of a sharded source; none: the project's mysql source.
+    instance: Option<String>,
+    mysql: MysqlConfig,
+}
+
+impl Plan {
+    /// The stream and connector a checkpoint key names.
+    fn connector(&self, key: &str) -> Option<(usize, &ConnectorSpec, &Destination)> {
+        self.streams.iter().enumerate().find_map(|(i, stream)| {
+            self.connectors
+                .iter()
+                .find(|(c, _)| checkpoint_key(&c.id, stream.instance.as_deref()) == key)
+                .map(|(c, d)| (i, c, d))
+        })
+    }
 }
 
 impl NodeAgent {
@@ -170,12 +210,28 @@ impl NodeAgent {
 
     fn plan(&self, state: &MetaState, name: &str) -> Result<Plan, String> {
         let project = state.projects.get(name).ok_or("project vanished")?.clone();
-        let mysql = match state.data_sources.get(&project.spec.source).map(|d| &d.kind) {
-            Some(kind @ DataSourceKind::Mysql { .. }) => kind
-                .connection(&self.config.keyring)
-                .expect("a mysql data source")
-                .map_err(|e| e.to_string())?,
-            _ => return Err(format!("source {} is not a mysql data source", project.spec.source)),
+        let mysql = |source: &str| match state.data_sources.get(source).map(|d| &d.kind) {
+            Some(kind @ DataSourceKind::Mysql { .. }) => {
+                kind.connection(&self.config.keyring).expect("a mysql data source").map_err(|e| e.to_string())
+            }
+            _ => Err(format!("source {source} is not a mysql data source")),
+        };
+        let spec = &project.spec;
+        let (streams, objects, routes) = match state.data_sources.get(&spec.source).map(|d| &d.kind) {
+            Some(DataSourceKind::Dbp { tables, .. }) => {
+                let tables = ShardedTables::new(tables).map_err(|e| e.to_string())?;
+                let (objects, routes) = tables.physical_rules(&spec.objects, &spec.routes)?;
+                let streams = project
+                    .instances
+                    .iter()
+                    .map(|i| Ok(Stream { instance: Some(i.clone()), mysql: mysql(i)? }))
+                    .collect::<Result<_, String>>()?;
+                (streams, objects, routes)
+            }
+            _ => {
+                let stream = Stream { instance: None, mysql: mysql(&spec.source)? };
+                (vec![stream], spec.objects.clone(), spec.routes.clone())
+            }
         };
         let mut connectors = Vec::new();
         for connector in project.spec.connectors() {
@@ -186,32 +242,42 @@ impl NodeAgent {
                 }),
                 Some(kind) => Destination::Database(
                     DatabaseSinkConfig::of(kind, &self.config.keyring)
-                        .expect("every other kind is a database")
+                        .ok_or_else(|| {
+                            format!(
+                                "{} is a {} data source, not a destination",
+                                connector.destination,
+                                kind.type_name()
+                            )
+                        })?
                         .map_err(|e| e.to_string())?,
                 ),
                 None => return Err(format!("destination {} does not exist", connector.destination)),
             };
             connectors.push((connector, destination));
         }
-        let filter = Arc::new(TableFilter::new(&project.spec.objects).map_err(|e| e.to_string())?);
+        let filter = Arc::new(TableFilter::new(&objects).map_err(|e| e.to_string())?);
         let server_id = project
             .spec
             .options
             .server_id
             .unwrap_or_else(|| replica_server_id(state.key_check.as_deref().unwrap_or_default(), name));
-        let routes = Arc::new(Routes::new(&project.spec.routes).map_err(|e| e.to_string())?);
-        Ok(Plan { project, mysql, connectors, filter, routes, server_id })
+        let routes = Arc::new(Routes::new(&routes).map_err(|e| e.to_string())?);
+        Ok(Plan { project, streams, connectors, filter, routes, server_id })
     }
 
-    /// Opens the project's local store, ready to continue from the oldest connector checkpoint:
-    /// a store that ran here before is kept when its log agrees with that checkpoint, otherwise
-    /// it starts over from the checkpoint's position.
+    /// Opens a local store (in `dir`, `name` in logs), ready to continue from the oldest
+    /// connector checkpoint: a store that ran here before is kept when its log agrees with that
+    /// checkpoint, otherwise it starts over from the checkpoint's position.
     fn open_store(
         &self,
+        dir: PathBuf,
         name: &str,
         checkpoint: &crate::model::Checkpoint,
     ) -> Result<Arc<RocksChangeLog>, String> {
-        let dir = self.stores_dir().join(name);
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
         let log = RocksChangeLog::open(&dir).map_err(|e| format!("cannot open the store: {e}"))?;
         if checkpoint.seq == 0 || log.agrees_with(checkpoint.seq, &checkpoint.position) {
             return Ok(Arc::new(log));
@@ -240,34 +306,72 @@ impl NodeAgent {
         let Some(placement) = plan.project.placement.clone() else { return };
         let me = self.config.node_id;
         let status = Arc::new(PipelineStatus::default());
-        let (store, local) = if placement.node == me {
-            match self.start_store(&plan, epoch, &status, ctx) {
-                Ok((store, local)) => (Some(store), Some(local)),
-                Err(error) => return self.fail(name, epoch, error),
+        let sharded = plan.streams.iter().any(|s| s.instance.is_some());
+        let mut streams = Vec::new();
+        let (mut store_feed, mut instances) = (None, Vec::new());
+        for stream in &plan.streams {
+            // A sharded source's stores each have figures of their own.
+            let stream_status = if sharded { Arc::new(PipelineStatus::default()) } else { status.clone() };
+            let (store, local) = if placement.node == me {
+                match self.start_store(&plan, stream, epoch, &stream_status, ctx) {
+                    Ok((store, local)) => (Some(store), Some(local)),
+                    Err(error) => {
+                        // What started already stops with the failed project.
+                        for started in streams.iter().filter_map(|s: &StreamRun| s.store.as_ref()) {
+                            started.actor.do_send(StopComponent);
+                        }
+                        return self.fail(name, epoch, error);
+                    }
+                }
+            } else {
+                (None, None)
+            };
+            let feed: Arc<dyn Feed> = match &local {
+                Some(local) => Arc::new(local.clone()),
+                None => {
+                    let http =
+                        self.config.meta.read(|s| s.nodes.get(&placement.node).map(|n| n.http.clone()));
+                    let http = http.unwrap_or_default();
+                    let token = self.config.admin_token.clone();
+                    Arc::new(RemoteFeed::new(&self.config.peers, placement.node, &http, name, token, epoch))
+                }
+            };
+            match (&stream.instance, local) {
+                (Some(instance), Some(local)) => instances.push(InstanceStore {
+                    instance: instance.clone(),
+                    status: stream_status.clone(),
+                    store: local,
+                }),
+                (None, local) => store_feed = local,
+                (Some(_), None) => {}
             }
-        } else {
-            (None, None)
-        };
-        let feed: Arc<dyn Feed> = match &local {
-            Some(local) => Arc::new(local.clone()),
-            None => {
-                let http = self.config.meta.read(|s| s.nodes.get(&placement.node).map(|n| n.http.clone()));
-                let http = http.unwrap_or_default();
-                let token = self.config.admin_token.clone();
-                Arc::new(RemoteFeed::new(&self.config.peers, placement.node, &http, name, token, epoch))
-            }
-        };
+            streams.push(StreamRun { store, feed });
+        }
         let gate = self.config.gates.issue(&self.config.lease, name, epoch);
         let mut running =
-            Running { epoch, store, connectors: BTreeMap::new(), feed, status: status.clone(), gate };
-        for (connector, destination) in
-            plan.connectors.iter().filter(|(c, _)| placement.connector_node(&c.id) == me)
-        {
-            let arbiter = Arbiter::new();
-            let actor = self.start_connector(&plan, connector, destination, &running, &arbiter.handle(), ctx);
-            running.connectors.insert(connector.id.clone(), ConnectorRun { arbiter, actor });
+            Running { epoch, streams, connectors: BTreeMap::new(), status: status.clone(), gate };
+        for (stream_index, stream) in plan.streams.iter().enumerate() {
+            // The connectors of a sharded source run beside their stores.
+            let here = |c: &ConnectorSpec| match sharded {
+                true => placement.node == me,
+                false => placement.connector_node(&c.id) == me,
+            };
+            for (connector, destination) in plan.connectors.iter().filter(|(c, _)| here(c)) {
+                let arbiter = Arbiter::new();
+                let actor = self.start_connector(
+                    &plan,
+                    stream_index,
+                    connector,
+                    destination,
+                    &running,
+                    &arbiter.handle(),
+                    ctx,
+                );
+                let key = checkpoint_key(&connector.id, stream.instance.as_deref());
+                running.connectors.insert(key, ConnectorRun { arbiter, actor });
+            }
         }
-        self.config.live.set(name, Some(LiveProject { epoch, status, store: local }));
+        self.config.live.set(name, Some(LiveProject { epoch, status, store: store_feed, instances }));
         self.running.insert(name.to_string(), running);
         tracing::info!(
             project = name,
@@ -279,32 +383,40 @@ impl NodeAgent {
         );
     }
 
-    /// Opens the project's store and starts its actor.
+    /// Opens the store of `stream` and starts its actor.
     fn start_store(
         &self,
         plan: &Plan,
+        stream: &Stream,
         epoch: u64,
         status: &Arc<PipelineStatus>,
         ctx: &mut Context<Self>,
     ) -> Result<(StoreRun, LocalFeed), String> {
         let name = plan.project.spec.name.as_str();
-        let checkpoint = plan.project.oldest_checkpoint();
-        let log = self.open_store(name, &checkpoint)?;
+        let instance = stream.instance.clone();
+        let checkpoint = plan.project.oldest_checkpoint_in(instance.as_deref());
+        // A sharded source's stores are folders of the project's: `<stores>/<project>/<instance>`.
+        let (dir, label) = match &instance {
+            Some(i) => (self.stores_dir().join(name).join(i), format!("{name}@{i}")),
+            None => (self.stores_dir().join(name), name.to_string()),
+        };
+        let log = self.open_store(dir.clone(), &label, &checkpoint)?;
         *status.store_started.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((now_ms(), log.appended_bytes()));
         let (appended_tx, appended) = watch::channel(log.last_seq());
         let store = &plan.project.spec.store;
-        let max_disk_bytes =
-            store.max_disk_bytes.unwrap_or_else(|| default_max_disk_bytes(&self.stores_dir().join(name)));
+        let max_disk_bytes = store.max_disk_bytes.unwrap_or_else(|| default_max_disk_bytes(&dir));
         let meta = self.config.meta.clone();
         let project = name.to_string();
         // The replicated checkpoints: what every connector (wherever it runs) has delivered.
+        let of = instance.clone();
         let oldest_checkpoint = Arc::new(move || {
-            meta.read(|s| s.projects.get(&project).map_or(0, |p| p.oldest_checkpoint().seq))
+            meta.read(|s| s.projects.get(&project).map_or(0, |p| p.oldest_checkpoint_in(of.as_deref()).seq))
         });
+        let history = HistoryKeys::of(instance.as_deref());
         let store_task = StoreTask {
-            project: name.to_string(),
-            source: plan.mysql.clone(),
+            project: label.clone(),
+            source: stream.mysql.clone(),
             replica_server_id: plan.server_id,
             heartbeat: (plan.project.spec.options.heartbeat_ms > 0)
                 .then(|| Duration::from_millis(plan.project.spec.options.heartbeat_ms)),
@@ -323,9 +435,9 @@ impl NodeAgent {
                 .project
                 .schema_history
                 .iter()
-                .map(|e| (e.key.clone(), e.value.clone()))
+                .filter_map(|e| Some((history.local(&e.key)?, e.value.clone())))
                 .collect(),
-            replicate_history: replicate_history(self.config.meta.clone(), name.to_string(), epoch),
+            replicate_history: replicate_history(self.config.meta.clone(), name.to_string(), epoch, history),
         };
         let report = ctx.address().recipient();
         let arbiter = Arbiter::new();
@@ -339,9 +451,13 @@ impl NodeAgent {
         Ok((StoreRun { actor, arbiter }, LocalFeed { log, appended, base: checkpoint.seq }))
     }
 
+    /// Starts `connector` on the store of `plan.streams[stream]`; it checkpoints under its key
+    /// there ([`checkpoint_key`]).
+    #[allow(clippy::too_many_arguments)]
     fn start_connector(
         &self,
         plan: &Plan,
+        stream: usize,
         connector: &ConnectorSpec,
         destination: &Destination,
         running: &Running,
@@ -351,9 +467,12 @@ impl NodeAgent {
         let spec = &plan.project.spec;
         let name = spec.name.clone();
         let epoch = running.epoch;
-        let id = connector.id.clone();
-        let checkpoint =
-            self.config.meta.read(|s| s.projects.get(&name).map(|p| p.checkpoint(&id))).unwrap_or_default();
+        let id = checkpoint_key(&connector.id, plan.streams[stream].instance.as_deref());
+        let checkpoint = self
+            .config
+            .meta
+            .read(|s| s.projects.get(&name).and_then(|p| p.checkpoints.get(&id).cloned()))
+            .unwrap_or_default();
         let destination = destination.clone();
         // Half the lease: a paused node's queued messages expire well before the supervisor
         // gives its work to another node.
@@ -364,10 +483,10 @@ impl NodeAgent {
         let (checkpoints, gate, feed, filter, status, mysql) = (
             self.config.checkpoints.clone(),
             running.gate.clone(),
-            running.feed.clone(),
+            running.streams[stream].feed.clone(),
             plan.filter.clone(),
             running.status.clone(),
-            plan.mysql.clone(),
+            plan.streams[stream].mysql.clone(),
         );
         let (format, options, topic) = (connector.format, spec.options.clone(), connector.topic.clone());
         let report = ctx.address().recipient();
@@ -500,11 +619,39 @@ fn store_exit(result: Result<(), StoreTaskError>) -> Exit {
 /// Schema history bytes per proposal, about (an entry is never split).
 const HISTORY_PROPOSAL_BYTES: usize = 256 << 10;
 
+/// Where a store's schema history entries are in the project's replicated history: as they are
+/// for the one store of a project, under a prefix of the instance's for each of a sharded
+/// source's.
+#[derive(Clone)]
+struct HistoryKeys {
+    prefix: Vec<u8>,
+}
+
+impl HistoryKeys {
+    fn of(instance: Option<&str>) -> Self {
+        let prefix = instance.map(|i| [b"@", i.as_bytes(), b"\0"].concat()).unwrap_or_default();
+        HistoryKeys { prefix }
+    }
+
+    /// The replicated key of a store's entry.
+    fn replicated(&self, key: Vec<u8>) -> Vec<u8> {
+        match self.prefix.is_empty() {
+            true => key,
+            false => [self.prefix.as_slice(), &key].concat(),
+        }
+    }
+
+    /// The store's key of a replicated entry, when it is this store's.
+    fn local(&self, key: &[u8]) -> Option<Vec<u8>> {
+        key.strip_prefix(self.prefix.as_slice()).map(<[u8]>::to_vec)
+    }
+}
+
 /// How a store of `epoch` replicates its schema history: proposed until it commits (a leader
 /// change or a lost quorum is waited out), refused only when the epoch is stale.
-fn replicate_history(meta: Meta, project: String, epoch: u64) -> ReplicateHistory {
+fn replicate_history(meta: Meta, project: String, epoch: u64, keys: HistoryKeys) -> ReplicateHistory {
     Arc::new(move |entries| {
-        let (meta, project) = (meta.clone(), project.clone());
+        let (meta, project, keys) = (meta.clone(), project.clone(), keys.clone());
         Box::pin(async move {
             // A baseline of many tables goes in several proposals of bounded size.
             let mut chunks: Vec<Vec<HistoryEntry>> = vec![Vec::new()];
@@ -515,6 +662,7 @@ fn replicate_history(meta: Meta, project: String, epoch: u64) -> ReplicateHistor
                     bytes = 0;
                 }
                 bytes += key.len() + value.len();
+                let key = keys.replicated(key);
                 chunks.last_mut().expect("one at least").push(HistoryEntry { key, value });
             }
             for entries in chunks.into_iter().filter(|c| !c.is_empty()) {
@@ -568,7 +716,7 @@ async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus, gates: Gat
             }
         });
         futures_util::future::join_all(stopping).await;
-        if let Some(store) = &running.store {
+        for store in running.streams.iter().filter_map(|s| s.store.as_ref()) {
             if let Err(e) = store.actor.send(StopComponent).await {
                 tracing::warn!(project = %name, error = %e, "store was already gone");
             }
@@ -701,14 +849,20 @@ impl Handler<ComponentExited> for NodeAgent {
                 ctx.run_later(Duration::from_secs(2), move |act, ctx| {
                     let plan = act.config.meta.read(|s| act.plan(s, &project));
                     let (Ok(plan), Some(running)) = (plan, act.running.get(&project)) else { return };
-                    let Some((connector, kafka)) = plan.connectors.iter().find(|(c, _)| c.id == id) else {
-                        return;
-                    };
+                    let Some((stream, connector, destination)) = plan.connector(&id) else { return };
                     let Some(arbiter) = running.connectors.get(&id).map(|c| c.arbiter.handle()) else {
                         return;
                     };
                     if running.epoch == epoch && running.gate.is_open() {
-                        let actor = act.start_connector(&plan, connector, kafka, running, &arbiter, ctx);
+                        let actor = act.start_connector(
+                            &plan,
+                            stream,
+                            connector,
+                            destination,
+                            running,
+                            &arbiter,
+                            ctx,
+                        );
                         if let Some(c) = act.running.get_mut(&project).and_then(|r| r.connectors.get_mut(&id))
                         {
                             c.actor = actor;

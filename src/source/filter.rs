@@ -97,6 +97,11 @@ impl TableFilter {
         Some(pattern.replace("{database}", &routed.database).replace("{table}", &routed.table))
     }
 
+    /// The topic pattern of the rule that syncs `name` (none: not synced).
+    pub fn topic_pattern(&self, name: &TableName) -> Option<&str> {
+        self.rule(&name.database, &name.table).map(|r| r.topic.as_str())
+    }
+
     /// The destination topic of a synced table, `None` when the table is not synced.
     pub fn topic(&self, name: &TableName) -> Option<String> {
         self.rule(&name.database, &name.table)

@@ -4,14 +4,17 @@
 //! Invariant: events arrive in binlog order; a [`TxEnd`] follows the last rows of every
 //! transaction and is the only resume point.
 
+pub mod dbp;
 pub mod filter;
 pub mod mysql;
 pub mod routes;
+pub mod shards;
 
 use crate::model::{DdlRecord, Position, RowsBatch, TableSchema, TxEnd};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use dbp::ShardedTables;
 pub use filter::TableFilter;
 pub use routes::{RouteRule, Routes};
 

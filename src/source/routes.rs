@@ -151,6 +151,11 @@ impl Routes {
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
+
+    /// The column renames of the rule `name` follows (none: no renames).
+    pub fn columns(&self, name: &TableName) -> BTreeMap<String, String> {
+        self.rule(name).map(|r| r.columns.clone()).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! arrive typed.
 
 use super::compare::{equal, key_of, Key};
+use super::plan::SourceTable;
 use super::{sql, VerifyError, CHUNK_ROWS};
 use crate::model::{Column, TableName, TableSchema};
 use crate::sink::database::DatabaseKind;
@@ -152,7 +153,8 @@ impl Session {
 /// at the end of the key. Rows and keys are compared in the target's layout.
 #[derive(Debug, Clone)]
 pub struct Shard {
-    pub source: TableName,
+    /// The source table, on its server.
+    pub source: SourceTable,
     /// Its columns, in order.
     pub columns: Vec<String>,
     /// Its primary key: positions in `columns`.
@@ -166,7 +168,8 @@ pub struct Shard {
 }
 
 impl Shard {
-    pub fn new(schema: &TableSchema, routes: &Routes) -> Result<Shard, VerifyError> {
+    /// Source table `schema` on server `server` (a position in `Job::sources`).
+    pub fn new(server: usize, schema: &TableSchema, routes: &Routes) -> Result<Shard, VerifyError> {
         if !schema.has_primary_key() {
             return Err(VerifyError::NoPrimaryKey { table: schema.name.to_string() });
         }
@@ -174,7 +177,7 @@ impl Shard {
         let (target, tag) = routes.database_layout(schema);
         let tag = tag.map(|name| Value::Bytes(name.into_bytes()));
         Ok(Shard {
-            source: schema.name.clone(),
+            source: SourceTable { server, name: schema.name.clone() },
             columns: schema.columns.iter().map(|c| c.name.clone()).collect(),
             source_key: schema.primary_key.clone(),
             target_columns: target.columns,
@@ -244,7 +247,8 @@ mod tests {
             shard_column: Some("src".into()),
         }])
         .unwrap();
-        let shard = Shard::new(&schema, &routes).unwrap();
+        let shard = Shard::new(1, &schema, &routes).unwrap();
+        assert_eq!(shard.source, SourceTable { server: 1, name: schema.name.clone() });
         assert_eq!(shard.target_names(), ["id", "remark", "src"]);
         assert_eq!(shard.target_key_names(), ["id", "src"]);
         assert_eq!(shard.source_key_names(), ["id"]);
@@ -253,7 +257,7 @@ mod tests {
         assert_eq!(shard.key_values(&row), [Value::Int(7), tag.clone()]);
         assert_eq!(shard.source_key_of(&[Value::Int(7), tag]), Some(vec![Value::Int(7)]));
         assert_eq!(shard.source_key_of(&[Value::Int(7), Value::Bytes(b"s.orders_2".to_vec())]), None);
-        let plain = Shard::new(&schema, &Routes::default()).unwrap();
+        let plain = Shard::new(0, &schema, &Routes::default()).unwrap();
         assert_eq!(plain.widen(vec![Value::Int(1)]), [Value::Int(1)]);
         assert_eq!(plain.source_key_of(&[Value::Int(1)]), Some(vec![Value::Int(1)]));
     }

@@ -30,6 +30,15 @@ pub enum VerifyError {
     NoPrimaryKey { table: String },
     #[error("source: {0}")]
     Source(SourceError),
+    /// An instance of a sharded source failed.
+    #[error("source instance {instance:?}: {error}")]
+    Instance { instance: String, error: SourceError },
+    /// Two instances of a sharded source hold the same physical table.
+    #[error(
+        "source table {table} is on instances {first:?} and {second:?}: a shard of a sharded \
+         source must live on one instance"
+    )]
+    OnTwoInstances { table: String, first: String, second: String },
     #[error("destination: {0}")]
     Target(SourceError),
     #[error("reading {table} on the {side}: {message}")]

@@ -8,10 +8,14 @@
 //! rows by key), `run.rs` (one verification, table by table), `report.rs` (what it found and
 //! how far it is), `registry.rs` (the verifications a node runs), `error.rs`.
 //!
+//! A sharded (dbp) source is compared shard by shard: each physical table is read on the
+//! instance that holds it, and routed to its logical table's target as the stores route it.
+//!
 //! Invariants:
 //! - Nothing is locked and no transaction stays open: each source read is one statement of at
 //!   most [`CHUNK_ROWS`] rows in primary-key order (keyset pagination), each target read one
-//!   statement by those keys; both sessions in UTC.
+//!   statement by those keys; every session in UTC.
+//! - A source table lives on one server: one found on two instances stops the verification.
 //! - A difference is reported only if it persists: each missing, extra or different key is
 //!   checked again up to [`RECHECKS`] times, [`RECHECK_INTERVAL`] apart, against every source
 //!   table routed to the target (sync catching up, a row that moved between shards).

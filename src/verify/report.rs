@@ -108,7 +108,8 @@ pub struct Collision {
     /// The key's values.
     #[schema(value_type = Vec<Object>)]
     pub key: serde_json::Value,
-    /// The source tables (`database.table`) that hold it.
+    /// The source tables that hold it: `database.table`, on a sharded source
+    /// `instance:database.table`.
     pub shards: Vec<String>,
 }
 
@@ -230,7 +231,7 @@ impl Progress {
                 .iter()
                 .map(|p| TableReport {
                     target: p.target.to_string(),
-                    sources: p.compare.iter().map(ToString::to_string).collect(),
+                    sources: p.compare.iter().map(|t| t.name.to_string()).collect(),
                     state: TableState::Waiting,
                     error: None,
                     rows: 0,

@@ -1,10 +1,13 @@
 //! One verification: the target tables one after the other; for each, its source tables page
 //! by page against the target rows of the same keys, then the target's keys against every
 //! source table routed there; differences checked again until they settle or persist.
+//!
+//! A source table is read on the server that holds it (an instance of a sharded source): each
+//! target table opens one source session per server holding a table routed there.
 
 use super::chunk::{Session, Shard, Side};
 use super::compare::{compare_chunk, key_json, key_of, rows_equal, Key};
-use super::plan::{self, Job, TargetPlan};
+use super::plan::{self, Job, SourceTable, TargetPlan};
 use super::report::{Collision, Finding, Progress, TableState};
 use super::{sql, VerifyError, CHUNK_ROWS, RECHECKS, RECHECK_INTERVAL};
 use crate::model::TableName;
@@ -42,8 +45,12 @@ pub(super) async fn run(job: Job, progress: Arc<Progress>) {
 async fn verify(job: &Job, progress: &Progress) -> Result<(), VerifyError> {
     let filter = TableFilter::new(&job.objects).map_err(|e| VerifyError::Rules(e.to_string()))?;
     let routes = Routes::new(&job.routes).map_err(|e| VerifyError::Rules(e.to_string()))?;
-    let listed = mysql::list_tables(&job.source, &filter).await.map_err(VerifyError::Source)?;
-    let synced: Vec<TableName> = listed.into_iter().map(|t| t.name).collect();
+    let mut listed = Vec::with_capacity(job.sources.len());
+    for server in &job.sources {
+        let tables = mysql::list_tables(&server.connection, &filter).await.map_err(|e| server.error(e))?;
+        listed.push(tables.into_iter().map(|t| t.name).collect());
+    }
+    let synced = plan::locate(&job.sources, listed)?;
     let plans = plan::group(&synced, job.tables.as_deref(), &routes)?;
     progress.set_tables(&plans);
     for (index, plan) in plans.iter().enumerate() {
@@ -64,12 +71,14 @@ async fn verify_table(
     index: usize,
 ) -> Result<(), VerifyError> {
     let mut shards = Vec::with_capacity(plan.lookup.len());
-    for name in &plan.lookup {
-        let schema = mysql::table_schema(&job.source, name).await.map_err(VerifyError::Source)?;
-        shards.push(Shard::new(&schema, routes)?);
+    for table in &plan.lookup {
+        let server = &job.sources[table.server];
+        let schema =
+            mysql::table_schema(&server.connection, &table.name).await.map_err(|e| server.error(e))?;
+        shards.push(Shard::new(table.server, &schema, routes)?);
     }
     let compared = plan.compare.iter().filter_map(|t| shards.iter().position(|s| &s.source == t)).collect();
-    let source = Session::open(Side::Source, &job.source, job.kind).await?;
+    let sources = Sources::open(job, &shards).await?;
     let mut dest = Session::open(Side::Target, &job.target, job.kind).await?;
     let target_exists = dest.exists(&plan.target).await?;
     let mut table = TableRun {
@@ -79,7 +88,7 @@ async fn verify_table(
         target: &plan.target,
         target_exists,
         shards,
-        source,
+        sources,
         dest,
         pending: Vec::new(),
     };
@@ -89,9 +98,47 @@ async fn verify_table(
     }
     // Checked again once for both passes: a late change has had the whole scan to land.
     table.settle(TableState::Done).await?;
-    table.source.close().await;
+    table.sources.close().await;
     table.dest.close().await;
     Ok(())
+}
+
+/// The source sessions of one target table: one on each server holding a table routed there.
+struct Sources {
+    /// By server (a position in `Job::sources`); none on a server without such a table.
+    sessions: Vec<Option<Session>>,
+}
+
+impl Sources {
+    /// Opens a session on the server of each of `shards`.
+    async fn open(job: &Job, shards: &[Shard]) -> Result<Sources, VerifyError> {
+        let mut sessions: Vec<Option<Session>> = job.sources.iter().map(|_| None).collect();
+        for shard in shards {
+            let at = shard.source.server;
+            if sessions[at].is_some() {
+                continue;
+            }
+            let server = &job.sources[at];
+            let session =
+                Session::open(Side::Source, &server.connection, job.kind).await.map_err(|e| match e {
+                    VerifyError::Source(e) => server.error(e),
+                    e => e,
+                })?;
+            sessions[at] = Some(session);
+        }
+        Ok(Sources { sessions })
+    }
+
+    /// The session on the server of `table`, one of the shards it was opened for.
+    fn on(&mut self, table: &SourceTable) -> &mut Session {
+        self.sessions[table.server].as_mut().expect("a session is open on the server of every shard")
+    }
+
+    async fn close(self) {
+        for session in self.sessions.into_iter().flatten() {
+            session.close().await;
+        }
+    }
 }
 
 /// A key to check again: from a source row, or from a target row no source table held.
@@ -117,7 +164,7 @@ struct TableRun<'a> {
     target_exists: bool,
     /// Every source table routed to the target.
     shards: Vec<Shard>,
-    source: Session,
+    sources: Sources,
     dest: Session,
     pending: Vec<Suspect>,
 }
@@ -131,7 +178,8 @@ impl TableRun<'_> {
             let (target_columns, target_key) = (shard.target_names(), shard.target_key_names());
             let mut after: Option<Vec<Value>> = None;
             loop {
-                let page = self.source.page(&shard.source, &columns, &key, after.as_deref()).await?;
+                let source = self.sources.on(&shard.source);
+                let page = source.page(&shard.source.name, &columns, &key, after.as_deref()).await?;
                 let Some(last) = page.last() else { break };
                 after = Some(shard.source_key.iter().map(|&i| last[i].clone()).collect());
                 let full = page.len() == CHUNK_ROWS;
@@ -176,9 +224,10 @@ impl TableRun<'_> {
                 continue;
             }
             let key = shard.source_key_names();
+            let source = self.sources.on(&shard.source);
             let rows = match columns {
-                true => self.source.by_keys(&shard.source, &shard.source_names(), &key, &looked).await?,
-                false => self.source.by_keys(&shard.source, &key, &key, &looked).await?,
+                true => source.by_keys(&shard.source.name, &shard.source_names(), &key, &looked).await?,
+                false => source.by_keys(&shard.source.name, &key, &key, &looked).await?,
             };
             for row in rows {
                 let row = shard.widen(row);
@@ -230,8 +279,8 @@ impl TableRun<'_> {
         let mut holders: HashMap<Key, Vec<String>> = HashMap::new();
         for shard in &self.shards {
             let key = shard.source_key_names();
-            for row in self.source.by_keys(&shard.source, &key, &key, keys).await? {
-                holders.entry(key_of(&row, &all)).or_default().push(shard.source.to_string());
+            for row in self.sources.on(&shard.source).by_keys(&shard.source.name, &key, &key, keys).await? {
+                holders.entry(key_of(&row, &all)).or_default().push(self.job.source_name(&shard.source));
             }
         }
         for key in keys {

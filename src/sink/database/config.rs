@@ -13,12 +13,12 @@ pub enum DatabaseKind {
 }
 
 impl DatabaseKind {
-    /// The database a data source is, `None` when it is no database (Kafka).
+    /// The database a data source is, `None` when it is no database (Kafka, a sharded source).
     pub fn of(kind: &DataSourceKind) -> Option<DatabaseKind> {
         match kind {
             DataSourceKind::Mysql { .. } => Some(DatabaseKind::Mysql),
             DataSourceKind::Oceanbase { .. } => Some(DatabaseKind::Oceanbase),
-            DataSourceKind::Kafka { .. } => None,
+            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } => None,
         }
     }
 }

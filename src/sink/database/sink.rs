@@ -89,6 +89,9 @@ pub struct DatabaseSink {
     sync_due: bool,
 }
 
+/// ER_DUP_FIELDNAME.
+const DUPLICATE_COLUMN: u16 = 1060;
+
 fn db_error(e: mysql_async::Error) -> SinkError {
     match e {
         mysql_async::Error::Server(se) => match se.code {
@@ -151,6 +154,12 @@ impl DatabaseSink {
                 // A group of transactions, or one large one, may take longer than the
                 // tenant's defaults (10 s a statement, 100 s a transaction).
                 conn.query_drop("SET SESSION ob_query_timeout = 600000000, ob_trx_timeout = 86400000000")
+                    .await
+                    .map_err(db_error)?;
+            } else {
+                // Writes by key need no gap locks: fewer deadlocks with the connectors of other
+                // shards writing the same table (of a sharded source's other instances).
+                conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
                     .await
                     .map_err(db_error)?;
             }
@@ -251,8 +260,14 @@ impl DatabaseSink {
             for col in
                 target.columns.iter().filter(|c| !existing.iter().any(|e| e.eq_ignore_ascii_case(&c.name)))
             {
-                conn.query_drop(sql::add_column(&target.name, col)).await.map_err(db_error)?;
-                tracing::info!(table = %target.name, column = %col.name, "added a column to the target table");
+                match conn.query_drop(sql::add_column(&target.name, col)).await {
+                    Ok(()) => {
+                        tracing::info!(table = %target.name, column = %col.name, "added a column to the target table")
+                    }
+                    // Another shard's connector added it first.
+                    Err(mysql_async::Error::Server(e)) if e.code == DUPLICATE_COLUMN => {}
+                    Err(e) => return Err(db_error(e)),
+                }
             }
         }
         let groups = self.groups.len();
