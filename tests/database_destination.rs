@@ -321,3 +321,42 @@ fn colliding_shards_stay_apart_with_a_shard_column_truncate_alone_and_add_column
         .collect();
     assert_eq!(key, ["id", "src"], "the shard column is part of the key");
 }
+
+#[test]
+fn a_target_with_another_unique_key_is_applied_in_order_on_one_connection() {
+    let (services, node, mut sql, db) = common::setup("dbuniq");
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.uq (id INT PRIMARY KEY, email VARCHAR(40) NOT NULL UNIQUE)"));
+    // The target exists with the unique key: rows of two keys may wait for each other there.
+    let mut maria2 = Sql::mysql2(&services);
+    maria2.exec(&format!("CREATE DATABASE {db}"));
+    maria2.exec(&format!("CREATE TABLE {db}.uq (id INT PRIMARY KEY, email VARCHAR(40) NOT NULL UNIQUE)"));
+    node.register_sources(&services);
+    register_targets(&node, &services);
+    let name = format!("{db}_p");
+    node.start_project(json!({"name": name, "source": "maria", "destination": "maria2",
+        "objects": [{"database": db}], "start": {"file": start.0, "pos": start.1}}));
+    // Each email moves from one id to another, many times in one commit group.
+    sql.exec(&format!("INSERT INTO {db}.uq VALUES (1, 'e0'), (2, 'e1'), (3, 'e2')"));
+    for k in 1..=300 {
+        sql.exec("BEGIN");
+        sql.exec(&format!("DELETE FROM {db}.uq WHERE id = {k}"));
+        sql.exec(&format!("INSERT INTO {db}.uq VALUES ({}, 'e{}')", k + 3, (k - 1) % 3));
+        sql.exec("COMMIT");
+    }
+    let want: Vec<(i64, String)> = sql
+        .rows(&format!("SELECT id, email FROM {db}.uq ORDER BY id"))
+        .into_iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .collect();
+    assert_eq!(want.len(), 3);
+    wait_for("the target to end where the source is", Duration::from_secs(60), || {
+        let got: Vec<(i64, String)> = maria2
+            .try_rows(&format!("SELECT id, email FROM {db}.uq ORDER BY id"))
+            .ok()?
+            .into_iter()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+            .collect();
+        (got == want).then_some(())
+    });
+}

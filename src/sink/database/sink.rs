@@ -16,6 +16,10 @@ const APPLY_ROWS: usize = 4096;
 const COMMIT_ROWS: usize = 20_000;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 1024;
+/// Connections held rows are applied over, each in a transaction of its own: the rows of one
+/// key always on the same one (lane), so per-key order holds. Lane 0 is the main connection
+/// (DDL, the checkpoint row); the others commit just before it.
+const LANES: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
@@ -35,6 +39,10 @@ struct Run {
 struct Table {
     schema: TableSchema,
     group: usize,
+    /// Its rows may be spread over the lanes by key: the target table has no unique key but
+    /// its primary key and no foreign key (either way), so rows of different keys never wait
+    /// for one another. Otherwise they all go through lane 0.
+    spread: bool,
     /// With a shard column (the last column, part of the key): the source table's name.
     shard: Option<Param>,
     /// Statement texts by kind and row count.
@@ -57,6 +65,32 @@ impl Table {
     }
 }
 
+/// A connection of its own for some of the held rows, and whether its transaction is open.
+#[derive(Default)]
+struct Lane {
+    conn: Option<Conn>,
+    in_tx: bool,
+}
+
+/// The lane of a row with key `key`.
+fn lane_of(key: impl Iterator<Item = Param>) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for v in key {
+        match v {
+            Param::NULL => 0u8.hash(&mut h),
+            Param::Bytes(b) => b.hash(&mut h),
+            Param::Int(i) => i.hash(&mut h),
+            Param::UInt(u) => u.hash(&mut h),
+            Param::Float(f) => f.to_bits().hash(&mut h),
+            Param::Double(d) => d.to_bits().hash(&mut h),
+            Param::Date(y, mo, d, hh, mi, ss, us) => (y, mo, d, hh, mi, ss, us).hash(&mut h),
+            Param::Time(neg, d, hh, mi, ss, us) => (neg, d, hh, mi, ss, us).hash(&mut h),
+        }
+    }
+    (h.finish() % LANES as u64) as usize
+}
+
 /// A [`Sink`] into a MySQL or OceanBase database (see the module's invariants).
 pub struct DatabaseSink {
     config: DatabaseSinkConfig,
@@ -70,9 +104,13 @@ pub struct DatabaseSink {
     resume: Position,
     acks: Arc<dyn Acknowledge>,
     routes: Arc<Routes>,
+    /// Lane 0's connection.
     conn: Option<Conn>,
+    /// Lanes 1.. (index 0 unused).
+    lanes: Vec<Lane>,
     tables: Vec<Table>,
-    /// Held runs per target table, in log order; `groups[i]` for the i-th target seen.
+    /// Held runs per target table and lane, in log order: `groups[group * LANES + lane]`, the
+    /// group of the i-th target seen being i.
     groups: Vec<Vec<Run>>,
     group_of: HashMap<TableName, usize>,
     held: usize,
@@ -125,6 +163,7 @@ impl DatabaseSink {
             acks: ctx.acks,
             routes: ctx.routes,
             conn: None,
+            lanes: (0..LANES).map(|_| Lane::default()).collect(),
             tables: Vec::new(),
             groups: Vec::new(),
             group_of: HashMap::new(),
@@ -141,42 +180,64 @@ impl DatabaseSink {
     /// The connection, opened (with the session set up) when there is none.
     async fn conn(&mut self) -> Result<&mut Conn, SinkError> {
         if self.conn.is_none() {
-            let mut conn =
-                connect_caching(&self.config.connection, STATEMENT_CACHE).await.map_err(source_error)?;
-            // UTC: TIMESTAMPs are sent as their UTC time. An explicit 0 in an AUTO_INCREMENT
-            // column stays 0. Zero dates are accepted as the source had them.
-            conn.query_drop(
-                "SET SESSION time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
-            )
-            .await
-            .map_err(db_error)?;
-            if self.config.kind == DatabaseKind::Oceanbase {
-                // A group of transactions, or one large one, may take longer than the
-                // tenant's defaults (10 s a statement, 100 s a transaction).
-                conn.query_drop("SET SESSION ob_query_timeout = 600000000, ob_trx_timeout = 86400000000")
-                    .await
-                    .map_err(db_error)?;
-            } else {
-                // Writes by key need no gap locks: fewer deadlocks with the connectors of other
-                // shards writing the same table (of a sharded source's other instances).
-                conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    .await
-                    .map_err(db_error)?;
-            }
-            self.conn = Some(conn);
+            self.conn = Some(open_conn(&self.config).await?);
         }
         Ok(self.conn.as_mut().expect("opened above"))
     }
 
-    /// Forgets the connection after an error (an open transaction rolls back with it).
+    /// Forgets the connections after an error (open transactions roll back with them).
     fn reset<T>(&mut self, result: Result<T, SinkError>) -> Result<T, SinkError> {
         if result.is_err() {
-            self.conn = None;
-            self.in_tx = false;
+            self.drop_connections();
         }
         result
     }
 
+    fn drop_connections(&mut self) {
+        self.conn = None;
+        self.in_tx = false;
+        for lane in &mut self.lanes {
+            *lane = Lane::default();
+        }
+    }
+
+    /// Commits what the lanes other than 0 applied (before a DDL statement on lane 0, which
+    /// could otherwise wait for their locks, and before the checkpoint).
+    async fn commit_lanes(&mut self) -> Result<(), SinkError> {
+        for lane in self.lanes.iter_mut().filter(|l| l.in_tx) {
+            let conn = lane.conn.as_mut().expect("a transaction is open");
+            conn.query_drop("COMMIT").await.map_err(db_error)?;
+            lane.in_tx = false;
+        }
+        Ok(())
+    }
+}
+
+/// A connection to the target with the session set up.
+async fn open_conn(config: &DatabaseSinkConfig) -> Result<Conn, SinkError> {
+    let mut conn = connect_caching(&config.connection, STATEMENT_CACHE).await.map_err(source_error)?;
+    // UTC: TIMESTAMPs are sent as their UTC time. An explicit 0 in an AUTO_INCREMENT
+    // column stays 0. Zero dates are accepted as the source had them.
+    conn.query_drop(
+        "SET SESSION time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+    )
+    .await
+    .map_err(db_error)?;
+    if config.kind == DatabaseKind::Oceanbase {
+        // A group of transactions, or one large one, may take longer than the
+        // tenant's defaults (10 s a statement, 100 s a transaction).
+        conn.query_drop("SET SESSION ob_query_timeout = 600000000, ob_trx_timeout = 86400000000")
+            .await
+            .map_err(db_error)?;
+    } else {
+        // Writes by key need no gap locks: fewer deadlocks with the connectors of other
+        // shards writing the same table (of a sharded source's other instances).
+        conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map_err(db_error)?;
+    }
+    Ok(conn)
+}
+
+impl DatabaseSink {
     async fn ensure_meta(&mut self) -> Result<(), SinkError> {
         let conn = self.conn().await?;
         conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", sql::ident(META_DATABASE)))
@@ -244,9 +305,13 @@ impl DatabaseSink {
             }
         }
         let shard = shard.map(Param::from);
-        // DDL commits implicitly: close the group first when it holds only whole transactions.
+        // DDL commits implicitly: close the group first when it holds only whole transactions
+        // (else, what the other lanes applied, whose locks the DDL could wait for).
         if self.partial == 0 {
             self.commit().await?;
+        } else {
+            self.apply_held().await?;
+            self.commit_lanes().await?;
         }
         let existing = self.target_columns(&target.name).await?;
         let conn = self.conn().await?;
@@ -270,13 +335,42 @@ impl DatabaseSink {
                 }
             }
         }
-        let groups = self.groups.len();
+        let spread = self.spreadable(&target.name).await?;
+        let groups = self.groups.len() / LANES;
         let group = *self.group_of.entry(target.name.clone()).or_insert(groups);
         if group == groups {
-            self.groups.push(Vec::new());
+            self.groups.extend((0..LANES).map(|_| Vec::new()));
         }
-        self.tables.push(Table { schema: target, group, shard, statements: HashMap::new() });
+        self.tables.push(Table { schema: target, group, spread, shard, statements: HashMap::new() });
         Ok(self.tables.len() - 1)
+    }
+
+    /// Whether rows of target table `name` may be applied over several lanes: no unique key
+    /// but the primary key (rows of two keys could then conflict), no foreign key to or from it.
+    async fn spreadable(&mut self, name: &TableName) -> Result<bool, SinkError> {
+        let conn = self.conn().await?;
+        let (db, table) = (name.database.clone(), name.table.clone());
+        let unique: Option<u64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                 AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'",
+                (db.clone(), table.clone()),
+            )
+            .await
+            .map_err(db_error)?;
+        let foreign: Option<u64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_NAME IS NOT NULL \
+                 AND ((TABLE_SCHEMA = ? AND TABLE_NAME = ?) OR (REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?))",
+                (db.clone(), table.clone(), db, table),
+            )
+            .await
+            .map_err(db_error)?;
+        let spread = unique == Some(0) && foreign == Some(0);
+        if !spread {
+            tracing::info!(table = %name, "target table with other unique or foreign keys: its rows are applied on one connection");
+        }
+        Ok(spread)
     }
 
     async fn target_columns(&mut self, name: &TableName) -> Result<Vec<String>, SinkError> {
@@ -292,14 +386,19 @@ impl DatabaseSink {
     /// Holds `batch`'s changes in its table's runs.
     fn hold(&mut self, table: TableId, batch: &RowsBatch) {
         let t = &self.tables[table];
-        let (schema, shard) = (&t.schema, &t.shard);
-        let runs = &mut self.groups[t.group];
+        let (schema, shard, spread) = (&t.schema, &t.shard, t.spread);
+        let lanes = &mut self.groups[t.group * LANES..(t.group + 1) * LANES];
         // The value of column `i`: the row's, or the shard column's after them.
         let value = |image: &[Value], i: usize| match image.get(i) {
             Some(v) => sql::param(&schema.columns[i], v),
             None => shard.clone().unwrap_or(Param::NULL),
         };
         let mut push = |kind: Kind, image: &[Value]| {
+            let lane = match spread {
+                true => lane_of(schema.primary_key.iter().map(|&i| value(image, i))),
+                false => 0,
+            };
+            let runs = &mut lanes[lane];
             let run = match runs.last_mut() {
                 Some(run) if run.table == table && run.kind == kind => run,
                 _ => {
@@ -349,27 +448,63 @@ impl DatabaseSink {
         result
     }
 
+    /// Applies the runs, each lane's on its connection (opened, its transaction begun, when it
+    /// has some), the lanes at once.
     async fn apply_runs(&mut self, groups: &mut [Vec<Run>]) -> Result<(), SinkError> {
-        for group in groups.iter_mut() {
-            for run in group.drain(..) {
+        let mut statements: Vec<Vec<(Arc<str>, Vec<Param>)>> = (0..LANES).map(|_| Vec::new()).collect();
+        for (i, runs) in groups.iter_mut().enumerate() {
+            for run in runs.drain(..) {
                 let table = &mut self.tables[run.table];
                 let width = run.params.len() / run.rows.max(1);
                 let max = sql::rows_per_statement(width);
                 let mut params = run.params.into_iter();
-                let mut statements = Vec::new();
                 for size in sql::chunks(run.rows, max) {
-                    statements.push((
+                    statements[i % LANES].push((
                         table.statement(run.kind, size),
                         params.by_ref().take(size * width).collect::<Vec<_>>(),
                     ));
                 }
-                let conn = self.conn.as_mut().expect("a transaction is open");
-                for (statement, params) in statements {
-                    conn.exec_drop(&*statement, params).await.map_err(db_error)?;
-                }
             }
         }
-        Ok(())
+        for (lane, todo) in statements.iter().enumerate().skip(1) {
+            let lane = &mut self.lanes[lane];
+            if todo.is_empty() || lane.in_tx {
+                continue;
+            }
+            if lane.conn.is_none() {
+                lane.conn = Some(open_conn(&self.config).await?);
+            }
+            lane.conn.as_mut().expect("opened above").query_drop("BEGIN").await.map_err(db_error)?;
+            lane.in_tx = true;
+        }
+        // Each lane's connection goes with its statements, and comes back.
+        let mut work = Vec::new();
+        for (lane, todo) in statements.into_iter().enumerate().filter(|(_, todo)| !todo.is_empty()) {
+            let conn = match lane {
+                0 => self.conn.take(),
+                _ => self.lanes[lane].conn.take(),
+            };
+            work.push((lane, conn.expect("a transaction is open on every lane with statements"), todo));
+        }
+        let applied =
+            futures_util::future::join_all(work.into_iter().map(|(lane, mut conn, todo)| async move {
+                for (statement, params) in todo {
+                    if let Err(e) = conn.exec_drop(&*statement, params).await {
+                        return (lane, conn, Err(db_error(e)));
+                    }
+                }
+                (lane, conn, Ok(()))
+            }))
+            .await;
+        let mut outcome = Ok(());
+        for (lane, conn, result) in applied {
+            match lane {
+                0 => self.conn = Some(conn),
+                _ => self.lanes[lane].conn = Some(conn),
+            }
+            outcome = outcome.and(result);
+        }
+        outcome
     }
 
     async fn begin(&mut self) -> Result<(), SinkError> {
@@ -436,6 +571,10 @@ impl DatabaseSink {
         )
         .await
         .map_err(db_error)?;
+        // The lanes' rows first: a checkpoint never claims rows not committed (a crash in
+        // between replays them from the previous one, idempotently).
+        self.commit_lanes().await?;
+        let conn = self.conn.as_mut().expect("a transaction is open");
         conn.query_drop("COMMIT").await.map_err(db_error)?;
         self.in_tx = false;
         self.since_commit = 0;
@@ -589,9 +728,8 @@ impl Sink for DatabaseSink {
     }
 
     fn abandon(&mut self) {
-        // Dropping the connection rolls back whatever is open.
-        self.conn = None;
-        self.in_tx = false;
+        // Dropping the connections rolls back whatever is open.
+        self.drop_connections();
         self.ends.clear();
     }
 
