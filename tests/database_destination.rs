@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{wait_for, Services, Sql};
+use common::{text, wait_for, Rng, Rows, Services, Sql};
 use serde_json::json;
 use std::time::Duration;
 
@@ -18,16 +18,6 @@ const COLUMNS: &str = "id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(40), amount 
 /// The columns compared, `note` under its name in `table`.
 fn select(table: &str, note: &str) -> String {
     format!("SELECT id, name, amount, created, seen, kind, tags, HEX(raw), {note}, day, span, n FROM {table}")
-}
-
-type Rows = Vec<Vec<Option<String>>>;
-
-fn text(v: mysql_async::Value) -> Option<String> {
-    match v {
-        mysql_async::Value::NULL => None,
-        mysql_async::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-        other => Some(format!("{other:?}")),
-    }
 }
 
 /// Every row of `query`, as text, in UTC, sorted by id; an error when the query fails (a
@@ -85,18 +75,6 @@ fn wait_for_quietly(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(300));
     }
     false
-}
-
-/// A small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// `transactions` transactions of inserts, updates (some moving the key) and deletes on both

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{wait_for, Services, Sql};
+use common::{text, wait_for, Rng, Rows, Services, Sql};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -27,16 +27,6 @@ const USER_TABLES: u64 = 2;
 /// key lives in one shard.
 fn shard(d: usize, t: u64, per_db: u64) -> u64 {
     d as u64 * per_db + t
-}
-
-type Rows = Vec<Vec<Option<String>>>;
-
-fn text(v: mysql_async::Value) -> Option<String> {
-    match v {
-        mysql_async::Value::NULL => None,
-        mysql_async::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-        other => Some(format!("{other:?}")),
-    }
 }
 
 fn rows(sql: &mut Sql, query: &str) -> Result<Rows, mysql_async::Error> {
@@ -102,18 +92,6 @@ fn wait_equal(a: &mut Sql, b: &mut Sql, target: &mut Sql, db: &str, what: &str) 
         total += want.len();
     }
     total
-}
-
-/// A small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// `transactions` transactions on the shards of databases `dbs` (indexes into [`DATABASES`]):

@@ -558,22 +558,6 @@ impl From<v8::DataSource> for DataSource {
 
 // --- model <-> v7 -----------------------------------------------------------------------------
 
-impl From<DataSource> for v7::DataSource {
-    fn from(d: DataSource) -> Self {
-        let kind = match d.kind {
-            DataSourceKind::Mysql { host, port, user, password_sealed } => {
-                v7::DataSourceKind::Mysql { host, port, user, password_sealed }
-            }
-            DataSourceKind::Kafka { bootstrap_servers } => v7::DataSourceKind::Kafka { bootstrap_servers },
-            DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
-                v7::DataSourceKind::Oceanbase { host, port, user, password_sealed }
-            }
-            DataSourceKind::Dbp { .. } => unreachable!("written as v8"),
-        };
-        v7::DataSource { name: d.name, kind }
-    }
-}
-
 impl From<v7::DataSource> for DataSource {
     fn from(d: v7::DataSource) -> Self {
         let kind = match d.kind {

@@ -558,3 +558,27 @@ fn read(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Msg]) -> 
     }
     out
 }
+
+/// A small deterministic generator.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Rows as text (`None` for NULL), as a test compares them.
+pub type Rows = Vec<Vec<Option<String>>>;
+
+/// A value as text: bytes as UTF-8, other values as they debug-print; `None` for NULL.
+pub fn text(v: mysql_async::Value) -> Option<String> {
+    match v {
+        mysql_async::Value::NULL => None,
+        mysql_async::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        other => Some(format!("{other:?}")),
+    }
+}
