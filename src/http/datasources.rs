@@ -10,7 +10,8 @@ use crate::model::TableName;
 use crate::pipeline::connector::now_ms;
 use crate::source::filter::ObjectRule;
 use crate::source::mysql::{self, MysqlConfig};
-use crate::source::{shards, ShardedTables};
+use crate::source::shards::{self, ShardCheck, ShardPattern};
+use crate::source::ShardedTables;
 use crate::source::{Finding, TableFilter};
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -168,17 +169,15 @@ async fn build_dbp(
     if !verify {
         return Ok((source, None));
     }
-    let found = instance_tables(&configs).await?;
-    let problems = shard_problems(&sharded, &found);
+    let checks = shard_checks(&sharded, &instance_tables(&configs).await?);
+    let problems = shard_problems(&checks);
     if !problems.is_empty() {
         return Err(ApiError::Unprocessable { code: "shards_mismatch", message: problems.join("; ") });
     }
     let mut shards = Shards::new();
-    for (logical, pattern) in sharded.tables() {
-        for (instance, held) in shards::check(pattern, &found).placement {
-            let names = shards.entry(instance).or_default();
-            names.extend(held.iter().map(|t| t.to_string()));
-            tracing::debug!(%logical, shards = held.len(), "shards found");
+    for (_, _, shard_check) in checks {
+        for (instance, held) in shard_check.placement {
+            shards.entry(instance).or_default().extend(held.iter().map(|t| t.to_string()));
         }
     }
     Ok((source, Some(shards)))
@@ -198,23 +197,40 @@ async fn instance_tables(
     let lists = configs.iter().map(|(instance, cfg)| {
         let every = &every;
         async move {
-            let found = mysql::list_tables(cfg, every).await.map_err(|e| match ApiError::from(e) {
-                ApiError::Upstream { code, message } => {
-                    ApiError::Upstream { code, message: format!("instance {instance}: {message}") }
-                }
-                other => other,
-            })?;
+            let found = mysql::list_tables(cfg, every).await.map_err(|e| on_instance(instance, e))?;
             Ok::<_, ApiError>((instance.clone(), found.into_iter().map(|t| t.name).collect()))
         }
     });
     futures_util::future::try_join_all(lists).await
 }
 
+/// A source error of instance `instance` (of a sharded source), saying which instance.
+pub(super) fn on_instance(instance: &str, e: mysql::SourceError) -> ApiError {
+    match ApiError::from(e) {
+        ApiError::Upstream { code, message } => {
+            ApiError::Upstream { code, message: format!("instance {instance}: {message}") }
+        }
+        other => other,
+    }
+}
+
+/// Each logical table with its pattern and where its shards are among the tables `found` on
+/// each instance.
+fn shard_checks<'a>(
+    sharded: &'a ShardedTables,
+    found: &[(String, Vec<TableName>)],
+) -> Vec<(&'a TableName, &'a ShardPattern, ShardCheck)> {
+    sharded
+        .tables()
+        .iter()
+        .map(|(logical, pattern)| (logical, pattern, shards::check(pattern, found)))
+        .collect()
+}
+
 /// What is wrong with the shards of each logical table, one line each.
-fn shard_problems(sharded: &ShardedTables, found: &[(String, Vec<TableName>)]) -> Vec<String> {
+fn shard_problems(checks: &[(&TableName, &ShardPattern, ShardCheck)]) -> Vec<String> {
     let mut problems = Vec::new();
-    for (logical, pattern) in sharded.tables() {
-        let shard_check = shards::check(pattern, found);
+    for (logical, pattern, shard_check) in checks {
         let names_of = |what: &str, names: &[String]| {
             (!names.is_empty()).then(|| format!("{what} {}", names.join(", ")))
         };
@@ -461,7 +477,9 @@ async fn dbp_findings(
     }
     if configs.len() == instances.len() {
         let checked = match ShardedTables::new(logical_tables) {
-            Ok(sharded) => instance_tables(&configs).await.map(|found| shard_problems(&sharded, &found)),
+            Ok(sharded) => {
+                instance_tables(&configs).await.map(|found| shard_problems(&shard_checks(&sharded, &found)))
+            }
             Err(e) => Ok(vec![e.to_string()]),
         };
         let (ok, message) = match checked {

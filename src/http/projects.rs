@@ -1,6 +1,6 @@
 //! `/projects`: create, drive through the lifecycle, show progress, delete.
 
-use super::datasources::mysql_config;
+use super::datasources::{mysql_config, on_instance};
 use super::error::ErrorBody;
 use super::forward::{ask, forward, is_forwarded};
 use super::openapi::ServiceConfig;
@@ -11,7 +11,7 @@ use super::views::{
 use super::{ApiContext, ApiError};
 use crate::meta::{
     self, checkpoint_key, Action, Command, ConnectorSpec, DataSource, DataSourceKind, Partition, Project,
-    ProjectSpec, ProjectState, DEFAULT_CONNECTOR,
+    ProjectSpec, ProjectState, SourceServer, DEFAULT_CONNECTOR,
 };
 use crate::model::{Checkpoint, Position, TableName};
 use crate::pipeline::connector::now_ms;
@@ -129,7 +129,7 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
             });
         }
     }
-    let servers = source_servers(&ctx, &source, &body.objects, &body.routes, &start)?;
+    let (servers, filter) = source_servers(&ctx, &source, &body.objects, &body.routes, &start)?;
     // A database applies changes by primary key; the `hash` rule partitions by it.
     let into_database = ctx.meta.read(|s| {
         connectors
@@ -139,8 +139,13 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     let hash = connectors.iter().any(|c| c.partition == Partition::Hash);
     if into_database || hash {
         let mut without_pk = Vec::new();
-        for (instance, cfg, filter) in &servers {
-            let tables = mysql::list_tables(cfg, filter).await.map_err(|e| on_instance(instance, e))?;
+        for server in &servers {
+            let tables = mysql::list_tables(&server.connection, &filter).await.map_err(|e| match &server
+                .instance
+            {
+                Some(instance) => on_instance(instance, e),
+                None => e.into(),
+            })?;
             without_pk.extend(tables.iter().filter(|t| !t.has_primary_key).map(|t| t.name.to_string()));
         }
         if !without_pk.is_empty() {
@@ -174,18 +179,19 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
     Ok(HttpResponse::Created().json(view(&ctx, &project, None, &BTreeMap::new())))
 }
 
-/// The servers a new project reads, with the filter of what it reads there: its mysql source,
-/// or each instance of a sharded source with the shards of the logical tables `objects` select.
+/// The servers a new project reads (each instance of a sharded source named) and the filter
+/// of what it reads there: its objects, or on a sharded source the shards of the logical tables
+/// its objects select.
 fn source_servers(
     ctx: &ApiContext,
     source: &DataSource,
     objects: &[ObjectRule],
     routes: &[RouteRule],
     start: &StartPoint,
-) -> Result<Vec<(Option<String>, MysqlConfig, TableFilter)>, ApiError> {
+) -> Result<(Vec<SourceServer>, TableFilter), ApiError> {
     let DataSourceKind::Dbp { instances, tables } = &source.kind else {
         let filter = TableFilter::new(objects).map_err(|e| ApiError::bad_request(format!("objects: {e}")))?;
-        return Ok(vec![(None, mysql_config(ctx, source)?, filter)]);
+        return Ok((vec![SourceServer { instance: None, connection: mysql_config(ctx, source)? }], filter));
     };
     if !matches!(start, StartPoint::Now | StartPoint::Timestamp { .. }) {
         return Err(ApiError::bad_request(
@@ -193,8 +199,9 @@ fn source_servers(
         ));
     }
     let sharded = ShardedTables::new(tables).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let selected = sharded.selected(objects).map_err(ApiError::bad_request)?;
-    if selected.is_empty() {
+    // An object rule per logical table the objects select.
+    let (physical, _) = sharded.physical_rules(objects, routes).map_err(ApiError::bad_request)?;
+    if physical.is_empty() {
         let known: Vec<String> = sharded.tables().iter().map(|(l, _)| l.to_string()).collect();
         return Err(ApiError::Unprocessable {
             code: "no_table_selected",
@@ -205,26 +212,15 @@ fn source_servers(
             ),
         });
     }
-    let (physical, _) = sharded.physical_rules(objects, routes).map_err(ApiError::bad_request)?;
     let mut servers = Vec::new();
     for instance in instances {
         let ds = ctx.meta.read(|s| s.data_sources.get(instance).cloned()).ok_or_else(|| {
             ApiError::NotFound(format!("instance {instance:?} of {:?} is gone", source.name))
         })?;
-        let filter = TableFilter::new(&physical).map_err(|e| ApiError::Internal(e.to_string()))?;
-        servers.push((Some(instance.clone()), mysql_config(ctx, &ds)?, filter));
+        servers.push(SourceServer { instance: Some(instance.clone()), connection: mysql_config(ctx, &ds)? });
     }
-    Ok(servers)
-}
-
-/// A source error of `instance` (of a sharded source) says which instance.
-fn on_instance(instance: &Option<String>, e: mysql::SourceError) -> ApiError {
-    match (instance, ApiError::from(e)) {
-        (Some(instance), ApiError::Upstream { code, message }) => {
-            ApiError::Upstream { code, message: format!("instance {instance}: {message}") }
-        }
-        (_, other) => other,
-    }
+    let filter = TableFilter::new(&physical).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((servers, filter))
 }
 
 /// The connectors a new project asks for: its one `destination`, or its `connectors`.

@@ -9,6 +9,7 @@ mod checkpoints;
 mod command;
 mod node;
 mod project;
+mod sources;
 mod state;
 mod wire;
 
@@ -19,6 +20,7 @@ pub use project::{
     checkpoint_key, ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, LogicalTable, Partition,
     Placement, Project, ProjectOptions, ProjectSpec, ProjectState, StoreOptions, DEFAULT_CONNECTOR,
 };
+pub use sources::{ProjectSources, SourceServer, SourcesError};
 pub use state::{MetaError, MetaState};
 pub use wire::LogCommand;
 

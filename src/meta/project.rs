@@ -457,12 +457,6 @@ impl Project {
             .unwrap_or_default()
     }
 
-    /// The checkpoint of the connector furthest behind: where the store must still hold
-    /// everything after, and where a new store starts.
-    pub fn oldest_checkpoint(&self) -> Checkpoint {
-        self.furthest_behind().map(|(_, checkpoint)| checkpoint).unwrap_or_default()
-    }
-
     /// The connector furthest behind and its checkpoint (none without connectors); on a
     /// sharded source, by the time it has delivered.
     pub fn furthest_behind(&self) -> Option<(String, Checkpoint)> {

@@ -21,7 +21,7 @@ use super::reconcile::{reconcile, Step};
 use crate::codec::CodecContext;
 use crate::meta::{
     self, checkpoint_key, CheckpointSaver, Command, ConnectorSpec, DataSourceKind, HistoryEntry, Meta,
-    MetaState, Project, ProjectState,
+    MetaState, Project, ProjectSources, ProjectState, SourceServer,
 };
 use crate::pipeline::ack::AckTracker;
 use crate::pipeline::connector::{now_ms, ConnectorError, ConnectorTask};
@@ -33,8 +33,8 @@ use crate::secrets::Keyring;
 use crate::sink::database::DatabaseSinkConfig;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, Destination, SinkContext, SinkError};
-use crate::source::mysql::{server_info_and_zone, MysqlConfig};
-use crate::source::{Routes, ShardedTables, TableFilter};
+use crate::source::mysql::server_info_and_zone;
+use crate::source::{Routes, TableFilter};
 use crate::store::{ChangeLog, Retention, RocksChangeLog};
 use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -156,8 +156,8 @@ pub struct NodeAgent {
 /// What a component needs to know about its project, resolved from the metadata.
 struct Plan {
     project: Project,
-    /// The project's stores: one of its source, or one per instance of a sharded source.
-    streams: Vec<Stream>,
+    /// The servers of the project's stores: its source, or each instance of a sharded source.
+    streams: Vec<SourceServer>,
     /// Each connector with its destination.
     connectors: Vec<(ConnectorSpec, Destination)>,
     /// Which tables the stores read and where they land: on a sharded source, its shards and
@@ -166,13 +166,6 @@ struct Plan {
     routes: Arc<Routes>,
     /// The server id the stores register with on their sources.
     server_id: u32,
-}
-
-/// One store of a project: the server it reads.
-struct Stream {
-    /// The instance of a sharded source; none: the project's mysql source.
-    instance: Option<String>,
-    mysql: MysqlConfig,
 }
 
 impl Plan {
@@ -210,29 +203,8 @@ impl NodeAgent {
 
     fn plan(&self, state: &MetaState, name: &str) -> Result<Plan, String> {
         let project = state.projects.get(name).ok_or("project vanished")?.clone();
-        let mysql = |source: &str| match state.data_sources.get(source).map(|d| &d.kind) {
-            Some(kind @ DataSourceKind::Mysql { .. }) => {
-                kind.connection(&self.config.keyring).expect("a mysql data source").map_err(|e| e.to_string())
-            }
-            _ => Err(format!("source {source} is not a mysql data source")),
-        };
-        let spec = &project.spec;
-        let (streams, objects, routes) = match state.data_sources.get(&spec.source).map(|d| &d.kind) {
-            Some(DataSourceKind::Dbp { tables, .. }) => {
-                let tables = ShardedTables::new(tables).map_err(|e| e.to_string())?;
-                let (objects, routes) = tables.physical_rules(&spec.objects, &spec.routes)?;
-                let streams = project
-                    .instances
-                    .iter()
-                    .map(|i| Ok(Stream { instance: Some(i.clone()), mysql: mysql(i)? }))
-                    .collect::<Result<_, String>>()?;
-                (streams, objects, routes)
-            }
-            _ => {
-                let stream = Stream { instance: None, mysql: mysql(&spec.source)? };
-                (vec![stream], spec.objects.clone(), spec.routes.clone())
-            }
-        };
+        let ProjectSources { servers: streams, objects, routes } =
+            state.project_sources(&self.config.keyring, &project).map_err(|e| e.to_string())?;
         let mut connectors = Vec::new();
         for connector in project.spec.connectors() {
             let destination = match state.data_sources.get(&connector.destination).map(|d| &d.kind) {
@@ -350,12 +322,12 @@ impl NodeAgent {
         let gate = self.config.gates.issue(&self.config.lease, name, epoch);
         let mut running =
             Running { epoch, streams, connectors: BTreeMap::new(), status: status.clone(), gate };
+        // The connectors of a sharded source run beside their stores.
+        let here = |c: &ConnectorSpec| match sharded {
+            true => placement.node == me,
+            false => placement.connector_node(&c.id) == me,
+        };
         for (stream_index, stream) in plan.streams.iter().enumerate() {
-            // The connectors of a sharded source run beside their stores.
-            let here = |c: &ConnectorSpec| match sharded {
-                true => placement.node == me,
-                false => placement.connector_node(&c.id) == me,
-            };
             for (connector, destination) in plan.connectors.iter().filter(|(c, _)| here(c)) {
                 let arbiter = Arbiter::new();
                 let actor = self.start_connector(
@@ -387,7 +359,7 @@ impl NodeAgent {
     fn start_store(
         &self,
         plan: &Plan,
-        stream: &Stream,
+        stream: &SourceServer,
         epoch: u64,
         status: &Arc<PipelineStatus>,
         ctx: &mut Context<Self>,
@@ -416,7 +388,7 @@ impl NodeAgent {
         let history = HistoryKeys::of(instance.as_deref());
         let store_task = StoreTask {
             project: label.clone(),
-            source: stream.mysql.clone(),
+            source: stream.connection.clone(),
             replica_server_id: plan.server_id,
             heartbeat: (plan.project.spec.options.heartbeat_ms > 0)
                 .then(|| Duration::from_millis(plan.project.spec.options.heartbeat_ms)),
@@ -486,7 +458,7 @@ impl NodeAgent {
             running.streams[stream].feed.clone(),
             plan.filter.clone(),
             running.status.clone(),
-            plan.streams[stream].mysql.clone(),
+            plan.streams[stream].connection.clone(),
         );
         let (format, options, topic) = (connector.format, spec.options.clone(), connector.topic.clone());
         let report = ctx.address().recipient();

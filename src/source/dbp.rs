@@ -55,17 +55,6 @@ impl ShardedTables {
         &self.tables
     }
 
-    /// The logical table physical table `name` is a shard of.
-    pub fn logical(&self, name: &TableName) -> Option<&TableName> {
-        self.tables.iter().find(|(_, p)| p.matches(name)).map(|(l, _)| l)
-    }
-
-    /// The logical tables a project's `objects` select.
-    pub fn selected(&self, objects: &[ObjectRule]) -> Result<Vec<&(TableName, ShardPattern)>, String> {
-        let filter = TableFilter::new(objects).map_err(|e| format!("objects: {e}"))?;
-        Ok(self.tables.iter().filter(|(l, _)| filter.matches(&l.database, &l.table)).collect())
-    }
-
     /// A project's rules over logical tables (`objects`, `routes`) as rules over their shards.
     pub fn physical_rules(
         &self,
@@ -142,8 +131,12 @@ mod tests {
             filter.topic_routed(&shard, &routes.target(&shard), None).as_deref(),
             Some("mall.all_orders")
         );
-        assert_eq!(t.logical(&TableName::new("shop_01", "users_3")), Some(&TableName::new("shop", "users")));
-        assert_eq!(t.logical(&TableName::new("shop_01", "users_4")), None);
+        // Every logical table's shards, and only they, land in it.
+        let (objects, routes) = t.physical_rules(&[object("shop", &[])], &[]).unwrap();
+        let (filter, routes) = (TableFilter::new(&objects).unwrap(), Routes::new(&routes).unwrap());
+        assert!(filter.matches("shop_01", "users_3"));
+        assert_eq!(routes.target(&TableName::new("shop_01", "users_3")), TableName::new("shop", "users"));
+        assert!(!filter.matches("shop_01", "users_4"));
     }
 
     #[test]

@@ -3,17 +3,17 @@
 //! target table they are routed to.
 //!
 //! A sharded (dbp) source is read on each of its instances, by the project's rules turned into
-//! rules over physical shards ([`ShardedTables::physical_rules`]); a plain source is one server.
+//! rules over physical shards (`MetaState::project_sources`); a plain source is one server.
 //! Either way a source table is named `database.table` and lives on exactly one server.
 
 use super::VerifyError;
-use crate::meta::{DataSourceKind, MetaState, Project};
+use crate::meta::{DataSourceKind, MetaState, Project, ProjectSources, SourceServer, SourcesError};
 use crate::model::TableName;
 use crate::secrets::Keyring;
 use crate::sink::database::{DatabaseKind, DatabaseSinkConfig};
 use crate::source::filter::ObjectRule;
 use crate::source::mysql::{MysqlConfig, SourceError};
-use crate::source::{RouteRule, Routes, ShardedTables, TableFilter};
+use crate::source::{RouteRule, Routes, TableFilter};
 use std::collections::BTreeMap;
 
 /// What the caller asks for.
@@ -97,7 +97,12 @@ impl Job {
                 .ok_or_else(|| VerifyError::UnknownDataSource(ds.to_string()))?
                 .map_err(|e| VerifyError::Secret { data_source: ds.to_string(), reason: e.to_string() })
         };
-        let SourceSide { servers: sources, objects, routes } = source_side(state, keyring, project)?;
+        let ProjectSources { servers: sources, objects, routes } =
+            state.project_sources(keyring, project).map_err(|e| match e {
+                SourcesError::Unknown(ds) | SourcesError::NotMysql(ds) => VerifyError::UnknownDataSource(ds),
+                SourcesError::Secret { data_source, reason } => VerifyError::Secret { data_source, reason },
+                SourcesError::Rules(reason) => VerifyError::Rules(reason),
+            })?;
         let DatabaseSinkConfig { kind, connection: target } = open(&connector.destination)?;
         let filter = TableFilter::new(&objects).map_err(|e| VerifyError::Rules(e.to_string()))?;
         Routes::new(&routes).map_err(|e| VerifyError::Rules(e.to_string()))?;
@@ -150,63 +155,11 @@ impl Job {
     }
 }
 
-/// Where a project's source tables are read and the rules that select and route them.
-struct SourceSide {
-    servers: Vec<SourceServer>,
-    objects: Vec<ObjectRule>,
-    routes: Vec<RouteRule>,
-}
-
-/// The source side of `project`: its source and rules, or each instance of a sharded source
-/// and the rules over its shards.
-fn source_side(state: &MetaState, keyring: &Keyring, project: &Project) -> Result<SourceSide, VerifyError> {
-    let spec = &project.spec;
-    let connection = |ds: &str| -> Result<MysqlConfig, VerifyError> {
-        state
-            .data_sources
-            .get(ds)
-            .and_then(|d| d.kind.connection(keyring))
-            .ok_or_else(|| VerifyError::UnknownDataSource(ds.to_string()))?
-            .map_err(|e| VerifyError::Secret { data_source: ds.to_string(), reason: e.to_string() })
-    };
-    let Some(DataSourceKind::Dbp { tables, .. }) = state.data_sources.get(&spec.source).map(|d| &d.kind)
-    else {
-        let server = SourceServer { instance: None, connection: connection(&spec.source)? };
-        return Ok(SourceSide {
-            servers: vec![server],
-            objects: spec.objects.clone(),
-            routes: spec.routes.clone(),
-        });
-    };
-    if project.instances.is_empty() {
-        return Err(VerifyError::Rules(format!("sharded source {:?} has no instances", spec.source)));
-    }
-    let sharded = ShardedTables::new(tables).map_err(|e| VerifyError::Rules(e.to_string()))?;
-    let (objects, routes) =
-        sharded.physical_rules(&spec.objects, &spec.routes).map_err(VerifyError::Rules)?;
-    let servers = project
-        .instances
-        .iter()
-        .map(|i| Ok(SourceServer { instance: Some(i.clone()), connection: connection(i)? }))
-        .collect::<Result<_, VerifyError>>()?;
-    Ok(SourceSide { servers, objects, routes })
-}
-
-/// A server source tables are read on.
-#[derive(Debug, Clone)]
-pub struct SourceServer {
-    /// The instance (a mysql data source) of a sharded source; none: the project's source.
-    pub instance: Option<String>,
-    pub connection: MysqlConfig,
-}
-
-impl SourceServer {
-    /// An error of this server, naming the instance on a sharded source.
-    pub fn error(&self, error: SourceError) -> VerifyError {
-        match &self.instance {
-            Some(instance) => VerifyError::Instance { instance: instance.clone(), error },
-            None => VerifyError::Source(error),
-        }
+/// An error of `server`, naming the instance on a sharded source.
+pub fn server_error(server: &SourceServer, error: SourceError) -> VerifyError {
+    match &server.instance {
+        Some(instance) => VerifyError::Instance { instance: instance.clone(), error },
+        None => VerifyError::Source(error),
     }
 }
 

@@ -47,7 +47,9 @@ async fn verify(job: &Job, progress: &Progress) -> Result<(), VerifyError> {
     let routes = Routes::new(&job.routes).map_err(|e| VerifyError::Rules(e.to_string()))?;
     let mut listed = Vec::with_capacity(job.sources.len());
     for server in &job.sources {
-        let tables = mysql::list_tables(&server.connection, &filter).await.map_err(|e| server.error(e))?;
+        let tables = mysql::list_tables(&server.connection, &filter)
+            .await
+            .map_err(|e| plan::server_error(server, e))?;
         listed.push(tables.into_iter().map(|t| t.name).collect());
     }
     let synced = plan::locate(&job.sources, listed)?;
@@ -73,8 +75,9 @@ async fn verify_table(
     let mut shards = Vec::with_capacity(plan.lookup.len());
     for table in &plan.lookup {
         let server = &job.sources[table.server];
-        let schema =
-            mysql::table_schema(&server.connection, &table.name).await.map_err(|e| server.error(e))?;
+        let schema = mysql::table_schema(&server.connection, &table.name)
+            .await
+            .map_err(|e| plan::server_error(server, e))?;
         shards.push(Shard::new(table.server, &schema, routes)?);
     }
     let compared = plan.compare.iter().filter_map(|t| shards.iter().position(|s| &s.source == t)).collect();
@@ -121,7 +124,7 @@ impl Sources {
             let server = &job.sources[at];
             let session =
                 Session::open(Side::Source, &server.connection, job.kind).await.map_err(|e| match e {
-                    VerifyError::Source(e) => server.error(e),
+                    VerifyError::Source(e) => plan::server_error(server, e),
                     e => e,
                 })?;
             sessions[at] = Some(session);
