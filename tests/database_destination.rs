@@ -3,7 +3,9 @@
 //! the shards of a table merged by a routing rule and a column renamed; inserts, updates (also
 //! of the primary key) and deletes in transactions of every size; a kill -9 of the node in the
 //! middle of the load changes nothing in that result; a TRUNCATE of a table of its own empties
-//! its target; a table without a primary key is refused, or fails the project naming it.
+//! its target; ALTER TABLE, CREATE and DROP INDEX are replayed on the target, once for all the
+//! shards of a table, and rows of a shard that has not run them yet land in the renamed
+//! columns; a table without a primary key is refused, or fails the project naming it.
 
 mod common;
 
@@ -337,4 +339,98 @@ fn a_target_with_another_unique_key_is_applied_in_order_on_one_connection() {
             .collect();
         (got == want).then_some(())
     });
+}
+
+#[test]
+fn ddl_is_replayed_on_the_target_once_for_all_its_shards() {
+    let (services, node, mut sql, db) = common::setup("dbddl");
+    let start = sql.position();
+    for s in 0..2 {
+        sql.exec(&format!("CREATE TABLE {db}.s_{s} (id INT PRIMARY KEY, v VARCHAR(10), old INT, gone INT)"));
+    }
+    sql.exec(&format!("CREATE TABLE {db}.solo (id INT PRIMARY KEY, a INT, b INT)"));
+    node.register_sources(&services);
+    register_targets(&node, &services);
+    let name = format!("{db}_p");
+    node.start_project(json!({"name": name, "source": "maria",
+        "connectors": [{"id": "ob", "destination": "seekdb"}, {"id": "m2", "destination": "maria2"}],
+        "objects": [{"database": db, "tables": ["s_*", "solo"]}],
+        "routes": [{"from": format!("{db}.s_*"), "to": format!("{db}.s")}],
+        "start": {"file": start.0, "pos": start.1}}));
+    // Shard s holds the ids that are s modulo 2.
+    sql.exec(&format!("INSERT INTO {db}.s_0 VALUES (0, 'a', 1, 1), (2, 'b', 2, 2)"));
+    sql.exec(&format!("INSERT INTO {db}.s_1 VALUES (1, 'c', 3, 3), (3, 'd', 4, 4)"));
+    sql.exec(&format!("INSERT INTO {db}.solo VALUES (1, 10, 20)"));
+    let alter = "MODIFY v VARCHAR(40), ADD COLUMN extra INT DEFAULT 7 AFTER v, CHANGE old renamed INT, \
+                 DROP COLUMN gone, ADD INDEX ix_v (v), ALGORITHM=INPLACE";
+    sql.exec(&format!("ALTER TABLE {db}.s_0 {alter}"));
+    sql.exec(&format!("INSERT INTO {db}.s_0 (id, v, extra, renamed) VALUES (4, 'a value longer than ten', 8, 5)"));
+    sql.exec(&format!("UPDATE {db}.s_0 SET renamed = 6 WHERE id = 0"));
+    // The other shard has not run it yet: its values of the renamed column land in it.
+    sql.exec(&format!("INSERT INTO {db}.s_1 VALUES (5, 'e', 9, 9)"));
+    sql.exec(&format!("UPDATE {db}.s_1 SET old = 10 WHERE id = 1"));
+    sql.exec(&format!("ALTER TABLE {db}.s_1 {alter}"));
+    sql.exec(&format!("INSERT INTO {db}.s_1 (id, v, extra, renamed) VALUES (7, 'another value past ten', 11, 12)"));
+    for s in 0..2 {
+        sql.exec(&format!("CREATE INDEX ix_r ON {db}.s_{s} (renamed)"));
+    }
+    for s in 0..2 {
+        sql.exec(&format!("ALTER TABLE {db}.s_{s} DROP INDEX ix_v"));
+    }
+    // A table of its own follows each statement.
+    sql.exec(&format!("ALTER TABLE {db}.solo DROP COLUMN a"));
+    sql.exec(&format!("ALTER TABLE {db}.solo CHANGE b c BIGINT"));
+    sql.exec(&format!("INSERT INTO {db}.solo VALUES (2, 5000000000)"));
+
+    let union = format!(
+        "SELECT * FROM (SELECT id, v, extra, renamed FROM {db}.s_0 UNION ALL SELECT id, v, extra, renamed FROM {db}.s_1) u"
+    );
+    let want = rows(&mut sql, &union).unwrap();
+    assert_eq!(want.len(), 7);
+    let want_solo = rows(&mut sql, &format!("SELECT id, c FROM {db}.solo")).unwrap();
+    let (mut seekdb, mut maria2) = (Sql::seekdb(&services), Sql::mysql2(&services));
+    for (what, target) in [("seekdb", &mut seekdb), ("the second MariaDB", &mut maria2)] {
+        wait_for(&format!("the shards' rows in {what}"), Duration::from_secs(60), || {
+            let got = rows(target, &format!("SELECT id, v, extra, renamed FROM {db}.s")).ok()?;
+            let solo = rows(target, &format!("SELECT id, c FROM {db}.solo")).ok()?;
+            (got == want && solo == want_solo).then_some(())
+        });
+        let columns = |target: &mut Sql, table: &str| -> Vec<String> {
+            target
+                .rows(&format!(
+                    "SELECT CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE) FROM information_schema.COLUMNS \
+                     WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION"
+                ))
+                .into_iter()
+                .map(|r| r.get::<String, _>(0).unwrap().replace("int(11)", "int").replace("bigint(20)", "bigint"))
+                .collect()
+        };
+        assert_eq!(columns(target, "s"), ["id int", "v varchar(40)", "extra int", "renamed int"], "{what}");
+        assert_eq!(columns(target, "solo"), ["id int", "c bigint"], "{what}");
+        let mut indexes: Vec<String> = target
+            .rows(&format!(
+                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = 's'"
+            ))
+            .into_iter()
+            .map(|r| r.get(0).unwrap())
+            .collect();
+        indexes.sort();
+        assert_eq!(indexes, ["PRIMARY", "ix_r"], "{what}");
+        // Each shard statement ran once; the other shard's was recognised.
+        let replays: Vec<(String, i64, i64)> = target
+            .rows(&format!(
+                "SELECT statement, CAST(SUM(applied) AS SIGNED), COUNT(*) FROM __ferry.ddl \
+                 WHERE project = '{name}' AND target = '{db}.s' GROUP BY statement ORDER BY MIN(at)"
+            ))
+            .into_iter()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
+            .collect();
+        assert_eq!(replays.len(), 3, "{what}: {replays:?}");
+        assert!(replays[0].0.starts_with(&format!("ALTER TABLE `{db}`.`s` MODIFY v VARCHAR(40)")), "{replays:?}");
+        assert!(!replays[0].0.contains("ALGORITHM"), "{replays:?}");
+        assert!(replays.iter().all(|(_, applied, seen)| (*applied, *seen) == (1, 2)), "{what}: {replays:?}");
+    }
+    let (_, p) = node.get(&format!("/projects/{name}"));
+    assert_eq!(p["state"], "running", "{p}");
 }

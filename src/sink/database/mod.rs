@@ -16,6 +16,7 @@
 //!   another unique key or a foreign key goes through lane 0 only.
 
 mod config;
+mod ddl;
 mod sink;
 mod sql;
 #[cfg(test)]

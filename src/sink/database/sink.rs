@@ -1,4 +1,5 @@
 use super::config::{DatabaseKind, DatabaseSinkConfig, META_DATABASE};
+use super::ddl::{self, Fate, Replay};
 use super::sql;
 use crate::model::{DdlKind, DdlRecord, Op, Position, RowsBatch, TableName, TableSchema, TxEnd, Value};
 use crate::sink::{Acknowledge, Permit, Sink, SinkContext, SinkError, SinkFuture, TableId, Written};
@@ -35,9 +36,15 @@ struct Run {
     params: Vec<Param>,
 }
 
-/// An opened table: the target's schema (routed) and the group of its target table.
+/// An opened table: the target's columns it writes and the group of its target table.
 struct Table {
+    /// The source table's schema, as opened.
+    source: Arc<TableSchema>,
+    /// The target's columns this table writes (routed names), its primary key among them.
     schema: TableSchema,
+    /// For each written column, the index of its value in a row image (past the image: the
+    /// shard column).
+    values: Vec<usize>,
     group: usize,
     /// Its rows may be spread over the lanes by key: the target table has no unique key but
     /// its primary key and no foreign key (either way), so rows of different keys never wait
@@ -47,6 +54,9 @@ struct Table {
     shard: Option<Param>,
     /// Statement texts by kind and row count.
     statements: HashMap<(Kind, usize), Arc<str>>,
+    /// A DDL statement was replayed on the target table since it was opened: fitted again
+    /// before its next rows.
+    stale: bool,
 }
 
 impl Table {
@@ -70,6 +80,22 @@ impl Table {
 struct Lane {
     conn: Option<Conn>,
     in_tx: bool,
+}
+
+/// A replayed DDL statement: on which target, for which source table, from where in its log.
+struct Mark<'a> {
+    source: String,
+    target: String,
+    statement: String,
+    file: &'a str,
+    pos: u64,
+}
+
+/// Whether a DDL statement was replayed on its target (see `DatabaseSink::replayed`).
+enum Replayed {
+    Here,
+    Elsewhere(u32),
+    Not(u32),
 }
 
 /// The lane of a row with key `key`.
@@ -129,6 +155,12 @@ pub struct DatabaseSink {
 
 /// ER_DUP_FIELDNAME.
 const DUPLICATE_COLUMN: u16 = 1060;
+/// ER_BAD_FIELD_ERROR.
+const UNKNOWN_COLUMN: u16 = 1054;
+/// Errors of a replayed DDL statement that say the target is already as it makes it (or that
+/// the table is not there yet: it is created from its rows' definition): a duplicate column
+/// or key name, nothing to drop, an unknown column, database or table.
+const ALREADY: [u16; 6] = [DUPLICATE_COLUMN, 1061, 1091, UNKNOWN_COLUMN, 1049, 1146];
 
 fn db_error(e: mysql_async::Error) -> SinkError {
     match e {
@@ -137,6 +169,12 @@ fn db_error(e: mysql_async::Error) -> SinkError {
             1213 | 1205 | 1040 | 1053 => {
                 SinkError::Unavailable(format!("{} (error {})", se.message, se.code))
             }
+            // Another connector (another instance's shards) replayed a DDL statement on the
+            // table: fitted again on the retry.
+            UNKNOWN_COLUMN => SinkError::Unavailable(format!(
+                "{} (error {UNKNOWN_COLUMN}): the target table changed, reopening it",
+                se.message
+            )),
             code => SinkError::Refused(format!("{} (error {code})", se.message)),
         },
         other => SinkError::Unavailable(other.to_string()),
@@ -260,6 +298,29 @@ impl DatabaseSink {
             sql::ident(META_DATABASE)
         ))
         .await
+        .map_err(db_error)?;
+        // Each DDL statement replayed on a target table, or found there already: by the
+        // source's position (a restart does not replay it twice) and, for the shards of one
+        // target, by the statement and how many times that shard ran it (the second shard's
+        // identical statement is recognised).
+        conn.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {}.`ddl` (
+                `project` varchar(128) NOT NULL,
+                `connector` varchar(128) NOT NULL,
+                `file` varchar(128) NOT NULL,
+                `pos` bigint unsigned NOT NULL,
+                `source` varchar(192) NOT NULL,
+                `incarnation` bigint unsigned NOT NULL,
+                `target` varchar(192) NOT NULL,
+                `statement` text NOT NULL,
+                `occurrence` int unsigned NOT NULL,
+                `applied` tinyint NOT NULL,
+                `at` datetime(6) NOT NULL,
+                PRIMARY KEY (`project`, `connector`, `file`, `pos`, `source`)
+            ) DEFAULT CHARSET=utf8mb4",
+            sql::ident(META_DATABASE)
+        ))
+        .await
         .map_err(db_error)
     }
 
@@ -294,17 +355,14 @@ impl DatabaseSink {
                 schema.name
             )));
         }
-        let (target, shard) = self.routes.database_layout(&schema);
         if let Some(column) = self.routes.shard_column(&schema.name) {
-            let (own, _) = target.columns.split_at(target.columns.len() - 1);
-            if own.iter().any(|c| c.name.eq_ignore_ascii_case(column)) {
+            if self.routes.apply(&schema).columns.iter().any(|c| c.name.eq_ignore_ascii_case(column)) {
                 return Err(SinkError::Refused(format!(
                     "table {} already has a column {column:?}: choose another shard_column for its route",
                     schema.name
                 )));
             }
         }
-        let shard = shard.map(Param::from);
         // DDL commits implicitly: close the group first when it holds only whole transactions
         // (else, what the other lanes applied, whose locks the DDL could wait for).
         if self.partial == 0 {
@@ -313,36 +371,111 @@ impl DatabaseSink {
             self.apply_held().await?;
             self.commit_lanes().await?;
         }
-        let existing = self.target_columns(&target.name).await?;
-        let conn = self.conn().await?;
+        let table = self.fit(schema).await?;
+        self.tables.push(table);
+        Ok(self.tables.len() - 1)
+    }
+
+    /// Fits source table `schema` to its target table: creates the target when it is missing,
+    /// adds the columns it lacks, and writes a column that a DDL statement replayed there
+    /// renamed under its new name, or not at all when one dropped it (rows of a shard that has
+    /// not run that statement yet).
+    async fn fit(&mut self, source: Arc<TableSchema>) -> Result<Table, SinkError> {
+        let (layout, shard) = self.routes.database_layout(&source);
+        let existing = self.target_columns(&layout.name).await?;
+        let has = |name: &str| existing.iter().any(|e| e.eq_ignore_ascii_case(name));
+        let mut written: Vec<(usize, String)> = Vec::new();
         if existing.is_empty() {
-            conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", sql::ident(&target.name.database)))
+            let conn = self.conn().await?;
+            conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", sql::ident(&layout.name.database)))
                 .await
                 .map_err(db_error)?;
-            conn.query_drop(sql::create_table(&target)).await.map_err(db_error)?;
-            tracing::info!(table = %target.name, source = %schema.name, "created the target table");
+            conn.query_drop(sql::create_table(&layout)).await.map_err(db_error)?;
+            tracing::info!(table = %layout.name, source = %source.name, "created the target table");
+            written.extend(layout.columns.iter().enumerate().map(|(i, c)| (i, c.name.clone())));
         } else {
-            for col in
-                target.columns.iter().filter(|c| !existing.iter().any(|e| e.eq_ignore_ascii_case(&c.name)))
-            {
-                match conn.query_drop(sql::add_column(&target.name, col)).await {
-                    Ok(()) => {
-                        tracing::info!(table = %target.name, column = %col.name, "added a column to the target table")
+            let changes = match layout.columns.iter().all(|c| has(&c.name)) {
+                true => Vec::new(),
+                false => self.column_history(&layout.name).await?,
+            };
+            for (i, col) in layout.columns.iter().enumerate() {
+                if has(&col.name) {
+                    written.push((i, col.name.clone()));
+                    continue;
+                }
+                match ddl::follow(&col.name, &changes) {
+                    Fate::Renamed(new) if has(&new) => written.push((i, new)),
+                    Fate::Renamed(_) | Fate::Dropped => tracing::info!(
+                        table = %layout.name, source = %source.name, column = %col.name,
+                        "a column a DDL statement replayed on the target dropped: not written"
+                    ),
+                    Fate::Kept => {
+                        let conn = self.conn().await?;
+                        match conn.query_drop(sql::add_column(&layout.name, col)).await {
+                            Ok(()) => {
+                                tracing::info!(table = %layout.name, column = %col.name, "added a column to the target table")
+                            }
+                            // Another shard's connector added it first.
+                            Err(mysql_async::Error::Server(e)) if e.code == DUPLICATE_COLUMN => {}
+                            Err(e) => return Err(db_error(e)),
+                        }
+                        written.push((i, col.name.clone()));
                     }
-                    // Another shard's connector added it first.
-                    Err(mysql_async::Error::Server(e)) if e.code == DUPLICATE_COLUMN => {}
-                    Err(e) => return Err(db_error(e)),
                 }
             }
         }
-        let spread = self.spreadable(&target.name).await?;
+        let mut primary_key = Vec::new();
+        for &k in &layout.primary_key {
+            match written.iter().position(|&(i, _)| i == k) {
+                Some(j) => primary_key.push(j),
+                None => {
+                    return Err(SinkError::Refused(format!(
+                        "target table {} has no column {} of the primary key of {}",
+                        layout.name, layout.columns[k].name, source.name
+                    )))
+                }
+            }
+        }
+        let columns = written
+            .iter()
+            .map(|(i, name)| crate::model::Column { name: name.clone(), ..layout.columns[*i].clone() })
+            .collect();
+        let values = written.iter().map(|&(i, _)| i).collect();
+        let spread = self.spreadable(&layout.name).await?;
         let groups = self.groups.len() / LANES;
-        let group = *self.group_of.entry(target.name.clone()).or_insert(groups);
+        let group = *self.group_of.entry(layout.name.clone()).or_insert(groups);
         if group == groups {
             self.groups.extend((0..LANES).map(|_| Vec::new()));
         }
-        self.tables.push(Table { schema: target, group, spread, shard, statements: HashMap::new() });
-        Ok(self.tables.len() - 1)
+        let schema = TableSchema { columns, primary_key, ..layout };
+        let shard = shard.map(Param::from);
+        Ok(Table { source, schema, values, group, spread, shard, statements: HashMap::new(), stale: false })
+    }
+
+    /// Fits an opened table again (a DDL statement was replayed on its target).
+    async fn refit(&mut self, table: TableId) -> Result<(), SinkError> {
+        let source = self.tables[table].source.clone();
+        self.tables[table] = self.fit(source).await?;
+        Ok(())
+    }
+
+    /// The column renames and drops of the DDL statements replayed on target table `name`, in
+    /// the order they ran.
+    async fn column_history(&mut self, name: &TableName) -> Result<Vec<ddl::ColumnChange>, SinkError> {
+        self.ensure_meta().await?;
+        let (project, incarnation) = (self.project.clone(), self.incarnation);
+        let conn = self.conn().await?;
+        let statements: Vec<String> = conn
+            .exec(
+                format!(
+                    "SELECT statement FROM {}.`ddl` WHERE project = ? AND incarnation = ? AND target = ? AND applied = 1 ORDER BY at",
+                    sql::ident(META_DATABASE)
+                ),
+                (project, incarnation, name.to_string()),
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(statements.iter().flat_map(|s| ddl::column_changes(s)).collect())
     }
 
     /// Whether rows of target table `name` may be applied over several lanes: no unique key
@@ -386,10 +519,10 @@ impl DatabaseSink {
     /// Holds `batch`'s changes in its table's runs.
     fn hold(&mut self, table: TableId, batch: &RowsBatch) {
         let t = &self.tables[table];
-        let (schema, shard, spread) = (&t.schema, &t.shard, t.spread);
+        let (schema, values, shard, spread) = (&t.schema, &t.values, &t.shard, t.spread);
         let lanes = &mut self.groups[t.group * LANES..(t.group + 1) * LANES];
-        // The value of column `i`: the row's, or the shard column's after them.
-        let value = |image: &[Value], i: usize| match image.get(i) {
+        // The value of written column `i`: the row's, or the shard column's after them.
+        let value = |image: &[Value], i: usize| match image.get(values[i]) {
             Some(v) => sql::param(&schema.columns[i], v),
             None => shard.clone().unwrap_or(Param::NULL),
         };
@@ -417,7 +550,7 @@ impl DatabaseSink {
                 (Op::Insert, _, Some(after)) => push(Kind::Upsert, after),
                 (Op::Delete, Some(before), _) => push(Kind::Delete, before),
                 (Op::Update, Some(before), Some(after)) => {
-                    if schema.primary_key.iter().any(|&i| before.get(i) != after.get(i)) {
+                    if schema.primary_key.iter().any(|&i| before.get(values[i]) != after.get(values[i])) {
                         push(Kind::Delete, before);
                     }
                     push(Kind::Upsert, after);
@@ -585,14 +718,142 @@ impl DatabaseSink {
         Ok(())
     }
 
-    /// Column additions reach the target when rows of the new definition arrive (`open`
-    /// compares); a TRUNCATE empties the target table when it is that source table's alone;
-    /// other statements are not replayed on the target.
+    /// ALTER TABLE, CREATE INDEX and DROP INDEX are replayed on the target table (once for
+    /// the shards of one target); a TRUNCATE empties the target table when it is that source
+    /// table's alone; tables are created from their rows' definition; other statements are
+    /// not replayed.
     async fn apply_ddl(&mut self, ddl: &DdlRecord, permit: &dyn Permit) -> Result<(), SinkError> {
-        if ddl.kind != DdlKind::TruncateTable {
-            tracing::info!(project = %self.project, sql = %ddl.sql, "DDL on a synced table: the target follows added columns only");
-            return Ok(());
+        match ddl.kind {
+            DdlKind::TruncateTable => self.truncate(ddl, permit).await,
+            DdlKind::AlterTable | DdlKind::CreateIndex | DdlKind::DropIndex => self.replay(ddl, permit).await,
+            _ => {
+                tracing::info!(project = %self.project, sql = %ddl.sql, "DDL on a synced table: not replayed on the target");
+                Ok(())
+            }
         }
+    }
+
+    async fn replay(&mut self, ddl: &DdlRecord, permit: &dyn Permit) -> Result<(), SinkError> {
+        // A DDL statement is a transaction of its own: what came before is whole.
+        self.commit_under(permit).await?;
+        for name in &ddl.tables {
+            let target = self.routes.target(name);
+            let columns = self.routes.columns(name);
+            let shard_key = self.routes.shard_column(name).is_some();
+            let statement = match ddl::replay(&ddl.sql, &ddl.database, &target, &columns, shard_key) {
+                Replay::Run(statement) => statement,
+                Replay::Skip(why) => {
+                    tracing::info!(project = %self.project, table = %name, sql = %ddl.sql, why, "DDL not replayed on the target");
+                    continue;
+                }
+            };
+            let mark = Mark { source: name.to_string(), target: target.to_string(), statement, file: &ddl.file, pos: ddl.pos };
+            match self.replayed(&mark).await? {
+                Replayed::Here => continue,
+                Replayed::Elsewhere(occurrence) => {
+                    tracing::info!(project = %self.project, table = %target, source = %name, statement = %mark.statement,
+                        "DDL already replayed on the target for another of its source tables");
+                    self.record(&mark, occurrence, false).await?;
+                }
+                Replayed::Not(occurrence) => {
+                    if !permit.granted() {
+                        return Err(SinkError::Revoked);
+                    }
+                    self.run_ddl(&mark).await?;
+                    self.record(&mark, occurrence, true).await?;
+                }
+            }
+            for table in self.tables.iter_mut().filter(|t| t.schema.name == target) {
+                table.stale = true;
+            }
+        }
+        // Checkpointed at the statement's own end.
+        self.sync_due = true;
+        Ok(())
+    }
+
+    /// Whether `mark`'s statement was replayed on its target already: by this connector for
+    /// this position (before a restart), or for another source table as often as this one
+    /// has now run it. Else, the how-manieth time this source table runs it.
+    async fn replayed(&mut self, mark: &Mark<'_>) -> Result<Replayed, SinkError> {
+        self.ensure_meta().await?;
+        let (project, connector, incarnation) = (self.project.clone(), self.connector.clone(), self.incarnation);
+        let conn = self.conn().await?;
+        let rows: Vec<(String, String, u64, String, u32)> = conn
+            .exec(
+                format!(
+                    "SELECT connector, file, pos, source, occurrence FROM {}.`ddl` \
+                     WHERE project = ? AND incarnation = ? AND target = ? AND statement = ?",
+                    sql::ident(META_DATABASE)
+                ),
+                (project, incarnation, mark.target.clone(), mark.statement.clone()),
+            )
+            .await
+            .map_err(db_error)?;
+        let own = |r: &&(String, String, u64, String, u32)| r.0 == connector && r.3 == mark.source;
+        if rows.iter().filter(own).any(|r| r.1 == mark.file && r.2 == mark.pos) {
+            return Ok(Replayed::Here);
+        }
+        let occurrence = rows.iter().filter(own).count() as u32 + 1;
+        Ok(match rows.iter().any(|r| r.4 == occurrence) {
+            true => Replayed::Elsewhere(occurrence),
+            false => Replayed::Not(occurrence),
+        })
+    }
+
+    async fn record(&mut self, mark: &Mark<'_>, occurrence: u32, applied: bool) -> Result<(), SinkError> {
+        let params = vec![
+            Param::from(self.project.clone()),
+            Param::from(self.connector.clone()),
+            Param::from(mark.file),
+            Param::from(mark.pos),
+            Param::from(mark.source.clone()),
+            Param::from(self.incarnation),
+            Param::from(mark.target.clone()),
+            Param::from(mark.statement.clone()),
+            Param::from(occurrence),
+            Param::from(applied as u8),
+        ];
+        let conn = self.conn().await?;
+        conn.exec_drop(
+            format!(
+                "INSERT INTO {}.`ddl` (project, connector, file, pos, source, incarnation, target, statement, occurrence, applied, at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE incarnation = VALUES(incarnation), \
+                 target = VALUES(target), statement = VALUES(statement), occurrence = VALUES(occurrence), \
+                 applied = VALUES(applied), at = VALUES(at)",
+                sql::ident(META_DATABASE)
+            ),
+            params,
+        )
+        .await
+        .map_err(db_error)
+    }
+
+    /// Runs a replayed statement; the target already being as it makes it is no error.
+    async fn run_ddl(&mut self, mark: &Mark<'_>) -> Result<(), SinkError> {
+        let project = self.project.clone();
+        let conn = self.conn().await?;
+        match conn.query_drop(&mark.statement).await {
+            Ok(()) => {
+                tracing::info!(project, table = %mark.target, source = %mark.source, statement = %mark.statement, "replayed DDL on the target");
+                Ok(())
+            }
+            Err(mysql_async::Error::Server(e)) if ALREADY.contains(&e.code) => {
+                tracing::info!(project, table = %mark.target, statement = %mark.statement, error = %e.message,
+                    "DDL replayed on the target changed nothing: it is so already");
+                Ok(())
+            }
+            Err(mysql_async::Error::Server(e)) => Err(SinkError::Refused(format!(
+                "the target refused {:?}, replaying DDL of {}: {} (error {})",
+                mark.statement, mark.source, e.message, e.code
+            ))),
+            Err(e) => Err(db_error(e)),
+        }
+    }
+
+    /// A TRUNCATE: the target table emptied when it is the source table's alone, or the
+    /// shard's own rows deleted when a shard column tells them apart.
+    async fn truncate(&mut self, ddl: &DdlRecord, permit: &dyn Permit) -> Result<(), SinkError> {
         // A DDL statement is a transaction of its own: what came before is whole.
         self.commit_under(permit).await?;
         for name in &ddl.tables {
@@ -629,6 +890,10 @@ impl DatabaseSink {
         batch: &RowsBatch,
         permit: &dyn Permit,
     ) -> Result<Written, SinkError> {
+        if self.tables[table].stale {
+            let fitted = self.refit(table).await;
+            self.reset(fitted)?;
+        }
         self.hold(table, batch);
         if self.held >= APPLY_ROWS {
             if !permit.granted() {

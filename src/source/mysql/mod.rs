@@ -18,7 +18,7 @@ mod history;
 mod precheck;
 mod reader;
 mod schema;
-mod sql;
+pub(crate) mod sql;
 mod xa;
 mod zone;
 

@@ -390,6 +390,11 @@ impl<'a> Tokens<'a> {
         None
     }
 
+    /// Where the cursor is in `whole`, the text it was made from (spaces not skipped).
+    pub(crate) fn offset_in(&self, whole: &str) -> usize {
+        whole.len() - self.s.len()
+    }
+
     /// What is left of the statement.
     pub(crate) fn rest(&mut self) -> &'a str {
         self.skip_space();
