@@ -364,13 +364,17 @@ fn ddl_is_replayed_on_the_target_once_for_all_its_shards() {
     let alter = "MODIFY v VARCHAR(40), ADD COLUMN extra INT DEFAULT 7 AFTER v, CHANGE old renamed INT, \
                  DROP COLUMN gone, ADD INDEX ix_v (v), ALGORITHM=INPLACE";
     sql.exec(&format!("ALTER TABLE {db}.s_0 {alter}"));
-    sql.exec(&format!("INSERT INTO {db}.s_0 (id, v, extra, renamed) VALUES (4, 'a value longer than ten', 8, 5)"));
+    sql.exec(&format!(
+        "INSERT INTO {db}.s_0 (id, v, extra, renamed) VALUES (4, 'a value longer than ten', 8, 5)"
+    ));
     sql.exec(&format!("UPDATE {db}.s_0 SET renamed = 6 WHERE id = 0"));
     // The other shard has not run it yet: its values of the renamed column land in it.
     sql.exec(&format!("INSERT INTO {db}.s_1 VALUES (5, 'e', 9, 9)"));
     sql.exec(&format!("UPDATE {db}.s_1 SET old = 10 WHERE id = 1"));
     sql.exec(&format!("ALTER TABLE {db}.s_1 {alter}"));
-    sql.exec(&format!("INSERT INTO {db}.s_1 (id, v, extra, renamed) VALUES (7, 'another value past ten', 11, 12)"));
+    sql.exec(&format!(
+        "INSERT INTO {db}.s_1 (id, v, extra, renamed) VALUES (7, 'another value past ten', 11, 12)"
+    ));
     for s in 0..2 {
         sql.exec(&format!("CREATE INDEX ix_r ON {db}.s_{s} (renamed)"));
     }
@@ -402,7 +406,9 @@ fn ddl_is_replayed_on_the_target_once_for_all_its_shards() {
                      WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION"
                 ))
                 .into_iter()
-                .map(|r| r.get::<String, _>(0).unwrap().replace("int(11)", "int").replace("bigint(20)", "bigint"))
+                .map(|r| {
+                    r.get::<String, _>(0).unwrap().replace("int(11)", "int").replace("bigint(20)", "bigint")
+                })
                 .collect()
         };
         assert_eq!(columns(target, "s"), ["id int", "v varchar(40)", "extra int", "renamed int"], "{what}");
@@ -427,7 +433,10 @@ fn ddl_is_replayed_on_the_target_once_for_all_its_shards() {
             .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
             .collect();
         assert_eq!(replays.len(), 3, "{what}: {replays:?}");
-        assert!(replays[0].0.starts_with(&format!("ALTER TABLE `{db}`.`s` MODIFY v VARCHAR(40)")), "{replays:?}");
+        assert!(
+            replays[0].0.starts_with(&format!("ALTER TABLE `{db}`.`s` MODIFY v VARCHAR(40)")),
+            "{replays:?}"
+        );
         assert!(!replays[0].0.contains("ALGORITHM"), "{replays:?}");
         assert!(replays.iter().all(|(_, applied, seen)| (*applied, *seen) == (1, 2)), "{what}: {replays:?}");
     }

@@ -3,8 +3,9 @@
 //! and doubled shards refused by name); a project reading it runs a store per instance and lands
 //! every shard's changes in one table per logical table, in seekdb and in a MariaDB, row for
 //! row, value for value, under a random workload of inserts, updates (also of the key) and
-//! deletes on every shard of both instances; a kill -9 of the node in the middle of that load
-//! changes nothing in the result.
+//! deletes on every shard of both instances; an ALTER and an index on every shard of `users`
+//! under that load reach each target once per instance at most; a kill -9 of the node in the
+//! middle of that load changes nothing in the result.
 
 mod common;
 
@@ -256,6 +257,17 @@ fn shards_of_two_instances_land_in_one_table_each_also_across_kill9() {
     // A kill -9 in the middle of a load on both instances changes nothing in the result.
     let before = target_rows(&mut seekdb, &db, "orders").unwrap_or_default().len();
     let loads = [load([0, 1], 1, 17, 1000), load([2, 3], 1, 19, 1000)];
+    // DDL on every shard of `users` on both instances, under the load: replayed on each target
+    // once (or once per instance when both arrive at once).
+    for (i, d) in DATABASES.iter().enumerate() {
+        let sql = if i < 2 { &mut a } else { &mut b };
+        for t in 0..USER_TABLES {
+            let table = format!("{db}_{d}.users_{t}");
+            sql.exec(&format!("ALTER TABLE {table} MODIFY email VARCHAR(120), ADD INDEX ix_score (score)"));
+            let id = shard(i, t, USER_TABLES) + 1_600_000_000;
+            sql.exec(&format!("INSERT INTO {table} VALUES ({id}, CONCAT(REPEAT('e', 100), '@x.org'), 1)"));
+        }
+    }
     wait_for("more rows in the target before the kill", Duration::from_secs(60), || {
         target_rows(&mut seekdb, &db, "orders").filter(|r| r.len() > before + 50).map(|_| ())
     });
@@ -267,6 +279,32 @@ fn shards_of_two_instances_land_in_one_table_each_also_across_kill9() {
     }
     wait_equal(&mut a, &mut b, &mut seekdb, &db, "seekdb after kill -9");
     wait_equal(&mut a, &mut b, &mut maria2, &db, "the MariaDB target after kill -9");
+    for (what, target) in [("seekdb", &mut seekdb), ("the MariaDB target", &mut maria2)] {
+        let email: String = target
+            .rows(&format!(
+                "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{db}' \
+                 AND TABLE_NAME = 'users' AND COLUMN_NAME = 'email'"
+            ))
+            .pop()
+            .and_then(|r| r.get(0))
+            .unwrap_or_default();
+        assert_eq!(email, "varchar(120)", "{what}");
+        let index = target.rows(&format!(
+            "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = 'users' \
+             AND INDEX_NAME = 'ix_score'"
+        ));
+        assert!(!index.is_empty(), "{what}: the index added on the shards");
+        let (applied, seen): (i64, i64) = target
+            .rows(&format!(
+                "SELECT CAST(SUM(applied) AS SIGNED), COUNT(*) FROM __ferry.ddl WHERE project = '{name}' \
+                 AND target = '{db}.users'"
+            ))
+            .pop()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+            .unwrap();
+        assert_eq!(seen, 8, "{what}: each shard's statement recorded once, also across the kill");
+        assert!((1..=2).contains(&applied), "{what}: run {applied} times for 8 shards on 2 instances");
+    }
 }
 
 /// Starts a verification of `name` and waits until it is done.

@@ -58,10 +58,12 @@ fn alter(
         match (first.as_str(), second.as_str()) {
             ("ALGORITHM" | "LOCK" | "FORCE" | "ENGINE", _) => continue,
             ("RENAME", "COLUMN" | "INDEX" | "KEY") => {}
-            ("RENAME", _) => return Replay::Skip("it renames the table: the target keeps the name its route gives"),
+            ("RENAME", _) => {
+                return Replay::Skip("it renames the table: the target keeps the name its route gives")
+            }
             (
-                "PARTITION" | "REMOVE" | "COALESCE" | "REORGANIZE" | "EXCHANGE" | "ANALYZE" | "CHECK" | "OPTIMIZE"
-                | "REBUILD" | "REPAIR" | "DISCARD" | "IMPORT",
+                "PARTITION" | "REMOVE" | "COALESCE" | "REORGANIZE" | "EXCHANGE" | "ANALYZE" | "CHECK"
+                | "OPTIMIZE" | "REBUILD" | "REPAIR" | "DISCARD" | "IMPORT",
                 _,
             )
             | ("ADD" | "DROP" | "TRUNCATE", "PARTITION") => {
@@ -151,7 +153,8 @@ fn rename_columns(text: &str, columns: &BTreeMap<String, String>) -> String {
             Token::Quoted(name) => name.as_str(),
             _ => continue,
         };
-        if let Some(new) = columns.iter().find(|(old, _)| old.eq_ignore_ascii_case(name)).map(|(_, new)| new) {
+        if let Some(new) = columns.iter().find(|(old, _)| old.eq_ignore_ascii_case(name)).map(|(_, new)| new)
+        {
             out.push_str(&text[copied..start]);
             out.push_str(&sql::ident(new));
             copied = end;
@@ -205,8 +208,8 @@ pub fn column_changes(statement: &str) -> Vec<ColumnChange> {
                 match next.as_deref() {
                     Some("COLUMN") => s = probe,
                     Some(
-                        "INDEX" | "KEY" | "PRIMARY" | "FOREIGN" | "CHECK" | "CONSTRAINT" | "PARTITION" | "PERIOD"
-                        | "SYSTEM",
+                        "INDEX" | "KEY" | "PRIMARY" | "FOREIGN" | "CHECK" | "CONSTRAINT" | "PARTITION"
+                        | "PERIOD" | "SYSTEM",
                     ) => continue,
                     _ => {}
                 }
@@ -276,16 +279,28 @@ mod tests {
             ),
             ran("ALTER TABLE `shop`.`orders` modify `remark` varchar(40) default 'note', change note2 n3 int")
         );
-        assert_eq!(run("ALTER TABLE t ENGINE=InnoDB", &[], false), Replay::Skip("it changes nothing the target keeps (engine, algorithm)"));
+        assert_eq!(
+            run("ALTER TABLE t ENGINE=InnoDB", &[], false),
+            Replay::Skip("it changes nothing the target keeps (engine, algorithm)")
+        );
         assert!(matches!(run("ALTER TABLE t RENAME TO u", &[], false), Replay::Skip(_)));
         assert!(matches!(run("ALTER TABLE t ADD x INT, RENAME AS u", &[], false), Replay::Skip(_)));
         assert_eq!(
             run("ALTER TABLE t RENAME COLUMN a TO b", &[], false),
             ran("ALTER TABLE `shop`.`orders` RENAME COLUMN a TO b")
         );
-        assert!(matches!(run("ALTER TABLE t ADD PARTITION (PARTITION p3 VALUES LESS THAN (30))", &[], false), Replay::Skip(_)));
-        assert!(matches!(run("ALTER TABLE t PARTITION BY HASH(id) PARTITIONS 4", &[], false), Replay::Skip(_)));
-        assert!(matches!(run("ALTER TABLE t DROP PRIMARY KEY, ADD PRIMARY KEY (id, x)", &[], true), Replay::Skip(_)));
+        assert!(matches!(
+            run("ALTER TABLE t ADD PARTITION (PARTITION p3 VALUES LESS THAN (30))", &[], false),
+            Replay::Skip(_)
+        ));
+        assert!(matches!(
+            run("ALTER TABLE t PARTITION BY HASH(id) PARTITIONS 4", &[], false),
+            Replay::Skip(_)
+        ));
+        assert!(matches!(
+            run("ALTER TABLE t DROP PRIMARY KEY, ADD PRIMARY KEY (id, x)", &[], true),
+            Replay::Skip(_)
+        ));
         assert_eq!(
             run("ALTER TABLE t DROP PRIMARY KEY, ADD PRIMARY KEY (id, x)", &[], false),
             ran("ALTER TABLE `shop`.`orders` DROP PRIMARY KEY, ADD PRIMARY KEY (id, x)")
@@ -298,7 +313,10 @@ mod tests {
             run("CREATE UNIQUE INDEX ix_a ON shop_01.orders_03 (a, `note`)", &[("note", "remark")], false),
             ran("CREATE UNIQUE INDEX ix_a ON `shop`.`orders` (a, `remark`)")
         );
-        assert_eq!(run("DROP INDEX ix_a ON orders_03", &[], false), ran("DROP INDEX ix_a ON `shop`.`orders`"));
+        assert_eq!(
+            run("DROP INDEX ix_a ON orders_03", &[], false),
+            ran("DROP INDEX ix_a ON `shop`.`orders`")
+        );
         assert!(matches!(run("CREATE TABLE t (id INT)", &[], false), Replay::Skip(_)));
         assert!(matches!(run("DROP TABLE t", &[], false), Replay::Skip(_)));
         assert!(matches!(run("TRUNCATE t", &[], false), Replay::Skip(_)));

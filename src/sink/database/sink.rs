@@ -747,7 +747,13 @@ impl DatabaseSink {
                     continue;
                 }
             };
-            let mark = Mark { source: name.to_string(), target: target.to_string(), statement, file: &ddl.file, pos: ddl.pos };
+            let mark = Mark {
+                source: name.to_string(),
+                target: target.to_string(),
+                statement,
+                file: &ddl.file,
+                pos: ddl.pos,
+            };
             match self.replayed(&mark).await? {
                 Replayed::Here => continue,
                 Replayed::Elsewhere(occurrence) => {
@@ -777,7 +783,8 @@ impl DatabaseSink {
     /// has now run it. Else, the how-manieth time this source table runs it.
     async fn replayed(&mut self, mark: &Mark<'_>) -> Result<Replayed, SinkError> {
         self.ensure_meta().await?;
-        let (project, connector, incarnation) = (self.project.clone(), self.connector.clone(), self.incarnation);
+        let (project, connector, incarnation) =
+            (self.project.clone(), self.connector.clone(), self.incarnation);
         let conn = self.conn().await?;
         let rows: Vec<(String, String, u64, String, u32)> = conn
             .exec(
