@@ -40,9 +40,10 @@ struct CreateQuery {
     verify: Option<bool>,
 }
 
-/// Registers a data source: a MySQL/MariaDB server, Kafka or OceanBase.
+/// Registers a data source: a MySQL/MariaDB server, Kafka, OceanBase, DataHub or a sharded source.
 ///
-/// A MySQL/MariaDB server is a source or a destination; Kafka and OceanBase are destinations.
+/// A MySQL/MariaDB server is a source or a destination; Kafka, OceanBase and DataHub are
+/// destinations; a sharded (`dbp`) source is a source.
 /// The connection is tried first (`?verify=false` skips that).
 #[utoipa::path(
     operation_id = "create_datasource",
@@ -267,16 +268,21 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
             let password_sealed = ctx.keyring.seal(&password);
             DataSource { name, kind: DataSourceKind::Mysql { host, port, user, password_sealed } }
         }
-        NewDataSource::Kafka { name, bootstrap_servers } => {
+        NewDataSource::Kafka { name, bootstrap_servers, replication_factor } => {
             if bootstrap_servers.trim().is_empty() {
                 return Err(ApiError::bad_request("bootstrap_servers is required for a kafka data source"));
+            }
+            if replication_factor.is_some_and(|r| r < 1) {
+                return Err(ApiError::bad_request(
+                    "replication_factor must be at least 1 (leave it out for the broker's default)",
+                ));
             }
             if verify {
                 kafka_reachable(&bootstrap_servers)
                     .await
                     .map_err(|message| ApiError::Upstream { code: "destination_unreachable", message })?;
             }
-            DataSource { name, kind: DataSourceKind::Kafka { bootstrap_servers } }
+            DataSource { name, kind: DataSourceKind::Kafka { bootstrap_servers, replication_factor } }
         }
         NewDataSource::Oceanbase { name, host, port, user, password } => {
             require_address("oceanbase", &host, port, &user)?;
@@ -287,6 +293,36 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
             }
             let password_sealed = ctx.keyring.seal(&password);
             DataSource { name, kind: DataSourceKind::Oceanbase { host, port, user, password_sealed } }
+        }
+        NewDataSource::Datahub { name, endpoint, project, access_id, access_key, record_type } => {
+            let url = reqwest::Url::parse(&endpoint).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+            if url.is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "endpoint {endpoint:?} is not an http(s) URL (http://host:port)"
+                )));
+            }
+            if project.is_empty() || access_id.is_empty() || access_key.is_empty() {
+                return Err(ApiError::bad_request(
+                    "project, access_id and access_key are required for a datahub data source",
+                ));
+            }
+            if verify {
+                datahub_reachable(&endpoint)
+                    .await
+                    .map_err(|message| ApiError::Upstream { code: "destination_unreachable", message })?;
+            }
+            let endpoint = endpoint.trim_end_matches('/').to_string();
+            let access_key_sealed = ctx.keyring.seal(&access_key);
+            DataSource {
+                name,
+                kind: DataSourceKind::Datahub {
+                    endpoint,
+                    project,
+                    access_id,
+                    access_key_sealed,
+                    record_type,
+                },
+            }
         }
         NewDataSource::Dbp { .. } => unreachable!("built by build_dbp"),
     })
@@ -409,7 +445,20 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
                 }],
             }
         }
-        DataSourceKind::Kafka { bootstrap_servers } => {
+        DataSourceKind::Datahub { endpoint, .. } => {
+            let result = datahub_reachable(endpoint).await;
+            vec![Finding {
+                check: "connect".into(),
+                ok: result.is_ok(),
+                message: result.clone().err().unwrap_or_else(|| format!("reached {endpoint}")),
+                fix: if result.is_ok() {
+                    String::new()
+                } else {
+                    "check endpoint and that DataHub is up".into()
+                },
+            }]
+        }
+        DataSourceKind::Kafka { bootstrap_servers, .. } => {
             let result = kafka_reachable(bootstrap_servers).await;
             vec![Finding {
                 check: "connect".into(),
@@ -552,9 +601,23 @@ pub fn mysql_config(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, Ap
 fn connection(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, ApiError> {
     let connection = ds.kind.connection(&ctx.keyring).ok_or_else(|| ApiError::Unprocessable {
         code: "wrong_data_source_type",
-        message: format!("data source {:?} is kafka, not a database", ds.name),
+        message: format!("data source {:?} is {}, not a database", ds.name, ds.kind.type_name()),
     })?;
     connection.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Asks the DataHub endpoint anything, within 5 s: any HTTP answer means it is there.
+async fn datahub_reachable(endpoint: &str) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    client
+        .get(endpoint)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("cannot reach datahub at {endpoint}: {e}"))
 }
 
 /// Asks the brokers for metadata, within 5 s.

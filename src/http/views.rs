@@ -2,7 +2,9 @@
 
 use super::ApiError;
 use crate::codec::Format;
-use crate::meta::{DataSource, DataSourceKind, LogicalTable, Partition, ProjectOptions, StoreOptions};
+use crate::meta::{
+    DataSource, DataSourceKind, DatahubRecordType, LogicalTable, Partition, ProjectOptions, StoreOptions,
+};
 use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,14 +30,32 @@ pub fn validate_name(field: &str, name: &str) -> Result<(), ApiError> {
 pub enum NewDataSource {
     /// A MySQL or MariaDB server: a source, or a destination.
     Mysql { name: String, host: String, port: u16, user: String, password: String },
-    /// A Kafka destination.
-    Kafka { name: String, bootstrap_servers: String },
+    /// A Kafka destination. `replication_factor`: of the topics Ferry creates (default: the
+    /// broker's default).
+    Kafka {
+        name: String,
+        bootstrap_servers: String,
+        #[serde(default)]
+        replication_factor: Option<i16>,
+    },
     /// An OceanBase database (a MySQL-mode tenant): a destination.
     Oceanbase { name: String, host: String, port: u16, user: String, password: String },
     /// A sharded source (a DataBase Proxy's): mysql data sources (`instances`, by name) holding
     /// the physical shards of logical tables. Every pattern is checked against the instances:
     /// shards missing, extra or on two instances are refused by name.
     Dbp { name: String, instances: Vec<String>, tables: Vec<LogicalTable> },
+    /// An Alibaba Cloud DataHub project (`endpoint` `http(s)://host[:port]`): a destination, a
+    /// topic per table holding `record_type` records (default `tuple`). `access_key` is the
+    /// AccessKey secret.
+    Datahub {
+        name: String,
+        endpoint: String,
+        project: String,
+        access_id: String,
+        access_key: String,
+        #[serde(default)]
+        record_type: DatahubRecordType,
+    },
 }
 
 impl NewDataSource {
@@ -44,7 +64,8 @@ impl NewDataSource {
             NewDataSource::Mysql { name, .. }
             | NewDataSource::Kafka { name, .. }
             | NewDataSource::Oceanbase { name, .. }
-            | NewDataSource::Dbp { name, .. } => name,
+            | NewDataSource::Dbp { name, .. }
+            | NewDataSource::Datahub { name, .. } => name,
         }
     }
 }
@@ -63,6 +84,18 @@ pub struct DataSourceView {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootstrap_servers: Option<String>,
+    /// Kafka: the replication factor of topics Ferry creates (absent: the broker's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_factor: Option<i16>,
+    /// DataHub: the endpoint, project, AccessKey id (never the secret) and record type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<DatahubRecordType>,
     /// A sharded source's instances (mysql data sources).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instances: Option<Vec<String>>,
@@ -84,6 +117,11 @@ impl From<&DataSource> for DataSourceView {
             port: None,
             user: None,
             bootstrap_servers: None,
+            replication_factor: None,
+            endpoint: None,
+            project: None,
+            access_id: None,
+            record_type: None,
             instances: None,
             tables: None,
             shards: None,
@@ -95,8 +133,15 @@ impl From<&DataSource> for DataSourceView {
                 view.port = Some(*port);
                 view.user = Some(user.clone());
             }
-            DataSourceKind::Kafka { bootstrap_servers } => {
-                view.bootstrap_servers = Some(bootstrap_servers.clone())
+            DataSourceKind::Kafka { bootstrap_servers, replication_factor } => {
+                view.bootstrap_servers = Some(bootstrap_servers.clone());
+                view.replication_factor = *replication_factor;
+            }
+            DataSourceKind::Datahub { endpoint, project, access_id, record_type, .. } => {
+                view.endpoint = Some(endpoint.clone());
+                view.project = Some(project.clone());
+                view.access_id = Some(access_id.clone());
+                view.record_type = Some(*record_type);
             }
             DataSourceKind::Dbp { instances, tables } => {
                 view.instances = Some(instances.clone());

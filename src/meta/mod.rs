@@ -17,8 +17,9 @@ pub use checkpoints::{CheckpointSaver, SaveError};
 pub use command::{Action, CheckpointUpdate, Command};
 pub use node::NodeRecord;
 pub use project::{
-    checkpoint_key, ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, LogicalTable, Partition,
-    Placement, Project, ProjectOptions, ProjectSpec, ProjectState, StoreOptions, DEFAULT_CONNECTOR,
+    checkpoint_key, ConnectorSpec, DataSource, DataSourceKind, DatahubRecordType, HistoryEntry, LogicalTable,
+    Partition, Placement, Project, ProjectOptions, ProjectSpec, ProjectState, StoreOptions,
+    DEFAULT_CONNECTOR,
 };
 pub use sources::{ProjectSources, SourceServer, SourcesError};
 pub use state::{MetaError, MetaState};

@@ -21,30 +21,39 @@ pub struct DataSource {
 pub enum DataSourceKind {
     /// A MySQL/MariaDB server: a project's source, or a destination. `password_sealed` is the
     /// password encrypted with the node's key (see `secrets`).
-    Mysql {
-        host: String,
-        port: u16,
-        user: String,
-        password_sealed: Vec<u8>,
-    },
+    Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8> },
     Kafka {
         bootstrap_servers: String,
+        /// Replication factor of the topics Ferry creates; none: the broker's default.
+        replication_factor: Option<i16>,
     },
     /// An OceanBase database (a MySQL-mode tenant), a destination; `password_sealed` as for
     /// `Mysql`.
-    Oceanbase {
-        host: String,
-        port: u16,
-        user: String,
-        password_sealed: Vec<u8>,
-    },
+    Oceanbase { host: String, port: u16, user: String, password_sealed: Vec<u8> },
     /// A sharded source behind a DataBase Proxy: logical tables split into physical shards
     /// across several MySQL instances (mysql data sources, by name). A project reading it runs a
     /// store per instance and maps every shard's changes to its logical table.
-    Dbp {
-        instances: Vec<String>,
-        tables: Vec<LogicalTable>,
+    Dbp { instances: Vec<String>, tables: Vec<LogicalTable> },
+    /// An Alibaba Cloud DataHub project, a destination: a topic per table, of `record_type`
+    /// records. `access_key_sealed` is the AccessKey secret, sealed as passwords are.
+    Datahub {
+        endpoint: String,
+        project: String,
+        access_id: String,
+        access_key_sealed: Vec<u8>,
+        record_type: DatahubRecordType,
     },
+}
+
+/// What a DataHub topic Ferry creates holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DatahubRecordType {
+    /// A record per row change with the table's columns as fields (and Ferry's own).
+    #[default]
+    Tuple,
+    /// A record per message of the project's format (DDL too).
+    Blob,
 }
 
 /// A logical table of a sharded source and the pattern of its physical shards.
@@ -65,11 +74,13 @@ impl DataSourceKind {
             DataSourceKind::Kafka { .. } => "kafka",
             DataSourceKind::Oceanbase { .. } => "oceanbase",
             DataSourceKind::Dbp { .. } => "dbp",
+            DataSourceKind::Datahub { .. } => "datahub",
         }
     }
 
     /// How to reach a MySQL-protocol server (a mysql or oceanbase data source), its password
-    /// opened with `keyring`; `None` for Kafka and a sharded source (whose instances each have one).
+    /// opened with `keyring`; `None` for message destinations and a sharded source (whose
+    /// instances each have one).
     pub fn connection(&self, keyring: &Keyring) -> Option<Result<MysqlConfig, SecretError>> {
         match self {
             DataSourceKind::Mysql { host, port, user, password_sealed }
@@ -81,7 +92,9 @@ impl DataSourceKind {
                     password,
                 }))
             }
-            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } => None,
+            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } | DataSourceKind::Datahub { .. } => {
+                None
+            }
         }
     }
 }

@@ -12,8 +12,8 @@
 
 use super::command::{Action, CheckpointUpdate, Command};
 use super::project::{
-    ConnectorSpec, DataSource, DataSourceKind, HistoryEntry, LogicalTable, Partition, ProjectOptions,
-    ProjectSpec, StoreOptions,
+    ConnectorSpec, DataSource, DataSourceKind, DatahubRecordType, HistoryEntry, LogicalTable, Partition,
+    ProjectOptions, ProjectSpec, StoreOptions,
 };
 use crate::codec::Format;
 use crate::model::{Position, TableChanges};
@@ -31,13 +31,14 @@ pub enum LogCommand {
     V6(v6::Command),
     V7(v7::Command),
     V8(v8::Command),
+    V9(v9::Command),
 }
 
 impl From<Command> for LogCommand {
     fn from(c: Command) -> Self {
         match c {
             Command::CreateDataSource { source } => {
-                LogCommand::V8(v8::Command::CreateDataSource { source: source.into() })
+                LogCommand::V9(v9::Command::CreateDataSource { source: source.into() })
             }
             Command::CreateProject { spec, now_ms } => {
                 LogCommand::V7(v7::Command::CreateProject { spec: spec.into(), now_ms })
@@ -58,7 +59,7 @@ impl From<Command> for LogCommand {
                 })
             }
             Command::UpdateDataSource { source, now_ms } => {
-                LogCommand::V8(v8::Command::UpdateDataSource { source: source.into(), now_ms })
+                LogCommand::V9(v9::Command::UpdateDataSource { source: source.into(), now_ms })
             }
             Command::SaveSchemaHistory { name, epoch, entries } => {
                 let entries = entries.into_iter().map(|e| (e.key, e.value)).collect();
@@ -134,6 +135,12 @@ impl LogCommand {
                 Command::CreateDataSource { source: source.into() }
             }
             LogCommand::V8(v8::Command::UpdateDataSource { source, now_ms }) => {
+                Command::UpdateDataSource { source: source.into(), now_ms }
+            }
+            LogCommand::V9(v9::Command::CreateDataSource { source }) => {
+                Command::CreateDataSource { source: source.into() }
+            }
+            LogCommand::V9(v9::Command::UpdateDataSource { source, now_ms }) => {
                 Command::UpdateDataSource { source: source.into(), now_ms }
             }
         }
@@ -510,29 +517,166 @@ pub mod v3 {
     }
 }
 
-// --- model <-> v8 -----------------------------------------------------------------------------
+pub mod v9 {
+    //! Version 9: data sources gained `Datahub`; Kafka gained the replication factor of the
+    //! topics Ferry creates, and room for a dead-letter topic, TLS and SASL (MySQL and
+    //! OceanBase for TLS), which the model does not hold yet. Frozen.
+    use serde::{Deserialize, Serialize};
 
-impl From<DataSource> for v8::DataSource {
+    pub use super::v8::LogicalTable;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateDataSource { source: DataSource },
+        UpdateDataSource { source: DataSource, now_ms: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DataSource {
+        pub name: String,
+        pub kind: DataSourceKind,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum DataSourceKind {
+        Mysql {
+            host: String,
+            port: u16,
+            user: String,
+            password_sealed: Vec<u8>,
+            tls: Option<Tls>,
+        },
+        Kafka {
+            bootstrap_servers: String,
+            replication_factor: Option<i16>,
+            dead_letter_topic: Option<String>,
+            tls: Option<Tls>,
+            sasl: Option<Sasl>,
+        },
+        Oceanbase {
+            host: String,
+            port: u16,
+            user: String,
+            password_sealed: Vec<u8>,
+            tls: Option<Tls>,
+        },
+        Dbp {
+            instances: Vec<String>,
+            tables: Vec<LogicalTable>,
+        },
+        Datahub {
+            endpoint: String,
+            project: String,
+            access_id: String,
+            access_key_sealed: Vec<u8>,
+            record_type: RecordType,
+        },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Tls {
+        /// PEM certificates to trust; none: the system's.
+        pub ca_pem: Option<String>,
+        /// A client certificate (PEM) and its key (sealed).
+        pub cert_pem: Option<String>,
+        pub key_sealed: Option<Vec<u8>>,
+        pub verify_hostname: bool,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Sasl {
+        /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`.
+        pub mechanism: String,
+        pub username: String,
+        pub password_sealed: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    pub enum RecordType {
+        Tuple,
+        Blob,
+    }
+}
+
+// --- model <-> v9 -----------------------------------------------------------------------------
+
+impl From<DataSource> for v9::DataSource {
     fn from(d: DataSource) -> Self {
         let kind = match d.kind {
             DataSourceKind::Mysql { host, port, user, password_sealed } => {
-                v8::DataSourceKind::Mysql { host, port, user, password_sealed }
+                v9::DataSourceKind::Mysql { host, port, user, password_sealed, tls: None }
             }
-            DataSourceKind::Kafka { bootstrap_servers } => v8::DataSourceKind::Kafka { bootstrap_servers },
+            DataSourceKind::Kafka { bootstrap_servers, replication_factor } => v9::DataSourceKind::Kafka {
+                bootstrap_servers,
+                replication_factor,
+                dead_letter_topic: None,
+                tls: None,
+                sasl: None,
+            },
             DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
-                v8::DataSourceKind::Oceanbase { host, port, user, password_sealed }
+                v9::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: None }
             }
-            DataSourceKind::Dbp { instances, tables } => v8::DataSourceKind::Dbp {
+            DataSourceKind::Dbp { instances, tables } => v9::DataSourceKind::Dbp {
                 instances,
                 tables: tables
                     .into_iter()
-                    .map(|t| v8::LogicalTable { logical: t.logical, physical: t.physical })
+                    .map(|t| v9::LogicalTable { logical: t.logical, physical: t.physical })
                     .collect(),
             },
+            DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } => {
+                v9::DataSourceKind::Datahub {
+                    endpoint,
+                    project,
+                    access_id,
+                    access_key_sealed,
+                    record_type: match record_type {
+                        DatahubRecordType::Tuple => v9::RecordType::Tuple,
+                        DatahubRecordType::Blob => v9::RecordType::Blob,
+                    },
+                }
+            }
         };
-        v8::DataSource { name: d.name, kind }
+        v9::DataSource { name: d.name, kind }
     }
 }
+
+impl From<v9::DataSource> for DataSource {
+    fn from(d: v9::DataSource) -> Self {
+        let kind = match d.kind {
+            v9::DataSourceKind::Mysql { host, port, user, password_sealed, tls: _ } => {
+                DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            v9::DataSourceKind::Kafka { bootstrap_servers, replication_factor, .. } => {
+                DataSourceKind::Kafka { bootstrap_servers, replication_factor }
+            }
+            v9::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: _ } => {
+                DataSourceKind::Oceanbase { host, port, user, password_sealed }
+            }
+            v9::DataSourceKind::Dbp { instances, tables } => DataSourceKind::Dbp {
+                instances,
+                tables: tables
+                    .into_iter()
+                    .map(|t| LogicalTable { logical: t.logical, physical: t.physical })
+                    .collect(),
+            },
+            v9::DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } => {
+                DataSourceKind::Datahub {
+                    endpoint,
+                    project,
+                    access_id,
+                    access_key_sealed,
+                    record_type: match record_type {
+                        v9::RecordType::Tuple => DatahubRecordType::Tuple,
+                        v9::RecordType::Blob => DatahubRecordType::Blob,
+                    },
+                }
+            }
+        };
+        DataSource { name: d.name, kind }
+    }
+}
+
+// --- model <-> v8 -----------------------------------------------------------------------------
 
 impl From<v8::DataSource> for DataSource {
     fn from(d: v8::DataSource) -> Self {
@@ -540,7 +684,9 @@ impl From<v8::DataSource> for DataSource {
             v8::DataSourceKind::Mysql { host, port, user, password_sealed } => {
                 DataSourceKind::Mysql { host, port, user, password_sealed }
             }
-            v8::DataSourceKind::Kafka { bootstrap_servers } => DataSourceKind::Kafka { bootstrap_servers },
+            v8::DataSourceKind::Kafka { bootstrap_servers } => {
+                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None }
+            }
             v8::DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
                 DataSourceKind::Oceanbase { host, port, user, password_sealed }
             }
@@ -564,7 +710,9 @@ impl From<v7::DataSource> for DataSource {
             v7::DataSourceKind::Mysql { host, port, user, password_sealed } => {
                 DataSourceKind::Mysql { host, port, user, password_sealed }
             }
-            v7::DataSourceKind::Kafka { bootstrap_servers } => DataSourceKind::Kafka { bootstrap_servers },
+            v7::DataSourceKind::Kafka { bootstrap_servers } => {
+                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None }
+            }
             v7::DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
                 DataSourceKind::Oceanbase { host, port, user, password_sealed }
             }
@@ -798,7 +946,9 @@ impl From<v1::DataSource> for DataSource {
             v1::DataSourceKind::Mysql { host, port, user, password_sealed } => {
                 DataSourceKind::Mysql { host, port, user, password_sealed }
             }
-            v1::DataSourceKind::Kafka { bootstrap_servers } => DataSourceKind::Kafka { bootstrap_servers },
+            v1::DataSourceKind::Kafka { bootstrap_servers } => {
+                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None }
+            }
         };
         DataSource { name: d.name, kind }
     }
@@ -1088,7 +1238,10 @@ mod tests {
             Command::CreateDataSource {
                 source: DataSource {
                     name: "kafka".into(),
-                    kind: DataSourceKind::Kafka { bootstrap_servers: "k:9092".into() },
+                    kind: DataSourceKind::Kafka {
+                        bootstrap_servers: "k:9092".into(),
+                        replication_factor: None,
+                    },
                 },
             },
             Command::NodeUp { node: 2, raft: "127.0.0.12:7001".into(), http: "127.0.0.12:8990".into() },
@@ -1354,7 +1507,10 @@ mod tests {
             Command::CreateDataSource {
                 source: DataSource {
                     name: "kafka".into(),
-                    kind: DataSourceKind::Kafka { bootstrap_servers: "k:9092".into() },
+                    kind: DataSourceKind::Kafka {
+                        bootstrap_servers: "k:9092".into(),
+                        replication_factor: None,
+                    },
                 },
             },
             Command::UpdateDataSource {
@@ -1421,6 +1577,43 @@ mod tests {
             bincode::serde::decode_from_slice(&hex::decode(v7[0]).unwrap(), bincode::config::standard())
                 .unwrap();
         assert_eq!(decoded.into_command(), v8_commands().remove(0));
+    }
+
+    /// v9 entries as bytes; frozen.
+    const FIXTURE_V9: &str = include_str!("testdata/log_v9.hex");
+
+    fn v9_commands() -> Vec<Command> {
+        let kafka = |replication_factor| DataSource {
+            name: "kafka".into(),
+            kind: DataSourceKind::Kafka { bootstrap_servers: "k:9092".into(), replication_factor },
+        };
+        vec![
+            Command::CreateDataSource { source: kafka(Some(3)) },
+            Command::UpdateDataSource { source: kafka(None), now_ms: 1_700_000_700_000 },
+            Command::CreateDataSource {
+                source: DataSource {
+                    name: "dh".into(),
+                    kind: DataSourceKind::Datahub {
+                        endpoint: "http://dh:8080".into(),
+                        project: "ferry".into(),
+                        access_id: "id".into(),
+                        access_key_sealed: vec![9, 8],
+                        record_type: DatahubRecordType::Blob,
+                    },
+                },
+            },
+            v8_commands().remove(1),
+        ]
+    }
+
+    #[test]
+    fn v9_keeps_kafka_replication_and_datahub_data_sources() {
+        if FIXTURE_V9.trim().is_empty() {
+            for c in v9_commands() {
+                println!("{}", hex::encode(encode(&LogCommand::from(c))));
+            }
+        }
+        check_fixture(FIXTURE_V9, v9_commands(), |c| matches!(c, LogCommand::V9(_)));
     }
 
     #[test]

@@ -75,14 +75,54 @@ struct Target {
     table: String,
 }
 
+/// How long a stopping connector waits for the destination to take what is queued: stopping
+/// takes seconds whatever the destination does (what it did not take is sent again after).
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// A run's permit to write: its gate, and whether it is stopping.
+struct RunPermit {
+    gate: Arc<dyn Permit>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Permit for RunPermit {
+    fn granted(&self) -> bool {
+        self.gate.granted()
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+}
+
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl ConnectorTask {
-    /// Runs until `stop` turns true (then drains and saves a last checkpoint) or an error.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ConnectorError> {
+    /// Runs until `stop` turns true (then drains, within [`DRAIN`], and saves a last
+    /// checkpoint) or an error.
+    pub async fn run(mut self, stop: watch::Receiver<bool>) -> Result<(), ConnectorError> {
         let mut saved = Saving { confirmed: self.acks.checkpoint(), in_flight: None };
+        match self.pump(&mut saved, stop).await {
+            Err(ConnectorError::Sink(SinkError::Interrupted)) => {
+                // Stopping while the destination took nothing more: what is queued was not
+                // acknowledged, so no checkpoint holds it; save what was.
+                tracing::info!(project = %self.project, connector = %self.connector, "stopping: dropped what the destination did not take");
+                self.sink.abandon();
+                self.save_last(&mut saved).await
+            }
+            other => other,
+        }
+    }
+
+    async fn pump(
+        &mut self,
+        saved: &mut Saving,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), ConnectorError> {
+        // Asked before each write: the run's gate, and whether it is stopping.
+        let permit = RunPermit { gate: self.gate.clone(), stop: stop.clone() };
         let mut next = saved.confirmed.seq + 1;
         if let Some(held) = self.sink.holds_through().await? {
             // The destination recorded more than the checkpoint says (it keeps its own, written
@@ -104,7 +144,7 @@ impl ConnectorTask {
             let feed = self.feed.clone();
             let records = tokio::select! {
                 records = feed.read(next, wait) => records?,
-                _ = stop.wait_for(|s| *s) => return self.finish(&mut saved).await,
+                _ = stop.wait_for(|s| *s) => return self.finish(saved).await,
             };
             if let Some(&(first, _)) = records.first() {
                 if first != next {
@@ -146,7 +186,7 @@ impl ConnectorTask {
                             self.acks.register(seq, 0, 0, 0, None);
                             continue;
                         };
-                        let written = self.sink.rows(table, &batch, seq, &*self.gate).await;
+                        let written = self.sink.rows(table, &batch, seq, &permit).await;
                         let written = self.written(written)?;
                         self.acks.register(
                             seq,
@@ -157,25 +197,25 @@ impl ConnectorTask {
                         );
                     }
                     Record::Ddl(ddl) => {
-                        let written = self.sink.ddl(&ddl, seq, &*self.gate).await;
+                        let written = self.sink.ddl(&ddl, seq, &permit).await;
                         let written = self.written(written)?;
                         self.acks.register(seq, written.deliveries, 0, 0, None);
                     }
-                    Record::TxEnd(end) => self.end(&end, false, seq).await?,
-                    Record::Heartbeat(end) => self.end(&end, true, seq).await?,
+                    Record::TxEnd(end) => self.end(&end, false, seq, &permit).await?,
+                    Record::Heartbeat(end) => self.end(&end, true, seq, &permit).await?,
                 }
             }
-            let synced = self.sink.sync(&*self.gate).await;
+            let synced = self.sink.sync(&permit).await;
             self.written(synced)?;
             if let Some(error) = self.acks.error() {
                 return Err(SinkError::Unavailable(error).into());
             }
             if last_save.elapsed() >= self.checkpoint_interval {
-                self.save(&mut saved).await?;
+                self.save(saved).await?;
                 last_save = Instant::now();
             }
             if *stop.borrow() {
-                return self.finish(&mut saved).await;
+                return self.finish(saved).await;
             }
         }
     }
@@ -190,8 +230,14 @@ impl ConnectorTask {
     }
 
     /// Writes the end of a transaction (or a heartbeat): the next checkpoint candidate.
-    async fn end(&mut self, end: &TxEnd, heartbeat: bool, seq: u64) -> Result<(), ConnectorError> {
-        let written = self.sink.end(end, heartbeat, seq, &*self.gate).await;
+    async fn end(
+        &mut self,
+        end: &TxEnd,
+        heartbeat: bool,
+        seq: u64,
+        permit: &RunPermit,
+    ) -> Result<(), ConnectorError> {
+        let written = self.sink.end(end, heartbeat, seq, permit).await;
         let written = self.written(written)?;
         self.acks.register_tx_end(seq, written.deliveries, end.position.clone(), end.ts);
         Ok(())
@@ -284,7 +330,7 @@ impl ConnectorTask {
         if !self.gate.granted() {
             return Err(self.shut_out());
         }
-        let flushed = self.sink.flush(Duration::from_secs(5)).await;
+        let flushed = self.sink.flush(DRAIN).await;
         self.save_last(saved).await?;
         flushed.map_err(Into::into)
     }

@@ -208,10 +208,12 @@ impl NodeAgent {
         let mut connectors = Vec::new();
         for connector in project.spec.connectors() {
             let destination = match state.data_sources.get(&connector.destination).map(|d| &d.kind) {
-                Some(DataSourceKind::Kafka { bootstrap_servers }) => Destination::Kafka(KafkaSinkConfig {
-                    bootstrap_servers: bootstrap_servers.clone(),
-                    replication_factor: 1,
-                }),
+                Some(DataSourceKind::Kafka { bootstrap_servers, replication_factor }) => {
+                    Destination::Kafka(KafkaSinkConfig {
+                        bootstrap_servers: bootstrap_servers.clone(),
+                        replication_factor: *replication_factor,
+                    })
+                }
                 Some(kind) => Destination::Database(
                     DatabaseSinkConfig::of(kind, &self.config.keyring)
                         .ok_or_else(|| {

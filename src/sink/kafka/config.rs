@@ -7,8 +7,8 @@ use crate::sink::{SinkContext, SinkError};
 pub struct KafkaSinkConfig {
     /// `host:port[,host:port...]`.
     pub bootstrap_servers: String,
-    /// Replication factor of topics Ferry creates.
-    pub replication_factor: i32,
+    /// Replication factor of topics Ferry creates; none: the broker's default.
+    pub replication_factor: Option<i16>,
 }
 
 impl KafkaSinkConfig {

@@ -35,9 +35,9 @@ impl ProducerContext for DeliveryContext {
 }
 
 pub struct KafkaProducer {
-    /// Partitions and replication factor of topics Ferry creates.
+    /// Partitions and replication factor (none: the broker's default) of topics Ferry creates.
     topic_partitions: u32,
-    replication_factor: i32,
+    replication_factor: Option<i16>,
     partition: Partition,
     /// The run's placement epoch, sent as the `ferry.epoch` header of every message.
     epoch_header: Vec<u8>,
@@ -55,9 +55,29 @@ fn unavailable(e: KafkaError) -> SinkError {
     SinkError::Unavailable(e.to_string())
 }
 
+/// Whether the broker refuses to create a topic for good (trying again changes nothing).
+fn refuses_topic(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::InvalidTopic
+            | C::InvalidPartitions
+            | C::InvalidReplicationFactor
+            | C::InvalidReplicaAssignment
+            | C::InvalidConfig
+            | C::PolicyViolation
+            | C::TopicAuthorizationFailed
+            | C::ClusterAuthorizationFailed
+            | C::UnsupportedVersion
+    )
+}
+
 impl KafkaProducer {
     pub fn new(config: &KafkaSinkConfig, ctx: &SinkContext) -> Result<Self, SinkError> {
         let producer = client_config(&config.bootstrap_servers)
+            // A metadata request must not create a topic with the broker's defaults (its
+            // partitions, not the project's): topics are created explicitly.
+            .set("allow.auto.create.topics", "false")
             .set("enable.idempotence", "true")
             .set("linger.ms", "5")
             .set("batch.num.messages", "10000")
@@ -96,19 +116,26 @@ impl KafkaProducer {
         let new = NewTopic::new(
             topic,
             self.topic_partitions as i32,
-            TopicReplication::Fixed(self.replication_factor),
+            // -1: the broker's default (KIP-464).
+            TopicReplication::Fixed(self.replication_factor.map_or(-1, i32::from)),
         );
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         let results = self.admin.create_topics([&new], &opts).await.map_err(unavailable)?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => {
+                // Refused for good: a bad name, partition count or replication factor, a policy,
+                // no permission.
+                Err((name, code)) if refuses_topic(code) => {
                     return Err(SinkError::Refused(format!("cannot create topic {name}: {code}")))
+                }
+                // A timeout, no controller yet...: tried again.
+                Err((name, code)) => {
+                    return Err(SinkError::Unavailable(format!("topic {name} not created yet: {code}")))
                 }
             }
         }
-        tracing::info!(topic, partitions = self.topic_partitions, "created topic");
+        tracing::info!(topic, partitions = self.topic_partitions, replication_factor = ?self.replication_factor, "created topic");
         Ok(())
     }
 
@@ -181,6 +208,9 @@ impl Producer for KafkaProducer {
             }
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) if permit.stopping() => {
+                    return Err(SinkError::Interrupted)
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
                     tokio::time::sleep(Duration::from_millis(2)).await;
