@@ -102,3 +102,30 @@ fn a_node_stops_within_5_s_while_its_broker_does_not_answer_and_nothing_is_lost(
     let (ids, _) = seen.into_inner();
     assert_eq!(ids.len(), 150_000, "every change, at least once");
 }
+
+#[test]
+fn a_project_whose_broker_stays_silent_fails_with_the_reason_after_the_retry_limit() {
+    let broker = Broker::start();
+    let services = common::Services::from_env();
+    let node = common::Node::start_with_args("kretry", &["--retry-limit-s", "5"]);
+    let mut sql = common::Sql::connect(&services);
+    let db = common::unique("kretry");
+    sql.exec(&format!("CREATE DATABASE {db}"));
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"));
+    node.register_sources(&services);
+    node.ok("/datasources", json!({"name": "kp", "type": "kafka", "bootstrap_servers": broker.address}), 201);
+    let name = format!("{db}-p");
+    node.start_project(json!({"name": name, "source": "maria", "destination": "kp",
+        "objects": [{"database": db}], "start": {"file": start.0, "pos": start.1}}));
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (1)"));
+    node.wait_project(&name, Duration::from_secs(30), |p| p["rows"].as_u64() == Some(1));
+
+    // Retried with backoff while the broker is silent, then failed, saying why.
+    broker.stop_answering();
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (2)"));
+    let failed = node.wait_project(&name, Duration::from_secs(90), |p| p["state"] == "failed");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains("kept failing for") && error.contains("without delivering anything"), "{failed}");
+    assert_eq!(failed["rows"], 1, "{failed}");
+}

@@ -43,6 +43,11 @@ pub struct NodeArgs {
     /// that long stops writing, and its work moves.
     #[arg(long, env = "FERRY_LEASE_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(500..=60_000))]
     lease_ms: u64,
+    /// How long a connector may keep failing on errors worth retrying (a broker or database
+    /// down, timeouts) without delivering anything, in seconds, before its project fails with
+    /// the error. Retries back off from 2 s to 30 s.
+    #[arg(long, env = "FERRY_RETRY_LIMIT_S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(5..=604_800))]
+    retry_limit_s: u64,
     /// Serve the API and console over HTTPS with this certificate chain (PEM); needs
     /// --tls-key. The nodes then call each other over HTTPS too.
     #[arg(long, env = "FERRY_TLS_CERT")]
@@ -71,6 +76,7 @@ impl NodeArgs {
             key_file: self.key_file,
             cluster,
             lease: Duration::from_millis(self.lease_ms),
+            retry_limit: Duration::from_secs(self.retry_limit_s),
         })
     }
 }

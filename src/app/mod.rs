@@ -47,6 +47,9 @@ pub struct NodeOptions {
     pub cluster: ClusterOptions,
     /// How long a node's lease lasts without renewal.
     pub lease: Duration,
+    /// How long a connector may fail on transient errors without progress before its project
+    /// fails.
+    pub retry_limit: Duration,
     /// Serve HTTPS (and call the other nodes over it).
     pub tls: Option<TlsOptions>,
 }
@@ -214,6 +217,7 @@ pub async fn run_node(opts: NodeOptions) -> anyhow::Result<()> {
         admin_token: token.clone(),
         peers: peers.clone(),
         generation: generation.clone(),
+        retry_limit: opts.retry_limit,
     })
     .start();
     // Lost: silent past the lease, plus the delivery timeout of what it may have queued

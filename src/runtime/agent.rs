@@ -40,7 +40,7 @@ use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// A project running on this node, as the API sees it.
@@ -108,6 +108,29 @@ pub struct AgentConfig {
     pub peers: crate::peers::Peers,
     /// Raised when the applied metadata may move work (see `MetaState::generation`).
     pub generation: watch::Receiver<u64>,
+    /// How long a connector may fail on transient errors without progress before its project
+    /// fails with the error.
+    pub retry_limit: Duration,
+}
+
+/// A connector failing on transient errors: in which run of its project, since when without
+/// progress, at which checkpoint, when last, how many times.
+struct Failing {
+    epoch: u64,
+    since: Instant,
+    seq: Option<u64>,
+    last: Instant,
+    attempts: u32,
+}
+
+/// A failure this long after the previous one starts a new run of failures: the connector
+/// worked in between (a failing one restarts within 30 s and fails again).
+const FAILURES_APART: Duration = Duration::from_secs(120);
+
+/// The pause before restarting a connector after its `attempts`-th transient failure in a
+/// row: 2 s, doubling, at most 30 s.
+fn retry_delay(attempts: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_mul(1 << attempts.min(4)).min(30))
 }
 
 /// One connector of a running project: its actor, on a thread of its own, so a destination
@@ -151,6 +174,8 @@ pub struct NodeAgent {
     in_flight: watch::Sender<usize>,
     /// The node is stopping: start nothing more.
     shutting_down: bool,
+    /// Connectors failing on transient errors, by project and connector.
+    failing: BTreeMap<(String, String), Failing>,
 }
 
 /// What a component needs to know about its project, resolved from the metadata.
@@ -188,6 +213,7 @@ impl NodeAgent {
             stopping: BTreeSet::new(),
             in_flight: watch::channel(0).0,
             shutting_down: false,
+            failing: BTreeMap::new(),
         }
     }
 
@@ -817,10 +843,33 @@ impl Handler<ComponentExited> for NodeAgent {
             (Exit::Definite(error), _) => self.fail(&msg.project, msg.epoch, error),
             (Exit::Fenced, _) => self.stop_now(&msg.project, ctx),
             (Exit::Transient(error), ComponentKind::Connector(id)) => {
-                tracing::warn!(project = %msg.project, connector = %id, %error, "connector failed, restarting in 2 s");
                 running.status.count_error(&format!("connector/{id}"));
                 let (project, epoch) = (msg.project.clone(), running.epoch);
-                ctx.run_later(Duration::from_secs(2), move |act, ctx| {
+                let seq = self
+                    .config
+                    .meta
+                    .read(|s| s.projects.get(&project).and_then(|p| p.checkpoints.get(&id)).map(|c| c.seq));
+                let now = Instant::now();
+                let fresh = Failing { epoch, since: now, seq, last: now, attempts: 0 };
+                let failing = self.failing.entry((project.clone(), id.clone())).or_insert(fresh);
+                if failing.epoch != epoch || failing.seq != seq || failing.last.elapsed() > FAILURES_APART {
+                    // Another run, or it delivered something since: a new run of failures.
+                    *failing = Failing { epoch, since: now, seq, last: now, attempts: 0 };
+                }
+                failing.attempts += 1;
+                failing.last = now;
+                let failed_for = failing.since.elapsed();
+                if failed_for >= self.config.retry_limit {
+                    let error = format!(
+                        "connector {id} kept failing for {} s without delivering anything: {error}",
+                        failed_for.as_secs()
+                    );
+                    self.failing.remove(&(project.clone(), id));
+                    return self.fail(&project, epoch, error);
+                }
+                let delay = retry_delay(failing.attempts - 1);
+                tracing::warn!(project = %msg.project, connector = %id, %error, ?delay, "connector failed, restarting");
+                ctx.run_later(delay, move |act, ctx| {
                     let plan = act.config.meta.read(|s| act.plan(s, &project));
                     let (Ok(plan), Some(running)) = (plan, act.running.get(&project)) else { return };
                     let Some((stream, connector, destination)) = plan.connector(&id) else { return };
