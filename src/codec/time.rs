@@ -17,6 +17,18 @@ pub struct Civil {
 }
 
 impl Civil {
+    /// From the fields a row value carries.
+    pub fn of(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Self {
+        Civil {
+            year: i64::from(year),
+            month: u32::from(month),
+            day: u32::from(day),
+            hour: u32::from(hour),
+            minute: u32::from(minute),
+            second: u32::from(second),
+        }
+    }
+
     pub fn from_unix(secs: i64) -> Self {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400) as u32;
@@ -139,6 +151,19 @@ fn two(out: &mut Vec<u8>, v: u32) {
     let v = v % 100;
     out.push(b'0' + (v / 10) as u8);
     out.push(b'0' + (v % 10) as u8);
+}
+
+/// Digits of fraction to write for a value of a column of `kind`: the column's fsp; when the
+/// kind does not say, all six if the value has a fraction.
+pub fn fsp_of(kind: &crate::model::ColumnKind, micros: u32) -> u8 {
+    use crate::model::ColumnKind;
+    match kind {
+        ColumnKind::Time { fsp } | ColumnKind::DateTime { fsp } | ColumnKind::Timestamp { fsp } => {
+            (*fsp).min(6)
+        }
+        _ if micros != 0 => 6,
+        _ => 0,
+    }
 }
 
 #[cfg(test)]

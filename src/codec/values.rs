@@ -71,7 +71,7 @@ pub fn write_default(out: &mut Vec<u8>, col: &Column, v: &Value) {
         }
         &Value::Time { negative, hours, minutes, seconds, micros } => {
             out.push(b'"');
-            let fsp = fsp_of(&col.kind, micros);
+            let fsp = time::fsp_of(&col.kind, micros);
             let (h, m, s) = (u32::from(hours), u32::from(minutes), u32::from(seconds));
             time::time(out, negative, h, m, s, micros, fsp);
             out.push(b'"');
@@ -80,9 +80,9 @@ pub fn write_default(out: &mut Vec<u8>, col: &Column, v: &Value) {
             if time::is_zero_date(year, month, day) {
                 json::null(out);
             } else {
-                let c = civil(year, month, day, hour, minute, second);
+                let c = Civil::of(year, month, day, hour, minute, second);
                 out.push(b'"');
-                time::datetime(out, &c, micros, fsp_of(&col.kind, micros), b'T');
+                time::datetime(out, &c, micros, time::fsp_of(&col.kind, micros), b'T');
                 out.push(b'"');
             }
         }
@@ -91,7 +91,7 @@ pub fn write_default(out: &mut Vec<u8>, col: &Column, v: &Value) {
                 json::null(out);
             } else {
                 out.push(b'"');
-                time::datetime(out, &Civil::from_unix(secs), micros, fsp_of(&col.kind, micros), b'T');
+                time::datetime(out, &Civil::from_unix(secs), micros, time::fsp_of(&col.kind, micros), b'T');
                 out.extend_from_slice(b"Z\"");
             }
         }
@@ -138,8 +138,8 @@ pub fn write_debezium(out: &mut Vec<u8>, col: &Column, v: &Value) {
             if time::is_zero_date(year, month, day) {
                 json::null(out);
             } else {
-                let secs = civil(year, month, day, hour, minute, second).to_unix();
-                if fsp_of(&col.kind, micros) <= 3 {
+                let secs = Civil::of(year, month, day, hour, minute, second).to_unix();
+                if time::fsp_of(&col.kind, micros) <= 3 {
                     json::i64(out, secs * 1000 + i64::from(micros / 1000));
                 } else {
                     json::i64(out, secs * 1_000_000 + i64::from(micros));
@@ -192,16 +192,16 @@ fn canal_contents(out: &mut Vec<u8>, col: &Column, v: &Value, zone: Option<&Serv
             time::date(out, i64::from(year), u32::from(month), u32::from(day));
         }
         &Value::Time { negative, hours, minutes, seconds, micros } => {
-            let fsp = fsp_of(&col.kind, micros);
+            let fsp = time::fsp_of(&col.kind, micros);
             let (h, m, s) = (u32::from(hours), u32::from(minutes), u32::from(seconds));
             time::time(out, negative, h, m, s, micros, fsp);
         }
         &Value::DateTime { year, month, day, hour, minute, second, micros } => {
-            let c = civil(year, month, day, hour, minute, second);
-            time::datetime(out, &c, micros, fsp_of(&col.kind, micros), b' ');
+            let c = Civil::of(year, month, day, hour, minute, second);
+            time::datetime(out, &c, micros, time::fsp_of(&col.kind, micros), b' ');
         }
         &Value::Timestamp { secs, micros } => {
-            let fsp = fsp_of(&col.kind, micros);
+            let fsp = time::fsp_of(&col.kind, micros);
             if secs == 0 && micros == 0 {
                 out.extend_from_slice(b"0000-00-00 00:00:00");
                 time::fraction(out, 0, fsp);
@@ -293,29 +293,6 @@ fn put_str(out: &mut Vec<u8>, s: &str, escape: bool) {
         json::string_contents(out, s);
     } else {
         out.extend_from_slice(s.as_bytes());
-    }
-}
-
-/// Digits of fraction to write: the column's fsp; when the kind does not say, all six if the
-/// value has a fraction.
-fn fsp_of(kind: &ColumnKind, micros: u32) -> u8 {
-    match kind {
-        ColumnKind::Time { fsp } | ColumnKind::DateTime { fsp } | ColumnKind::Timestamp { fsp } => {
-            (*fsp).min(6)
-        }
-        _ if micros != 0 => 6,
-        _ => 0,
-    }
-}
-
-fn civil(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Civil {
-    Civil {
-        year: i64::from(year),
-        month: u32::from(month),
-        day: u32::from(day),
-        hour: u32::from(hour),
-        minute: u32::from(minute),
-        second: u32::from(second),
     }
 }
 

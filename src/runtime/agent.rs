@@ -31,6 +31,7 @@ use crate::pipeline::status::PipelineStatus;
 use crate::pipeline::store::{default_max_disk_bytes, ReplicateHistory, StoreTask, StoreTaskError};
 use crate::secrets::Keyring;
 use crate::sink::database::DatabaseSinkConfig;
+use crate::sink::datahub::DatahubSinkConfig;
 use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::{stable_hash, Destination, SinkContext, SinkError};
 use crate::source::mysql::server_info_and_zone;
@@ -240,6 +241,19 @@ impl NodeAgent {
                         replication_factor: *replication_factor,
                     })
                 }
+                Some(DataSourceKind::Datahub {
+                    endpoint,
+                    project,
+                    access_id,
+                    access_key_sealed,
+                    record_type,
+                }) => Destination::Datahub(DatahubSinkConfig {
+                    endpoint: endpoint.clone(),
+                    project: project.clone(),
+                    access_id: access_id.clone(),
+                    access_key: self.config.keyring.open(access_key_sealed).map_err(|e| e.to_string())?,
+                    record_type: *record_type,
+                }),
                 Some(kind) => Destination::Database(
                     DatabaseSinkConfig::of(kind, &self.config.keyring)
                         .ok_or_else(|| {

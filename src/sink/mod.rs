@@ -11,6 +11,7 @@
 //! The checkpoint rule: a sink acknowledges a delivery only once the destination has it.
 
 pub mod database;
+pub mod datahub;
 pub mod kafka;
 pub mod message;
 
@@ -159,6 +160,7 @@ pub struct SinkContext {
 pub enum Destination {
     Kafka(kafka::KafkaSinkConfig),
     Database(database::DatabaseSinkConfig),
+    Datahub(datahub::DatahubSinkConfig),
 }
 
 impl Destination {
@@ -167,6 +169,7 @@ impl Destination {
         match self {
             Destination::Kafka(config) => Ok(Box::new(config.build(ctx)?)),
             Destination::Database(config) => Ok(Box::new(config.build(ctx)?)),
+            Destination::Datahub(config) => Ok(Box::new(config.build(ctx)?)),
         }
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod datahub;
 pub mod replica;
 pub mod tls;
 

@@ -1,0 +1,63 @@
+use super::client::Client;
+use super::DatahubSink;
+use crate::sink::{SinkContext, SinkError};
+use std::fmt;
+
+/// What the topics Ferry writes hold (the data source's `record_type`).
+pub use crate::meta::DatahubRecordType as RecordType;
+
+/// `TUPLE` or `BLOB`, as the DataHub API names a record type.
+pub fn wire_name(t: RecordType) -> &'static str {
+    match t {
+        RecordType::Tuple => "TUPLE",
+        RecordType::Blob => "BLOB",
+    }
+}
+
+/// How a project writes to an Alibaba Cloud DataHub project.
+#[derive(Clone)]
+pub struct DatahubSinkConfig {
+    /// The DataHub endpoint of the project's region, `http://host:port` or `https://host`.
+    pub endpoint: String,
+    /// The DataHub project the topics are created in (it must exist).
+    pub project: String,
+    /// The AccessKey ID requests are signed with.
+    pub access_id: String,
+    /// The AccessKey secret, already unsealed.
+    pub access_key: String,
+    /// What the topics Ferry creates hold.
+    pub record_type: RecordType,
+}
+
+/// Never prints the AccessKey secret.
+impl fmt::Debug for DatahubSinkConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatahubSinkConfig")
+            .field("endpoint", &self.endpoint)
+            .field("project", &self.project)
+            .field("access_id", &self.access_id)
+            .field("access_key", &"<secret>")
+            .field("record_type", &self.record_type)
+            .finish()
+    }
+}
+
+impl DatahubSinkConfig {
+    /// What is wrong with these settings, if anything.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
+            return Err(format!("datahub endpoint {:?} must start with http:// or https://", self.endpoint));
+        }
+        if self.project.is_empty() || self.access_id.is_empty() || self.access_key.is_empty() {
+            return Err("a datahub destination needs a project, an access_id and an access_key".into());
+        }
+        Ok(())
+    }
+
+    /// The sink; it asks DataHub for each table's topic when the table is opened.
+    pub fn build(&self, ctx: SinkContext) -> Result<DatahubSink, SinkError> {
+        self.validate().map_err(SinkError::Refused)?;
+        let client = Client::new(self, ctx.delivery_timeout)?;
+        Ok(DatahubSink::new(client, self.record_type, ctx))
+    }
+}

@@ -1,0 +1,303 @@
+//! Proves: every change of a MariaDB workload (inserts, updates, a primary-key change,
+//! deletes, a multi-statement transaction, a row of every column type, an ALTER TABLE) reaches
+//! DataHub through a real `ferry node`, as TUPLE records (typed fields, per-key order in one
+//! shard) and as BLOB records (the `default` format's messages, DDL included). DataHub is the
+//! emulator of tests/common/datahub.rs; the records are read back with the official SDK,
+//! pydatahub (tests/datahub_destination.py).
+
+mod common;
+
+use base64::Engine as _;
+use common::datahub::{Emulator, ACCESS_ID, ACCESS_KEY};
+use common::Sql;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+const PROJECT: &str = "ferry_e2e";
+
+fn python() -> PathBuf {
+    let venv =
+        std::env::var("FERRY_VENV").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv").into());
+    PathBuf::from(venv).join("bin/python")
+}
+
+/// Every record of `topics`, read with pydatahub.
+fn read_with_sdk(emulator: &Emulator, topics: &[&str]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/datahub_destination.py");
+    let output = Command::new(python())
+        .args([script, emulator.endpoint(), PROJECT, ACCESS_ID, ACCESS_KEY])
+        .args(topics)
+        .output()
+        .expect("running the venv's python (scripts/services.sh up installs pydatahub)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "reading with pydatahub failed: {}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON object")
+}
+
+/// What the workload does to `items`, per key, in order: (operation, qty after it).
+fn expected_items() -> BTreeMap<i64, Vec<(char, Option<i64>)>> {
+    let mut e: BTreeMap<i64, Vec<(char, Option<i64>)>> = BTreeMap::new();
+    for id in 1..=20 {
+        e.entry(id).or_default().push(('I', Some(id)));
+    }
+    for id in 1..=5 {
+        e.get_mut(&id).unwrap().push(('U', Some(id + 1)));
+    }
+    e.get_mut(&20).unwrap().push(('D', None));
+    e.entry(21).or_default().push(('I', Some(21)));
+    // id 1 -> 100: a delete of the old key and an insert of the new one.
+    e.get_mut(&1).unwrap().push(('D', None));
+    e.entry(100).or_default().push(('I', Some(2)));
+    e.get_mut(&100).unwrap().push(('U', Some(2)));
+    for id in 2..=4 {
+        for n in 1..=10 {
+            e.get_mut(&id).unwrap().push(('U', Some(id + 1 + n)));
+        }
+    }
+    // After the ALTER TABLE.
+    e.entry(200).or_default().push(('I', Some(1)));
+    e
+}
+
+fn workload(sql: &mut Sql, db: &str) {
+    sql.exec(&format!(
+        "INSERT INTO {db}.items VALUES {}",
+        (1..=20).map(|i| format!("({i}, 'item {i}', {i})")).collect::<Vec<_>>().join(",")
+    ));
+    sql.exec(&format!(
+        "BEGIN; UPDATE {db}.items SET qty = qty + 1 WHERE id <= 5; DELETE FROM {db}.items WHERE id = 20;
+         INSERT INTO {db}.items VALUES (21, 'item 21', 21); COMMIT"
+    ));
+    sql.exec(&format!("UPDATE {db}.items SET id = 100 WHERE id = 1"));
+    sql.exec(&format!("UPDATE {db}.items SET name = 'moved' WHERE id = 100"));
+    for _ in 1..=10 {
+        sql.exec(&format!("UPDATE {db}.items SET qty = qty + 1 WHERE id BETWEEN 2 AND 4"));
+    }
+    sql.exec("SET SESSION sql_mode = '', time_zone = '+00:00'");
+    sql.exec(&format!(
+        "INSERT INTO {db}.alltypes VALUES (1, -128, 255, -32768, 16777215, -2147483648,
+         -9223372036854775808, 18446744073709551615, -12.34, 0, 1.1, 1234.5678901234,
+         '2026-11-23', '0000-00-00', '-12:34:56.5', '2026-11-23 12:34:56', '2026-11-23 12:34:56.123456',
+         '2026-11-23 12:34:56.120', '0000-00-00 00:00:00', 2026, 0, 'ab', 'héllo 😀', '€uro', 'text',
+         0x0102, 0xff00, 0x000102, 'medium', 'c,a', '', b'1', b'1000000001', '{{\"a\": [1, 2]}}', NULL)"
+    ));
+    sql.exec(&format!("ALTER TABLE {db}.items ADD COLUMN note VARCHAR(20)"));
+    sql.exec(&format!("INSERT INTO {db}.items VALUES (200, 'late', 1, 'hello')"));
+}
+
+/// The `alltypes` row as pydatahub reads it from the TUPLE topic, column by column.
+fn alltypes_tuple_row() -> Value {
+    json!({
+        "id": 1, "ti": -128, "tiu": 255, "si": -32768, "mi": 16777215, "i": -2147483648_i64,
+        "bi": i64::MIN, "biu": "18446744073709551615", "dec1": "-12.3400", "dec0": "0.00",
+        "f": 1.1, "d": 1234.5678901234, "dt": "2026-11-23", "dz": null, "tm": "-12:34:56.500",
+        "dtm0": 1_795_437_296_000_000_i64, "dtm6": 1_795_437_296_123_456_i64,
+        "ts3": 1_795_437_296_120_000_i64, "tsz": null, "y": 2026, "y0": 0,
+        "c": "ab", "vc": "héllo 😀", "lat": "€uro", "tx": "text",
+        "bin": "AQIAAA==", "vb": "/wA=", "bl": "AAEC", "e": "medium", "st": "a,c", "st0": "",
+        "b1": true, "b10": 513, "j": "{\"a\": [1, 2]}", "n": null
+    })
+}
+
+/// The same row in the `default` format's `postStruct` (FORMATS.md).
+fn alltypes_default_row() -> Value {
+    json!({
+        "id": 1, "ti": -128, "tiu": 255, "si": -32768, "mi": 16777215, "i": -2147483648_i64,
+        "bi": i64::MIN, "biu": u64::MAX, "dec1": "-12.3400", "dec0": "0.00",
+        "f": 1.1, "d": 1234.5678901234, "dt": "2026-11-23", "dz": null, "tm": "-12:34:56.500",
+        "dtm0": "2026-11-23T12:34:56", "dtm6": "2026-11-23T12:34:56.123456",
+        "ts3": "2026-11-23T12:34:56.120Z", "tsz": null, "y": 2026, "y0": 0,
+        "c": "ab", "vc": "héllo 😀", "lat": "€uro", "tx": "text",
+        "bin": "AQIAAA==", "vb": "/wA=", "bl": "AAEC", "e": "medium", "st": "a,c", "st0": "",
+        "b1": 1, "b10": 513, "j": {"a": [1, 2]}, "n": null
+    })
+}
+
+/// A topic's records as read, and its field names.
+fn topic<'a>(read: &'a Value, name: &str) -> (&'a Vec<Value>, Vec<&'a str>) {
+    let t = &read[name];
+    assert!(t.is_object(), "topic {name} was read: {read}");
+    (
+        t["records"].as_array().unwrap(),
+        t["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect(),
+    )
+}
+
+/// Checks that every key's changes are in one shard and in order; `change` reads a record
+/// as (key, operation, qty).
+fn check_keys(
+    name: &str,
+    records: &[Value],
+    change: impl Fn(&Value) -> Option<(i64, char, Option<i64>)>,
+) -> usize {
+    /// A change of a key as read: where, and what.
+    struct Seen<'a> {
+        shard: &'a str,
+        sequence: i64,
+        op: char,
+        qty: Option<i64>,
+    }
+    let expected = expected_items();
+    let mut by_key: BTreeMap<i64, Vec<Seen>> = BTreeMap::new();
+    for r in records {
+        assert!(
+            r["attributes"]["ferry.position"].as_str().is_some_and(|p| p.starts_with("bin.")),
+            "{name}: {r}"
+        );
+        assert!(r["attributes"]["ferry.epoch"].as_str().is_some(), "{name}: {r}");
+        if let Some((id, op, qty)) = change(r) {
+            let (shard, sequence) = (r["shard"].as_str().unwrap(), r["sequence"].as_i64().unwrap());
+            by_key.entry(id).or_default().push(Seen { shard, sequence, op, qty });
+        }
+    }
+    let mut shards = std::collections::BTreeSet::new();
+    for (id, changes) in &mut by_key {
+        let in_shards: std::collections::BTreeSet<&str> = changes.iter().map(|c| c.shard).collect();
+        assert_eq!(in_shards.len(), 1, "{name}: key {id} in shards {in_shards:?}");
+        shards.extend(in_shards);
+        changes.sort_by_key(|c| c.sequence);
+        let got: Vec<(char, Option<i64>)> =
+            changes.iter().map(|c| (c.op, if c.op == 'D' { None } else { c.qty })).collect();
+        assert_eq!(got, expected[id], "{name}: key {id}'s changes in order");
+    }
+    assert_eq!(by_key.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{name}: keys");
+    assert!(shards.len() > 1, "{name}: keys spread over the shards");
+    by_key.values().map(Vec::len).sum()
+}
+
+#[test]
+fn every_change_arrives_in_datahub_as_tuple_and_blob_records() {
+    let (services, node, mut sql, db) = common::setup("dh");
+    let emulator = Emulator::start();
+    emulator.create_project(PROJECT);
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.items (id INT PRIMARY KEY, name VARCHAR(50), qty INT)"));
+    sql.exec(&format!(
+        "CREATE TABLE {db}.alltypes (id INT PRIMARY KEY, ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT,
+         mi MEDIUMINT UNSIGNED, i INT, bi BIGINT, biu BIGINT UNSIGNED, dec1 DECIMAL(10,4), dec0 DECIMAL(5,2),
+         f FLOAT, d DOUBLE, dt DATE, dz DATE, tm TIME(3), dtm0 DATETIME, dtm6 DATETIME(6),
+         ts3 TIMESTAMP(3) NULL, tsz TIMESTAMP NULL, y YEAR, y0 YEAR,
+         c CHAR(10) CHARACTER SET utf8mb4, vc VARCHAR(20) CHARACTER SET utf8mb4,
+         lat VARCHAR(10) CHARACTER SET latin1, tx TEXT, bin BINARY(4), vb VARBINARY(8), bl BLOB,
+         e ENUM('small','medium','large'), st SET('a','b','c','d'), st0 SET('a','b'),
+         b1 BIT(1), b10 BIT(10), j JSON, n INT NULL)"
+    ));
+
+    node.ok("/datasources", services.mysql_source("maria"), 201);
+    for kind in ["tuple", "blob"] {
+        node.ok(
+            "/datasources",
+            json!({"name": format!("dh_{kind}"), "type": "datahub", "endpoint": emulator.endpoint(),
+                   "project": PROJECT, "access_id": ACCESS_ID, "access_key": ACCESS_KEY, "record_type": kind}),
+            201,
+        );
+        node.start_project(json!({
+            "name": format!("{db}-{kind}").replace('_', "-"), "source": "maria", "destination": format!("dh_{kind}"),
+            "objects": [{"database": db, "topic": format!("{{database}}.{kind}_{{table}}")}],
+            "format": "default", "partition": "hash",
+            "start": {"file": start.0, "pos": start.1},
+            "options": {"topic_partitions": 3}
+        }));
+    }
+
+    workload(&mut sql, &db);
+    let expected = expected_items();
+    // Row changes: a key move counts once; the alltypes row.
+    let rows = expected.values().map(Vec::len).sum::<usize>() - 1 + 1;
+    for kind in ["tuple", "blob"] {
+        let name = format!("{db}-{kind}").replace('_', "-");
+        node.wait_project(&name, Duration::from_secs(60), |p| {
+            assert_ne!(p["state"], "failed", "{name}: {}", p["error"]);
+            p["rows"].as_u64() >= Some(rows as u64)
+        });
+    }
+
+    let (tuple_items, tuple_alltypes) = (format!("{db}_tuple_items"), format!("{db}_tuple_alltypes"));
+    let (blob_items, blob_alltypes) = (format!("{db}_blob_items"), format!("{db}_blob_alltypes"));
+    let read = read_with_sdk(&emulator, &[&tuple_items, &tuple_alltypes, &blob_items, &blob_alltypes]);
+
+    // TUPLE: typed fields; Ferry's own first, the added column appended.
+    let (records, fields) = topic(&read, &tuple_items);
+    assert_eq!(read[&tuple_items]["record_type"], "TUPLE");
+    assert_eq!(fields, ["ferry_op", "ferry_ts", "id", "name", "qty", "note"]);
+    let changes = check_keys(&tuple_items, records, |r| {
+        let v = &r["values"];
+        let op = match v[0].as_str().unwrap() {
+            "insert" => 'I',
+            "update" => 'U',
+            "delete" => 'D',
+            other => panic!("ferry_op {other}"),
+        };
+        Some((v[2].as_i64().unwrap(), op, v[4].as_i64()))
+    });
+    assert_eq!(changes, records.len());
+    let now_us =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64;
+    for r in records {
+        let ts = r["values"][1].as_i64().unwrap();
+        assert!(ts <= now_us && ts > now_us - 600_000_000, "ferry_ts is the change's time: {ts}");
+    }
+    let moved = records.iter().find(|r| r["values"][2] == 100 && r["values"][0] == "update").unwrap();
+    assert_eq!(moved["values"][3], "moved");
+    let late = records.iter().find(|r| r["values"][2] == 200).unwrap();
+    assert_eq!(late["values"][5], "hello", "rows after the ALTER fill the appended field");
+    let early = records.iter().find(|r| r["values"][2] == 21).unwrap();
+    assert_eq!(early["values"][5], Value::Null);
+
+    let (records, fields) = topic(&read, &tuple_alltypes);
+    assert_eq!(records.len(), 1);
+    assert_eq!(&fields[..2], ["ferry_op", "ferry_ts"]);
+    let row: serde_json::Map<String, Value> = fields[2..]
+        .iter()
+        .zip(&records[0]["values"].as_array().unwrap()[2..])
+        .map(|(f, v)| (f.to_string(), v.clone()))
+        .collect();
+    assert_eq!(Value::Object(row), alltypes_tuple_row(), "every column type as its DataHub type");
+
+    // BLOB: the default format's messages, the DDL in the table's topic.
+    let (records, _) = topic(&read, &blob_items);
+    assert_eq!(read[&blob_items]["record_type"], "BLOB");
+    let message = |r: &Value| -> Value {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(r["data"].as_str().unwrap()).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let changes = check_keys(&blob_items, records, |r| {
+        let m = message(r);
+        let (op, image) = match m["recordType"].as_str().unwrap() {
+            "INSERT" => ('I', &m["postStruct"]),
+            "UPDATE" => ('U', &m["postStruct"]),
+            "DELETE" => ('D', &m["prevStruct"]),
+            "DDL" => return None,
+            other => panic!("recordType {other}"),
+        };
+        assert_eq!(r["attributes"]["ferry.key"], image["id"].to_string(), "the message key");
+        Some((image["id"].as_i64().unwrap(), op, m["postStruct"]["qty"].as_i64()))
+    });
+    // DDL goes to the first shard: there, in statement order.
+    let ddl: Vec<String> = records
+        .iter()
+        .filter(|r| r["shard"] == "0")
+        .map(message)
+        .filter(|m| m["recordType"] == "DDL")
+        .map(|m| m["postStruct"]["ddl"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ddl.len(), 2, "CREATE TABLE and ALTER TABLE: {ddl:?}");
+    assert!(ddl[0].starts_with("CREATE TABLE") && ddl[1].contains("ADD COLUMN note"), "{ddl:?}");
+    assert_eq!(changes + 2, records.len());
+
+    let (records, _) = topic(&read, &blob_alltypes);
+    let messages: Vec<Value> = records.iter().map(message).collect();
+    let kinds: Vec<&str> = messages.iter().map(|m| m["recordType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["DDL", "INSERT"]);
+    assert_eq!(messages[1]["postStruct"], alltypes_default_row());
+
+    sql.exec(&format!("DROP DATABASE {db}"));
+}
