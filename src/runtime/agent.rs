@@ -720,13 +720,20 @@ impl Actor for NodeAgent {
     }
 }
 
+/// How long the node's shutdown waits for a connector to drain and save its last checkpoint.
+const CONNECTOR_STOP: Duration = Duration::from_secs(3);
+
 /// Stops each project's connector (which drains and saves a last checkpoint), then its store.
 async fn stop_all(stops: BTreeMap<String, Running>, live: LiveStatus, gates: Gates) {
     for (name, running) in stops {
         let name = &name;
         let stopping = running.connectors.iter().map(|(id, connector)| async move {
-            if let Err(e) = connector.actor.send(StopComponent).await {
-                tracing::warn!(project = %name, connector = %id, error = %e, "connector was already gone");
+            match tokio::time::timeout(CONNECTOR_STOP, connector.actor.send(StopComponent)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(project = %name, connector = %id, error = %e, "connector was already gone"),
+                // Its thread is held by a call to its destination (a metadata request to a
+                // broker that does not answer): what it did not deliver is in no checkpoint.
+                Err(_) => tracing::warn!(project = %name, connector = %id, "connector did not stop in time: left behind"),
             }
         });
         futures_util::future::join_all(stopping).await;

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod datahub;
+pub mod items;
 pub mod replica;
 pub mod tls;
 

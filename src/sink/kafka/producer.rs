@@ -51,6 +51,10 @@ fn client_config(servers: &str) -> ClientConfig {
     c
 }
 
+/// How long a metadata request may wait for the broker (longer: the connector restarts and
+/// asks again).
+const METADATA_WAIT: Duration = Duration::from_secs(2);
+
 fn unavailable(e: KafkaError) -> SinkError {
     SinkError::Unavailable(e.to_string())
 }
@@ -98,12 +102,9 @@ impl KafkaProducer {
         })
     }
 
+    /// Blocks the connector's thread (for at most [`METADATA_WAIT`]): a stop waits that long.
     fn partition_count(&self, topic: &str) -> Result<Option<u32>, SinkError> {
-        let md = self
-            .producer
-            .client()
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .map_err(unavailable)?;
+        let md = self.producer.client().fetch_metadata(Some(topic), METADATA_WAIT).map_err(unavailable)?;
         Ok(md
             .topics()
             .iter()
