@@ -12,22 +12,15 @@ use common::datahub::{Emulator, ACCESS_ID, ACCESS_KEY};
 use common::{items, Sql};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 const PROJECT: &str = "ferry_e2e";
 
-fn python() -> PathBuf {
-    let venv =
-        std::env::var("FERRY_VENV").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv").into());
-    PathBuf::from(venv).join("bin/python")
-}
-
 /// Every record of `topics`, read with pydatahub.
 fn read_with_sdk(emulator: &Emulator, topics: &[&str]) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/datahub_destination.py");
-    let output = Command::new(python())
+    let output = Command::new(common::python())
         .args([script, emulator.endpoint(), PROJECT, ACCESS_ID, ACCESS_KEY])
         .args(topics)
         .output()

@@ -8,20 +8,13 @@ mod common;
 
 use common::datahub::{Data, Emulator, ACCESS_ID, ACCESS_KEY};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::process::Command;
 
 /// The project venv's Python (scripts/services.sh installs pydatahub there).
-fn python() -> PathBuf {
-    let venv =
-        std::env::var("FERRY_VENV").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv").into());
-    PathBuf::from(venv).join("bin/python")
-}
-
 /// Runs the pydatahub script against `emulator`; its JSON output.
 fn run_sdk(emulator: &Emulator, project: &str) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/datahub_emulator.py");
-    let output = Command::new(python())
+    let output = Command::new(common::python())
         .args([script, emulator.endpoint(), project, ACCESS_ID, ACCESS_KEY])
         .output()
         .expect("running the venv's python (scripts/services.sh up installs it)");

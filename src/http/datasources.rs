@@ -445,32 +445,16 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
                 }],
             }
         }
-        DataSourceKind::Datahub { endpoint, .. } => {
-            let result = datahub_reachable(endpoint).await;
-            vec![Finding {
-                check: "connect".into(),
-                ok: result.is_ok(),
-                message: result.clone().err().unwrap_or_else(|| format!("reached {endpoint}")),
-                fix: if result.is_ok() {
-                    String::new()
-                } else {
-                    "check endpoint and that DataHub is up".into()
-                },
-            }]
-        }
-        DataSourceKind::Kafka { bootstrap_servers, .. } => {
-            let result = kafka_reachable(bootstrap_servers).await;
-            vec![Finding {
-                check: "connect".into(),
-                ok: result.is_ok(),
-                message: result.clone().err().unwrap_or_else(|| format!("reached {bootstrap_servers}")),
-                fix: if result.is_ok() {
-                    String::new()
-                } else {
-                    "check bootstrap_servers and that the brokers are up".into()
-                },
-            }]
-        }
+        DataSourceKind::Datahub { endpoint, .. } => vec![reached(
+            datahub_reachable(endpoint).await,
+            endpoint,
+            "check endpoint and that DataHub is up",
+        )],
+        DataSourceKind::Kafka { bootstrap_servers, .. } => vec![reached(
+            kafka_reachable(bootstrap_servers).await,
+            bootstrap_servers,
+            "check bootstrap_servers and that the brokers are up",
+        )],
         DataSourceKind::Oceanbase { host, port, .. } => {
             let cfg = connection(&ctx, &ds)?;
             let (ok, message, fix) = match mysql::server_version(&cfg).await {
@@ -604,6 +588,16 @@ fn connection(ctx: &ApiContext, ds: &DataSource) -> Result<MysqlConfig, ApiError
         message: format!("data source {:?} is {}, not a database", ds.name, ds.kind.type_name()),
     })?;
     connection.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The `connect` finding of a message destination: reached `address`, or why not and `fix`.
+fn reached(result: Result<(), String>, address: &str, fix: &str) -> Finding {
+    Finding {
+        check: "connect".into(),
+        ok: result.is_ok(),
+        fix: if result.is_ok() { String::new() } else { fix.into() },
+        message: result.err().unwrap_or_else(|| format!("reached {address}")),
+    }
 }
 
 /// Asks the DataHub endpoint anything, within 5 s: any HTTP answer means it is there.

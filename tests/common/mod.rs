@@ -585,6 +585,11 @@ pub fn text(v: mysql_async::Value) -> Option<String> {
     }
 }
 
+/// The project venv's Python (`$FERRY_VENV`, else `.venv` in the clone).
+pub fn python() -> PathBuf {
+    PathBuf::from(env_or("FERRY_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))).join("bin/python")
+}
+
 /// A private tansu Kafka broker (in memory) on a port of its own, for tests that stop it; the
 /// shared one stays up for the others.
 pub struct Broker {

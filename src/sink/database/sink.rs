@@ -363,14 +363,6 @@ impl DatabaseSink {
                 )));
             }
         }
-        // DDL commits implicitly: close the group first when it holds only whole transactions
-        // (else, what the other lanes applied, whose locks the DDL could wait for).
-        if self.partial == 0 {
-            self.commit().await?;
-        } else {
-            self.apply_held().await?;
-            self.commit_lanes().await?;
-        }
         let table = self.fit(schema).await?;
         self.tables.push(table);
         Ok(self.tables.len() - 1)
@@ -381,6 +373,14 @@ impl DatabaseSink {
     /// renamed under its new name, or not at all when one dropped it (rows of a shard that has
     /// not run that statement yet).
     async fn fit(&mut self, source: Arc<TableSchema>) -> Result<Table, SinkError> {
+        // DDL commits implicitly: close the group first when it holds only whole transactions
+        // (else, what the other lanes applied, whose locks the DDL could wait for).
+        if self.partial == 0 {
+            self.commit().await?;
+        } else {
+            self.apply_held().await?;
+            self.commit_lanes().await?;
+        }
         let (layout, shard) = self.routes.database_layout(&source);
         let existing = self.target_columns(&layout.name).await?;
         let has = |name: &str| existing.iter().any(|e| e.eq_ignore_ascii_case(name));
