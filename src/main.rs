@@ -37,7 +37,11 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,librdkafka=warn,rdkafka=warn".into()),
+                // The clients' own chatter (RocketMQ's schedules its tasks at INFO) only when it warns.
+                .unwrap_or_else(|_| {
+                    "info,librdkafka=warn,rdkafka=warn,rocketmq_client_rust=warn,rocketmq_transport=warn"
+                        .into()
+                }),
         )
         .with_writer(std::io::stderr)
         .init();

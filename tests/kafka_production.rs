@@ -2,7 +2,8 @@
 //! not create them with the broker's default) and the Kafka destination's replication factor,
 //! or the broker's default without one; a replication factor below 1 is refused; a node stops
 //! within 5 s while its broker does not answer, and the changes it could not deliver land once
-//! the broker answers again.
+//! the broker answers again; a message the producer refuses for good (over message.max.bytes)
+//! goes to the dead-letter topic with the reason, or fails the project naming its topic.
 
 mod common;
 
@@ -128,4 +129,60 @@ fn a_project_whose_broker_stays_silent_fails_with_the_reason_after_the_retry_lim
     let error = failed["error"].as_str().unwrap_or_default();
     assert!(error.contains("kept failing for") && error.contains("without delivering anything"), "{failed}");
     assert_eq!(failed["rows"], 1, "{failed}");
+}
+
+#[test]
+fn a_message_kafka_never_takes_goes_to_the_dead_letter_topic_or_fails_the_project() {
+    let (services, node, mut sql, db) = common::setup("kdlq");
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v LONGTEXT)"));
+    node.register_sources(&services);
+    let dlq = format!("{db}-dlq");
+    let (status, body) = node.post(
+        "/datasources",
+        json!({"name": "kbad", "type": "kafka", "bootstrap_servers": services.kafka, "dead_letter_topic": "a b"}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("dead_letter_topic"), "{body}");
+    let shown = node.ok(
+        "/datasources",
+        json!({"name": "kdlq", "type": "kafka", "bootstrap_servers": services.kafka, "dead_letter_topic": dlq}),
+        201,
+    );
+    assert_eq!(shown["dead_letter_topic"], dlq.as_str());
+    for destination in ["kdlq", "kafka"] {
+        let name = format!("{db}-{destination}");
+        node.start_project(json!({"name": name, "source": "maria", "destination": destination,
+            "objects": [{"database": db, "topic": format!("{name}.{{table}}")}],
+            "start": {"file": start.0, "pos": start.1}}));
+    }
+    // The middle row's message is over the producer's message.max.bytes (1,000,000).
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (1, 'small')"));
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (2, REPEAT('x', 1500000))"));
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (3, 'small')"));
+
+    let with = format!("{db}-kdlq");
+    node.wait_project(&with, Duration::from_secs(60), |p| {
+        assert_ne!(p["state"], "failed", "{}", p["error"]);
+        p["rows"].as_u64() >= Some(3)
+    });
+    let topic = format!("{with}.t");
+    let landed = read_topic(&services.kafka, &topic, Duration::from_secs(30), |m| m.len() >= 2);
+    let mut ids = common::ids(&landed);
+    ids.sort();
+    assert_eq!(ids, [1, 3], "the rows around the refused one");
+    let letters = read_topic(&services.kafka, &dlq, Duration::from_secs(30), |m| !m.is_empty());
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter.key_text().as_deref(), Some("2"));
+    assert_eq!(letter.headers["ferry.dlq.topic"], topic);
+    assert!(letter.headers["ferry.dlq.error"].contains("message.max.bytes"), "{letter:?}");
+    assert!(letter.headers["ferry.dlq.bytes"].parse::<u64>().unwrap() > 1_500_000, "{letter:?}");
+    assert!(letter.headers["ferry.position"].starts_with("bin."), "{letter:?}");
+    assert!(letter.value.is_none(), "the refused value is left out");
+
+    let without = format!("{db}-kafka");
+    let failed = node.wait_project(&without, Duration::from_secs(60), |p| p["state"] == "failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains(&format!("{without}.t")) && error.contains("message.max.bytes"), "{error}");
 }

@@ -8,6 +8,7 @@ use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, DataSource, DataSourceKind, LogicalTable};
 use crate::model::TableName;
 use crate::pipeline::connector::now_ms;
+use crate::sink::rocketmq::{self, RocketmqSinkConfig};
 use crate::source::filter::ObjectRule;
 use crate::source::mysql::{self, MysqlConfig};
 use crate::source::shards::{self, ShardCheck, ShardPattern};
@@ -40,10 +41,11 @@ struct CreateQuery {
     verify: Option<bool>,
 }
 
-/// Registers a data source: a MySQL/MariaDB server, Kafka, OceanBase, DataHub or a sharded source.
+/// Registers a data source: a MySQL/MariaDB server, Kafka, RocketMQ, OceanBase, DataHub or a
+/// sharded source.
 ///
-/// A MySQL/MariaDB server is a source or a destination; Kafka, OceanBase and DataHub are
-/// destinations; a sharded (`dbp`) source is a source.
+/// A MySQL/MariaDB server is a source or a destination; Kafka, RocketMQ, OceanBase and DataHub
+/// are destinations; a sharded (`dbp`) source is a source.
 /// The connection is tried first (`?verify=false` skips that).
 #[utoipa::path(
     operation_id = "create_datasource",
@@ -268,7 +270,10 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
             let password_sealed = ctx.keyring.seal(&password);
             DataSource { name, kind: DataSourceKind::Mysql { host, port, user, password_sealed } }
         }
-        NewDataSource::Kafka { name, bootstrap_servers, replication_factor } => {
+        NewDataSource::Kafka { name, bootstrap_servers, replication_factor, dead_letter_topic } => {
+            if let Some(topic) = &dead_letter_topic {
+                validate_topic(topic).map_err(ApiError::bad_request)?;
+            }
             if bootstrap_servers.trim().is_empty() {
                 return Err(ApiError::bad_request("bootstrap_servers is required for a kafka data source"));
             }
@@ -282,7 +287,10 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
                     .await
                     .map_err(|message| ApiError::Upstream { code: "destination_unreachable", message })?;
             }
-            DataSource { name, kind: DataSourceKind::Kafka { bootstrap_servers, replication_factor } }
+            DataSource {
+                name,
+                kind: DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic },
+            }
         }
         NewDataSource::Oceanbase { name, host, port, user, password } => {
             require_address("oceanbase", &host, port, &user)?;
@@ -324,8 +332,64 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
                 },
             }
         }
+        NewDataSource::Rocketmq {
+            name,
+            name_server,
+            producer_group,
+            access_key,
+            secret_key,
+            tag,
+            send_timeout_ms,
+        } => {
+            let config = RocketmqSinkConfig {
+                name_server: name_server.trim().to_string(),
+                producer_group,
+                credentials: match (access_key, secret_key) {
+                    (None, None) => None,
+                    (key, secret) => Some((key.unwrap_or_default(), secret.unwrap_or_default())),
+                },
+                tag,
+                send_timeout: Duration::from_millis(u64::from(send_timeout_ms)),
+            };
+            config.validate().map_err(ApiError::bad_request)?;
+            if verify {
+                rocketmq::reachable(&config.name_server)
+                    .await
+                    .map_err(|message| ApiError::Upstream { code: "destination_unreachable", message })?;
+            }
+            let (access_key, secret_key_sealed) = match &config.credentials {
+                Some((key, secret)) => (Some(key.clone()), Some(ctx.keyring.seal(secret))),
+                None => (None, None),
+            };
+            DataSource {
+                name,
+                kind: DataSourceKind::Rocketmq {
+                    name_server: config.name_server,
+                    producer_group: config.producer_group,
+                    access_key,
+                    secret_key_sealed,
+                    tag: config.tag,
+                    send_timeout_ms,
+                },
+            }
+        }
         NewDataSource::Dbp { .. } => unreachable!("built by build_dbp"),
     })
+}
+
+/// What is wrong with Kafka topic name `topic`, if anything.
+fn validate_topic(topic: &str) -> Result<(), String> {
+    let ok = !topic.is_empty()
+        && topic.len() <= 249
+        && topic != "."
+        && topic != ".."
+        && topic.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    match ok {
+        true => Ok(()),
+        false => Err(format!(
+            "dead_letter_topic {topic:?} is not a Kafka topic name (1-249 characters of A-Z a-z 0-9 . _ -)"
+        )),
+    }
 }
 
 /// The fields a database data source cannot do without.
@@ -416,7 +480,8 @@ struct CheckView {
 /// Checks a data source, each finding with its fix.
 ///
 /// MySQL/MariaDB: `log_bin`, `binlog_format`, `binlog_row_image`, privileges ...; Kafka: that
-/// the brokers answer; OceanBase: that it accepts the login, and its version.
+/// the brokers answer; RocketMQ: that the name servers answer; OceanBase: that it accepts the
+/// login, and its version.
 #[utoipa::path(
     tag = "datasources",
     params(("name", description = "The data source")),
@@ -449,6 +514,11 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
             datahub_reachable(endpoint).await,
             endpoint,
             "check endpoint and that DataHub is up",
+        )],
+        DataSourceKind::Rocketmq { name_server, .. } => vec![reached(
+            rocketmq::reachable(name_server).await,
+            name_server,
+            "check name_server and that the name servers are up",
         )],
         DataSourceKind::Kafka { bootstrap_servers, .. } => vec![reached(
             kafka_reachable(bootstrap_servers).await,

@@ -31,12 +31,16 @@ pub enum NewDataSource {
     /// A MySQL or MariaDB server: a source, or a destination.
     Mysql { name: String, host: String, port: u16, user: String, password: String },
     /// A Kafka destination. `replication_factor`: of the topics Ferry creates (default: the
-    /// broker's default).
+    /// broker's default). `dead_letter_topic`: where a message the brokers refuse for good (too
+    /// large, not allowed) goes instead, with headers saying why (default: none, the project
+    /// fails naming the topic and the reason).
     Kafka {
         name: String,
         bootstrap_servers: String,
         #[serde(default)]
         replication_factor: Option<i16>,
+        #[serde(default)]
+        dead_letter_topic: Option<String>,
     },
     /// An OceanBase database (a MySQL-mode tenant): a destination.
     Oceanbase { name: String, host: String, port: u16, user: String, password: String },
@@ -56,6 +60,36 @@ pub enum NewDataSource {
         #[serde(default)]
         record_type: DatahubRecordType,
     },
+    /// An Apache RocketMQ cluster: a destination, a topic per table. `name_server`:
+    /// `host:port[;host:port...]`; `producer_group` (default `FERRY`); with ACL, `access_key`
+    /// and `secret_key`; `tag`: every message's tag (default `default_tag`);
+    /// `send_timeout_ms`: how long one send may take (default 3000).
+    Rocketmq {
+        name: String,
+        name_server: String,
+        #[serde(default = "default_producer_group")]
+        producer_group: String,
+        #[serde(default)]
+        access_key: Option<String>,
+        #[serde(default)]
+        secret_key: Option<String>,
+        #[serde(default = "default_tag")]
+        tag: String,
+        #[serde(default = "default_send_timeout_ms")]
+        send_timeout_ms: u32,
+    },
+}
+
+fn default_producer_group() -> String {
+    "FERRY".into()
+}
+
+fn default_tag() -> String {
+    "default_tag".into()
+}
+
+fn default_send_timeout_ms() -> u32 {
+    3000
 }
 
 impl NewDataSource {
@@ -65,7 +99,8 @@ impl NewDataSource {
             | NewDataSource::Kafka { name, .. }
             | NewDataSource::Oceanbase { name, .. }
             | NewDataSource::Dbp { name, .. }
-            | NewDataSource::Datahub { name, .. } => name,
+            | NewDataSource::Datahub { name, .. }
+            | NewDataSource::Rocketmq { name, .. } => name,
         }
     }
 }
@@ -87,6 +122,10 @@ pub struct DataSourceView {
     /// Kafka: the replication factor of topics Ferry creates (absent: the broker's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication_factor: Option<i16>,
+    /// Kafka: where messages the brokers refuse for good go (absent: such a message fails the
+    /// project).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_topic: Option<String>,
     /// DataHub: the endpoint, project, AccessKey id (never the secret) and record type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
@@ -96,6 +135,18 @@ pub struct DataSourceView {
     pub access_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_type: Option<DatahubRecordType>,
+    /// RocketMQ: the name servers, producer group, ACL access key (never the secret key), tag
+    /// and send timeout (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub producer_group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_timeout_ms: Option<u32>,
     /// A sharded source's instances (mysql data sources).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instances: Option<Vec<String>>,
@@ -118,10 +169,16 @@ impl From<&DataSource> for DataSourceView {
             user: None,
             bootstrap_servers: None,
             replication_factor: None,
+            dead_letter_topic: None,
             endpoint: None,
             project: None,
             access_id: None,
             record_type: None,
+            name_server: None,
+            producer_group: None,
+            access_key: None,
+            tag: None,
+            send_timeout_ms: None,
             instances: None,
             tables: None,
             shards: None,
@@ -133,15 +190,30 @@ impl From<&DataSource> for DataSourceView {
                 view.port = Some(*port);
                 view.user = Some(user.clone());
             }
-            DataSourceKind::Kafka { bootstrap_servers, replication_factor } => {
+            DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic } => {
                 view.bootstrap_servers = Some(bootstrap_servers.clone());
                 view.replication_factor = *replication_factor;
+                view.dead_letter_topic = dead_letter_topic.clone();
             }
             DataSourceKind::Datahub { endpoint, project, access_id, record_type, .. } => {
                 view.endpoint = Some(endpoint.clone());
                 view.project = Some(project.clone());
                 view.access_id = Some(access_id.clone());
                 view.record_type = Some(*record_type);
+            }
+            DataSourceKind::Rocketmq {
+                name_server,
+                producer_group,
+                access_key,
+                tag,
+                send_timeout_ms,
+                ..
+            } => {
+                view.name_server = Some(name_server.clone());
+                view.producer_group = Some(producer_group.clone());
+                view.access_key = access_key.clone();
+                view.tag = Some(tag.clone());
+                view.send_timeout_ms = Some(*send_timeout_ms);
             }
             DataSourceKind::Dbp { instances, tables } => {
                 view.instances = Some(instances.clone());

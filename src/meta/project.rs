@@ -26,6 +26,8 @@ pub enum DataSourceKind {
         bootstrap_servers: String,
         /// Replication factor of the topics Ferry creates; none: the broker's default.
         replication_factor: Option<i16>,
+        /// Where a message the brokers refuse for good goes instead (none: the project fails).
+        dead_letter_topic: Option<String>,
     },
     /// An OceanBase database (a MySQL-mode tenant), a destination; `password_sealed` as for
     /// `Mysql`.
@@ -42,6 +44,16 @@ pub enum DataSourceKind {
         access_id: String,
         access_key_sealed: Vec<u8>,
         record_type: DatahubRecordType,
+    },
+    /// An Apache RocketMQ cluster (its name servers), a destination: a topic per table, each
+    /// message tagged `tag`. With ACL, `access_key` and the secret key, sealed as passwords are.
+    Rocketmq {
+        name_server: String,
+        producer_group: String,
+        access_key: Option<String>,
+        secret_key_sealed: Option<Vec<u8>>,
+        tag: String,
+        send_timeout_ms: u32,
     },
 }
 
@@ -75,6 +87,7 @@ impl DataSourceKind {
             DataSourceKind::Oceanbase { .. } => "oceanbase",
             DataSourceKind::Dbp { .. } => "dbp",
             DataSourceKind::Datahub { .. } => "datahub",
+            DataSourceKind::Rocketmq { .. } => "rocketmq",
         }
     }
 
@@ -92,9 +105,10 @@ impl DataSourceKind {
                     password,
                 }))
             }
-            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } | DataSourceKind::Datahub { .. } => {
-                None
-            }
+            DataSourceKind::Kafka { .. }
+            | DataSourceKind::Dbp { .. }
+            | DataSourceKind::Datahub { .. }
+            | DataSourceKind::Rocketmq { .. } => None,
         }
     }
 }

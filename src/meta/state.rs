@@ -229,7 +229,8 @@ impl MetaState {
                         Some(DataSourceKind::Dbp { .. }) => {
                             return Err(MetaError::WrongDataSourceType {
                                 name: connector.destination,
-                                expected: "a destination (kafka, datahub, mysql or oceanbase)".into(),
+                                expected: "a destination (kafka, rocketmq, datahub, mysql or oceanbase)"
+                                    .into(),
                                 actual: "dbp".into(),
                             })
                         }
@@ -492,7 +493,11 @@ mod tests {
         let mut s = MetaState::default();
         let mysql =
             DataSourceKind::Mysql { host: "h".into(), port: 1, user: "u".into(), password_sealed: vec![] };
-        let kafka = DataSourceKind::Kafka { bootstrap_servers: "k:1".into(), replication_factor: None };
+        let kafka = DataSourceKind::Kafka {
+            bootstrap_servers: "k:1".into(),
+            replication_factor: None,
+            dead_letter_topic: None,
+        };
         for (name, kind) in [("db", mysql), ("mq", kafka)] {
             let source = DataSource { name: name.into(), kind };
             run(&mut s, Command::CreateDataSource { source }).unwrap();
@@ -543,7 +548,11 @@ mod tests {
             "the running one restarts"
         );
         assert_eq!(s.projects["idle"].epoch, 0, "one that does not run is left alone");
-        let kafka = DataSourceKind::Kafka { bootstrap_servers: "k:2".into(), replication_factor: None };
+        let kafka = DataSourceKind::Kafka {
+            bootstrap_servers: "k:2".into(),
+            replication_factor: None,
+            dead_letter_topic: None,
+        };
         assert!(matches!(run(&mut s, update(kafka)), Err(MetaError::WrongDataSourceType { .. })));
         let unknown =
             Command::UpdateDataSource { source: DataSource { name: "nope".into(), kind: moved }, now_ms: 9 };

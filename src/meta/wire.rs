@@ -32,13 +32,14 @@ pub enum LogCommand {
     V7(v7::Command),
     V8(v8::Command),
     V9(v9::Command),
+    V10(v10::Command),
 }
 
 impl From<Command> for LogCommand {
     fn from(c: Command) -> Self {
         match c {
             Command::CreateDataSource { source } => {
-                LogCommand::V9(v9::Command::CreateDataSource { source: source.into() })
+                LogCommand::V10(v10::Command::CreateDataSource { source: source.into() })
             }
             Command::CreateProject { spec, now_ms } => {
                 LogCommand::V7(v7::Command::CreateProject { spec: spec.into(), now_ms })
@@ -59,7 +60,7 @@ impl From<Command> for LogCommand {
                 })
             }
             Command::UpdateDataSource { source, now_ms } => {
-                LogCommand::V9(v9::Command::UpdateDataSource { source: source.into(), now_ms })
+                LogCommand::V10(v10::Command::UpdateDataSource { source: source.into(), now_ms })
             }
             Command::SaveSchemaHistory { name, epoch, entries } => {
                 let entries = entries.into_iter().map(|e| (e.key, e.value)).collect();
@@ -141,6 +142,12 @@ impl LogCommand {
                 Command::CreateDataSource { source: source.into() }
             }
             LogCommand::V9(v9::Command::UpdateDataSource { source, now_ms }) => {
+                Command::UpdateDataSource { source: source.into(), now_ms }
+            }
+            LogCommand::V10(v10::Command::CreateDataSource { source }) => {
+                Command::CreateDataSource { source: source.into() }
+            }
+            LogCommand::V10(v10::Command::UpdateDataSource { source, now_ms }) => {
                 Command::UpdateDataSource { source: source.into(), now_ms }
             }
         }
@@ -598,47 +605,187 @@ pub mod v9 {
     }
 }
 
-// --- model <-> v9 -----------------------------------------------------------------------------
+pub mod v10 {
+    //! Version 10: data sources gained `Rocketmq`, with room for a dead-letter topic and TLS,
+    //! which the model does not hold yet. Frozen.
+    use serde::{Deserialize, Serialize};
 
-impl From<DataSource> for v9::DataSource {
+    pub use super::v9::{LogicalTable, RecordType, Sasl, Tls};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateDataSource { source: DataSource },
+        UpdateDataSource { source: DataSource, now_ms: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DataSource {
+        pub name: String,
+        pub kind: DataSourceKind,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum DataSourceKind {
+        Mysql {
+            host: String,
+            port: u16,
+            user: String,
+            password_sealed: Vec<u8>,
+            tls: Option<Tls>,
+        },
+        Kafka {
+            bootstrap_servers: String,
+            replication_factor: Option<i16>,
+            dead_letter_topic: Option<String>,
+            tls: Option<Tls>,
+            sasl: Option<Sasl>,
+        },
+        Oceanbase {
+            host: String,
+            port: u16,
+            user: String,
+            password_sealed: Vec<u8>,
+            tls: Option<Tls>,
+        },
+        Dbp {
+            instances: Vec<String>,
+            tables: Vec<LogicalTable>,
+        },
+        Datahub {
+            endpoint: String,
+            project: String,
+            access_id: String,
+            access_key_sealed: Vec<u8>,
+            record_type: RecordType,
+        },
+        Rocketmq {
+            name_server: String,
+            producer_group: String,
+            access_key: Option<String>,
+            secret_key_sealed: Option<Vec<u8>>,
+            tag: String,
+            send_timeout_ms: u32,
+            dead_letter_topic: Option<String>,
+            tls: bool,
+        },
+    }
+}
+
+// --- model <-> v10 ----------------------------------------------------------------------------
+
+impl From<DataSource> for v10::DataSource {
     fn from(d: DataSource) -> Self {
         let kind = match d.kind {
             DataSourceKind::Mysql { host, port, user, password_sealed } => {
-                v9::DataSourceKind::Mysql { host, port, user, password_sealed, tls: None }
+                v10::DataSourceKind::Mysql { host, port, user, password_sealed, tls: None }
             }
-            DataSourceKind::Kafka { bootstrap_servers, replication_factor } => v9::DataSourceKind::Kafka {
-                bootstrap_servers,
-                replication_factor,
-                dead_letter_topic: None,
-                tls: None,
-                sasl: None,
-            },
+            DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic } => {
+                v10::DataSourceKind::Kafka {
+                    bootstrap_servers,
+                    replication_factor,
+                    dead_letter_topic,
+                    tls: None,
+                    sasl: None,
+                }
+            }
             DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
-                v9::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: None }
+                v10::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: None }
             }
-            DataSourceKind::Dbp { instances, tables } => v9::DataSourceKind::Dbp {
+            DataSourceKind::Dbp { instances, tables } => v10::DataSourceKind::Dbp {
                 instances,
                 tables: tables
                     .into_iter()
-                    .map(|t| v9::LogicalTable { logical: t.logical, physical: t.physical })
+                    .map(|t| v10::LogicalTable { logical: t.logical, physical: t.physical })
                     .collect(),
             },
             DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } => {
-                v9::DataSourceKind::Datahub {
+                v10::DataSourceKind::Datahub {
                     endpoint,
                     project,
                     access_id,
                     access_key_sealed,
                     record_type: match record_type {
-                        DatahubRecordType::Tuple => v9::RecordType::Tuple,
-                        DatahubRecordType::Blob => v9::RecordType::Blob,
+                        DatahubRecordType::Tuple => v10::RecordType::Tuple,
+                        DatahubRecordType::Blob => v10::RecordType::Blob,
                     },
                 }
             }
+            DataSourceKind::Rocketmq {
+                name_server,
+                producer_group,
+                access_key,
+                secret_key_sealed,
+                tag,
+                send_timeout_ms,
+            } => v10::DataSourceKind::Rocketmq {
+                name_server,
+                producer_group,
+                access_key,
+                secret_key_sealed,
+                tag,
+                send_timeout_ms,
+                dead_letter_topic: None,
+                tls: false,
+            },
         };
-        v9::DataSource { name: d.name, kind }
+        v10::DataSource { name: d.name, kind }
     }
 }
+
+impl From<v10::DataSource> for DataSource {
+    fn from(d: v10::DataSource) -> Self {
+        let kind = match d.kind {
+            v10::DataSourceKind::Mysql { host, port, user, password_sealed, tls: _ } => {
+                DataSourceKind::Mysql { host, port, user, password_sealed }
+            }
+            v10::DataSourceKind::Kafka {
+                bootstrap_servers, replication_factor, dead_letter_topic, ..
+            } => DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic },
+            v10::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: _ } => {
+                DataSourceKind::Oceanbase { host, port, user, password_sealed }
+            }
+            v10::DataSourceKind::Dbp { instances, tables } => DataSourceKind::Dbp {
+                instances,
+                tables: tables
+                    .into_iter()
+                    .map(|t| LogicalTable { logical: t.logical, physical: t.physical })
+                    .collect(),
+            },
+            v10::DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } => {
+                DataSourceKind::Datahub {
+                    endpoint,
+                    project,
+                    access_id,
+                    access_key_sealed,
+                    record_type: match record_type {
+                        v10::RecordType::Tuple => DatahubRecordType::Tuple,
+                        v10::RecordType::Blob => DatahubRecordType::Blob,
+                    },
+                }
+            }
+            v10::DataSourceKind::Rocketmq {
+                name_server,
+                producer_group,
+                access_key,
+                secret_key_sealed,
+                tag,
+                send_timeout_ms,
+                dead_letter_topic: _,
+                tls: _,
+            } => DataSourceKind::Rocketmq {
+                name_server,
+                producer_group,
+                access_key,
+                secret_key_sealed,
+                tag,
+                send_timeout_ms,
+            },
+        };
+        DataSource { name: d.name, kind }
+    }
+}
+
+// --- model <-> v9 (read only) -----------------------------------------------------------------
 
 impl From<v9::DataSource> for DataSource {
     fn from(d: v9::DataSource) -> Self {
@@ -646,9 +793,9 @@ impl From<v9::DataSource> for DataSource {
             v9::DataSourceKind::Mysql { host, port, user, password_sealed, tls: _ } => {
                 DataSourceKind::Mysql { host, port, user, password_sealed }
             }
-            v9::DataSourceKind::Kafka { bootstrap_servers, replication_factor, .. } => {
-                DataSourceKind::Kafka { bootstrap_servers, replication_factor }
-            }
+            v9::DataSourceKind::Kafka {
+                bootstrap_servers, replication_factor, dead_letter_topic, ..
+            } => DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic },
             v9::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: _ } => {
                 DataSourceKind::Oceanbase { host, port, user, password_sealed }
             }
@@ -685,7 +832,7 @@ impl From<v8::DataSource> for DataSource {
                 DataSourceKind::Mysql { host, port, user, password_sealed }
             }
             v8::DataSourceKind::Kafka { bootstrap_servers } => {
-                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None }
+                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None, dead_letter_topic: None }
             }
             v8::DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
                 DataSourceKind::Oceanbase { host, port, user, password_sealed }
@@ -711,7 +858,7 @@ impl From<v7::DataSource> for DataSource {
                 DataSourceKind::Mysql { host, port, user, password_sealed }
             }
             v7::DataSourceKind::Kafka { bootstrap_servers } => {
-                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None }
+                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None, dead_letter_topic: None }
             }
             v7::DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
                 DataSourceKind::Oceanbase { host, port, user, password_sealed }
@@ -947,7 +1094,7 @@ impl From<v1::DataSource> for DataSource {
                 DataSourceKind::Mysql { host, port, user, password_sealed }
             }
             v1::DataSourceKind::Kafka { bootstrap_servers } => {
-                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None }
+                DataSourceKind::Kafka { bootstrap_servers, replication_factor: None, dead_letter_topic: None }
             }
         };
         DataSource { name: d.name, kind }
@@ -1241,6 +1388,7 @@ mod tests {
                     kind: DataSourceKind::Kafka {
                         bootstrap_servers: "k:9092".into(),
                         replication_factor: None,
+                        dead_letter_topic: None,
                     },
                 },
             },
@@ -1510,6 +1658,7 @@ mod tests {
                     kind: DataSourceKind::Kafka {
                         bootstrap_servers: "k:9092".into(),
                         replication_factor: None,
+                        dead_letter_topic: None,
                     },
                 },
             },
@@ -1585,7 +1734,11 @@ mod tests {
     fn v9_commands() -> Vec<Command> {
         let kafka = |replication_factor| DataSource {
             name: "kafka".into(),
-            kind: DataSourceKind::Kafka { bootstrap_servers: "k:9092".into(), replication_factor },
+            kind: DataSourceKind::Kafka {
+                bootstrap_servers: "k:9092".into(),
+                replication_factor,
+                dead_letter_topic: None,
+            },
         };
         vec![
             Command::CreateDataSource { source: kafka(Some(3)) },
@@ -1614,6 +1767,47 @@ mod tests {
             }
         }
         check_fixture(FIXTURE_V9, v9_commands(), |c| matches!(c, LogCommand::V9(_)));
+    }
+
+    /// v10 entries as bytes; frozen.
+    const FIXTURE_V10: &str = include_str!("testdata/log_v10.hex");
+
+    fn v10_commands() -> Vec<Command> {
+        let rocketmq = |access_key: Option<&str>| DataSource {
+            name: "rmq".into(),
+            kind: DataSourceKind::Rocketmq {
+                name_server: "ns1:9876;ns2:9876".into(),
+                producer_group: "FERRY".into(),
+                access_key: access_key.map(Into::into),
+                secret_key_sealed: access_key.map(|_| vec![7, 6, 5]),
+                tag: "default_tag".into(),
+                send_timeout_ms: 3000,
+            },
+        };
+        let kafka = DataSource {
+            name: "kafka".into(),
+            kind: DataSourceKind::Kafka {
+                bootstrap_servers: "k:9092".into(),
+                replication_factor: Some(2),
+                dead_letter_topic: Some("ferry.dlq".into()),
+            },
+        };
+        vec![
+            Command::CreateDataSource { source: rocketmq(Some("ak")) },
+            Command::UpdateDataSource { source: rocketmq(None), now_ms: 1_700_000_800_000 },
+            Command::CreateDataSource { source: kafka },
+            v9_commands().remove(2),
+        ]
+    }
+
+    #[test]
+    fn v10_keeps_rocketmq_data_sources_and_kafka_dead_letter_topics() {
+        if FIXTURE_V10.trim().is_empty() {
+            for c in v10_commands() {
+                println!("{}", hex::encode(encode(&LogCommand::from(c))));
+            }
+        }
+        check_fixture(FIXTURE_V10, v10_commands(), |c| matches!(c, LogCommand::V10(_)));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::status::ConnectorStatus;
 use crate::model::{Checkpoint, Op, Position};
-use crate::sink::Acknowledge;
+use crate::sink::{Acknowledge, SinkError};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -31,7 +31,7 @@ struct Inner {
     registered: u64,
     /// Acknowledgements of records not registered yet (the one being written), by record.
     early: Vec<(u64, u32)>,
-    error: Option<String>,
+    error: Option<SinkError>,
 }
 
 /// Shared by the connector (which registers records in order) and the sink's delivery
@@ -122,13 +122,12 @@ impl AckTracker {
         }
     }
 
-    /// A message could not be delivered: the connector must stop and restart from the
-    /// checkpoint.
-    pub fn fail(&self, error: String) {
+    /// A message could not be delivered: the connector must stop (the first failure counts).
+    pub fn fail(&self, error: SinkError) {
         self.lock().error.get_or_insert(error);
     }
 
-    pub fn error(&self) -> Option<String> {
+    pub fn error(&self) -> Option<SinkError> {
         self.lock().error.clone()
     }
 
@@ -148,7 +147,7 @@ impl Acknowledge for AckTracker {
         AckTracker::ack(self, seq)
     }
 
-    fn fail(&self, error: String) {
+    fn fail(&self, error: SinkError) {
         AckTracker::fail(self, error)
     }
 }
@@ -248,9 +247,9 @@ mod tests {
         t.register_tx_end(2, 0, pos(2), 1);
         assert_eq!(t.checkpoint().seq, 2);
         t.ack(99); // unknown acks are ignored
-        t.fail("x".into());
-        t.fail("y".into());
-        assert_eq!(t.error().as_deref(), Some("x"));
+        t.fail(SinkError::Unavailable("x".into()));
+        t.fail(SinkError::Refused("y".into()));
+        assert!(matches!(t.error(), Some(SinkError::Unavailable(e)) if e == "x"));
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl ConnectorTask {
             let synced = self.sink.sync(&permit).await;
             self.written(synced)?;
             if let Some(error) = self.acks.error() {
-                return Err(SinkError::Unavailable(error).into());
+                return Err(error.into());
             }
             if last_save.elapsed() >= self.checkpoint_interval {
                 self.save(saved).await?;

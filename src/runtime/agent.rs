@@ -33,6 +33,7 @@ use crate::secrets::Keyring;
 use crate::sink::database::DatabaseSinkConfig;
 use crate::sink::datahub::DatahubSinkConfig;
 use crate::sink::kafka::KafkaSinkConfig;
+use crate::sink::rocketmq::RocketmqSinkConfig;
 use crate::sink::{stable_hash, Destination, SinkContext, SinkError};
 use crate::source::mysql::server_info_and_zone;
 use crate::source::{Routes, TableFilter};
@@ -235,10 +236,11 @@ impl NodeAgent {
         let mut connectors = Vec::new();
         for connector in project.spec.connectors() {
             let destination = match state.data_sources.get(&connector.destination).map(|d| &d.kind) {
-                Some(DataSourceKind::Kafka { bootstrap_servers, replication_factor }) => {
+                Some(DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic }) => {
                     Destination::Kafka(KafkaSinkConfig {
                         bootstrap_servers: bootstrap_servers.clone(),
                         replication_factor: *replication_factor,
+                        dead_letter_topic: dead_letter_topic.clone(),
                     })
                 }
                 Some(DataSourceKind::Datahub {
@@ -253,6 +255,25 @@ impl NodeAgent {
                     access_id: access_id.clone(),
                     access_key: self.config.keyring.open(access_key_sealed).map_err(|e| e.to_string())?,
                     record_type: *record_type,
+                }),
+                Some(DataSourceKind::Rocketmq {
+                    name_server,
+                    producer_group,
+                    access_key,
+                    secret_key_sealed,
+                    tag,
+                    send_timeout_ms,
+                }) => Destination::Rocketmq(RocketmqSinkConfig {
+                    name_server: name_server.clone(),
+                    producer_group: producer_group.clone(),
+                    credentials: match (access_key, secret_key_sealed) {
+                        (Some(key), Some(sealed)) => {
+                            Some((key.clone(), self.config.keyring.open(sealed).map_err(|e| e.to_string())?))
+                        }
+                        _ => None,
+                    },
+                    tag: tag.clone(),
+                    send_timeout: Duration::from_millis(u64::from(*send_timeout_ms)),
                 }),
                 Some(kind) => Destination::Database(
                     DatabaseSinkConfig::of(kind, &self.config.keyring)

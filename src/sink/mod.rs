@@ -14,6 +14,7 @@ pub mod database;
 pub mod datahub;
 pub mod kafka;
 pub mod message;
+pub mod rocketmq;
 
 use crate::codec::{CodecContext, Format};
 use crate::meta::Partition;
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 pub use crate::pipeline::ack::AckTracker;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SinkError {
     /// Worth retrying after a pause (broker down, timeouts).
     #[error("destination unavailable: {0}")]
@@ -60,8 +61,9 @@ pub trait Permit: Send + Sync {
 pub trait Acknowledge: Send + Sync {
     /// One delivery of change log record `seq` is in the destination.
     fn ack(&self, seq: u64);
-    /// A delivery failed for good: the connector stops and restarts from its checkpoint.
-    fn fail(&self, error: String);
+    /// A delivery failed for good: the connector stops; [`SinkError::Refused`] fails the
+    /// project, anything else restarts the connector from its checkpoint.
+    fn fail(&self, error: SinkError);
 }
 
 /// What one write put out: the deliveries of its record the sink will acknowledge, and their
@@ -161,6 +163,7 @@ pub enum Destination {
     Kafka(kafka::KafkaSinkConfig),
     Database(database::DatabaseSinkConfig),
     Datahub(datahub::DatahubSinkConfig),
+    Rocketmq(rocketmq::RocketmqSinkConfig),
 }
 
 impl Destination {
@@ -170,6 +173,7 @@ impl Destination {
             Destination::Kafka(config) => Ok(Box::new(config.build(ctx)?)),
             Destination::Database(config) => Ok(Box::new(config.build(ctx)?)),
             Destination::Datahub(config) => Ok(Box::new(config.build(ctx)?)),
+            Destination::Rocketmq(config) => Ok(Box::new(config.build(ctx)?)),
         }
     }
 }

@@ -18,9 +18,10 @@ impl DatabaseKind {
         match kind {
             DataSourceKind::Mysql { .. } => Some(DatabaseKind::Mysql),
             DataSourceKind::Oceanbase { .. } => Some(DatabaseKind::Oceanbase),
-            DataSourceKind::Kafka { .. } | DataSourceKind::Dbp { .. } | DataSourceKind::Datahub { .. } => {
-                None
-            }
+            DataSourceKind::Kafka { .. }
+            | DataSourceKind::Dbp { .. }
+            | DataSourceKind::Datahub { .. }
+            | DataSourceKind::Rocketmq { .. } => None,
         }
     }
 }

@@ -9,6 +9,8 @@ pub struct KafkaSinkConfig {
     pub bootstrap_servers: String,
     /// Replication factor of topics Ferry creates; none: the broker's default.
     pub replication_factor: Option<i16>,
+    /// Where messages the brokers refuse for good go; none: they fail the project.
+    pub dead_letter_topic: Option<String>,
 }
 
 impl KafkaSinkConfig {

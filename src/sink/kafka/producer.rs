@@ -1,9 +1,10 @@
+use super::dead_letter::{self, DeadLetters, Letter};
 use super::KafkaSinkConfig;
 use crate::codec::Message;
 use crate::meta::Partition;
 use crate::model::TableSchema;
 use crate::sink::message::{Producer, Route};
-use crate::sink::{stable_hash, Acknowledge, Permit, SinkContext, SinkError};
+use crate::sink::{Acknowledge, Permit, SinkContext, SinkError};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -13,12 +14,15 @@ use rdkafka::producer::{
     BaseRecord, DeliveryResult, Producer as _, ProducerContext, PurgeConfig, ThreadedProducer,
 };
 use rdkafka::ClientContext;
+use rdkafka::Message as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Reports deliveries to the sink's acknowledgements. Runs on the producer's polling thread.
+/// Reports deliveries to the sink's acknowledgements, and sends what the brokers refuse for
+/// good to the dead-letter topic if there is one. Runs on the producer's polling thread.
 pub struct DeliveryContext {
     acks: Arc<dyn Acknowledge>,
+    dead_letters: Option<Arc<DeadLetters>>,
 }
 
 impl ClientContext for DeliveryContext {}
@@ -29,9 +33,55 @@ impl ProducerContext for DeliveryContext {
     fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
         match result {
             Ok(_) => self.acks.ack(seq as u64),
-            Err((e, _)) => self.acks.fail(format!("kafka delivery failed: {e}")),
+            Err((e, m)) => match (delivery_error(e, m.topic()), &self.dead_letters) {
+                (SinkError::Refused(error), Some(dead_letters)) => {
+                    tracing::warn!(topic = m.topic(), dead_letter_topic = dead_letters.topic(), %error, "a refused message goes to the dead-letter topic");
+                    let letter = Letter {
+                        topic: m.topic(),
+                        key: m.key(),
+                        value: m.payload(),
+                        headers: dead_letter::headers_of(m.headers()),
+                        error,
+                        without_value: false,
+                    };
+                    if let Err(e) = dead_letters.send(&letter, seq as u64) {
+                        self.acks.fail(e);
+                    }
+                }
+                (error, _) => self.acks.fail(error),
+            },
         }
     }
+}
+
+/// A failed delivery as a sink error: `Refused` (the project fails at once, saying why) when
+/// the broker will never take the message, `Unavailable` (retried from the checkpoint, with
+/// backoff, until the retry limit) otherwise.
+pub fn delivery_error(e: &KafkaError, topic: &str) -> SinkError {
+    let message = format!("kafka delivery to topic {topic} failed: {e}");
+    match e.rdkafka_error_code() {
+        Some(code) if refuses_delivery(code) => SinkError::Refused(message),
+        _ => SinkError::Unavailable(message),
+    }
+}
+
+/// Whether the broker refuses a message for good: too large, invalid, not allowed.
+fn refuses_delivery(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::MessageSizeTooLarge
+            | C::InvalidMessageSize
+            | C::MessageBatchTooLarge
+            | C::InvalidRecord
+            | C::InvalidRequiredAcks
+            | C::InvalidTimestamp
+            | C::UnsupportedForMessageFormat
+            | C::PolicyViolation
+            | C::TopicAuthorizationFailed
+            | C::ClusterAuthorizationFailed
+            | C::SaslAuthenticationFailed
+    )
 }
 
 pub struct KafkaProducer {
@@ -43,6 +93,9 @@ pub struct KafkaProducer {
     epoch_header: Vec<u8>,
     producer: ThreadedProducer<DeliveryContext>,
     admin: AdminClient<DefaultClientContext>,
+    dead_letters: Option<Arc<DeadLetters>>,
+    /// The dead-letter topic exists (made sure of at the first table).
+    dead_letter_topic_ready: bool,
 }
 
 fn client_config(servers: &str) -> ClientConfig {
@@ -78,6 +131,15 @@ fn refuses_topic(code: RDKafkaErrorCode) -> bool {
 
 impl KafkaProducer {
     pub fn new(config: &KafkaSinkConfig, ctx: &SinkContext) -> Result<Self, SinkError> {
+        let dead_letters = match &config.dead_letter_topic {
+            Some(topic) => {
+                let mut c = client_config(&config.bootstrap_servers);
+                c.set("allow.auto.create.topics", "false")
+                    .set("message.timeout.ms", ctx.delivery_timeout.as_millis().max(1).to_string());
+                Some(Arc::new(DeadLetters::new(c, topic, ctx.acks.clone()).map_err(unavailable)?))
+            }
+            None => None,
+        };
         let producer = client_config(&config.bootstrap_servers)
             // A metadata request must not create a topic with the broker's defaults (its
             // partitions, not the project's): topics are created explicitly.
@@ -89,7 +151,10 @@ impl KafkaProducer {
             .set("queue.buffering.max.messages", "100000")
             .set("queue.buffering.max.kbytes", "131072")
             .set("message.timeout.ms", ctx.delivery_timeout.as_millis().max(1).to_string())
-            .create_with_context(DeliveryContext { acks: ctx.acks.clone() })
+            .create_with_context(DeliveryContext {
+                acks: ctx.acks.clone(),
+                dead_letters: dead_letters.clone(),
+            })
             .map_err(unavailable)?;
         let admin = client_config(&config.bootstrap_servers).create().map_err(unavailable)?;
         Ok(Self {
@@ -99,7 +164,21 @@ impl KafkaProducer {
             epoch_header: ctx.epoch.to_string().into_bytes(),
             producer,
             admin,
+            dead_letters,
+            dead_letter_topic_ready: false,
         })
+    }
+
+    /// Creates the dead-letter topic unless it exists (once a run).
+    async fn ensure_dead_letter_topic(&mut self) -> Result<(), SinkError> {
+        let Some(topic) = self.dead_letters.as_ref().map(|d| d.topic().to_string()) else { return Ok(()) };
+        if !self.dead_letter_topic_ready {
+            if self.partition_count(&topic)?.is_none() {
+                self.create_topic(&topic).await?;
+            }
+            self.dead_letter_topic_ready = true;
+        }
+        Ok(())
     }
 
     /// Blocks the connector's thread (for at most [`METADATA_WAIT`]): a stop waits that long.
@@ -139,24 +218,11 @@ impl KafkaProducer {
         tracing::info!(topic, partitions = self.topic_partitions, replication_factor = ?self.replication_factor, "created topic");
         Ok(())
     }
-
-    fn partition_of(&self, route: &Route, message: &Message) -> i32 {
-        let p = match self.partition {
-            _ if message.partition.is_some() => {
-                message.partition.unwrap_or(0).min(route.partitions.saturating_sub(1))
-            }
-            Partition::One => 0,
-            Partition::Table => route.table_partition,
-            Partition::Hash => {
-                (stable_hash(message.key_text.as_bytes()) % u64::from(route.partitions)) as u32
-            }
-        };
-        p as i32
-    }
 }
 
 impl Producer for KafkaProducer {
     async fn route(&mut self, schema: &TableSchema, target: &str) -> Result<Route, SinkError> {
+        self.ensure_dead_letter_topic().await?;
         let partitions = match self.partition_count(target)? {
             Some(n) => n,
             None => {
@@ -174,12 +240,7 @@ impl Producer for KafkaProducer {
                 })?
             }
         };
-        let table_key = format!("{}.{}", schema.name.database, schema.name.table);
-        Ok(Route {
-            topic: target.to_string(),
-            partitions,
-            table_partition: (stable_hash(table_key.as_bytes()) % u64::from(partitions)) as u32,
-        })
+        Ok(Route::new(target.to_string(), partitions, schema))
     }
 
     async fn send(
@@ -195,7 +256,7 @@ impl Producer for KafkaProducer {
         }
         headers = headers.insert(Header { key: "ferry.epoch", value: Some(self.epoch_header.as_slice()) });
         let mut record = BaseRecord::with_opaque_to(&route.topic, seq as usize)
-            .partition(self.partition_of(route, message))
+            .partition(route.partition_of(self.partition, message) as i32)
             .headers(headers);
         if let Some(key) = &message.key {
             record = record.key(key.as_slice());
@@ -217,18 +278,40 @@ impl Producer for KafkaProducer {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
-                    return Err(SinkError::Refused(format!(
-                        "a message for topic {} is larger than the broker accepts",
+                    let error = format!(
+                        "a message of {} bytes for topic {} is larger than the producer's message.max.bytes",
+                        message.value.as_ref().map_or(0, Vec::len),
                         route.topic
-                    )))
+                    );
+                    let Some(dead_letters) = &self.dead_letters else {
+                        return Err(SinkError::Refused(error));
+                    };
+                    tracing::warn!(topic = route.topic, dead_letter_topic = dead_letters.topic(), %error, "a refused message goes to the dead-letter topic");
+                    let mut headers: Vec<(&str, &[u8])> =
+                        message.headers.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+                    headers.push(("ferry.epoch", &self.epoch_header));
+                    let letter = Letter {
+                        topic: &route.topic,
+                        key: message.key.as_deref(),
+                        value: message.value.as_deref(),
+                        headers,
+                        error,
+                        without_value: true,
+                    };
+                    return dead_letters.send(&letter, seq);
                 }
                 Err((e, _)) => return Err(unavailable(e)),
             }
         }
     }
 
-    fn flush(&mut self, timeout: Duration) -> Result<(), SinkError> {
-        self.producer.flush(timeout).map_err(unavailable)
+    /// Blocks the connector's thread until rdkafka has flushed (or `timeout`).
+    async fn flush(&mut self, timeout: Duration) -> Result<(), SinkError> {
+        self.producer.flush(timeout).map_err(unavailable)?;
+        match &self.dead_letters {
+            Some(dead_letters) => dead_letters.flush(timeout).map_err(unavailable),
+            None => Ok(()),
+        }
     }
 
     fn abandon(&mut self) {

@@ -182,8 +182,7 @@ impl<P: Producer> Sink for MessageSink<P> {
     }
 
     fn flush(&mut self, timeout: Duration) -> SinkFuture<'_, ()> {
-        let flushed = self.producer.flush(timeout);
-        Box::pin(async { flushed })
+        Box::pin(self.producer.flush(timeout))
     }
 
     fn abandon(&mut self) {
