@@ -241,6 +241,27 @@ def connector_apart(nodes, file, pos, conn):
     api(url, "POST", "/projects/apart/stop", {})
 
 
+def run_to_checkpoint(nodes, url, project, rows, limit):
+    """Starts `project` and waits until its checkpoint covers `rows` rows (or it fails, or
+    `limit` s pass): (seconds taken or None, Ferry's CPU seconds on its node, its node's URL)."""
+    cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
+    t0 = time.time()
+    api(url, "POST", f"/projects/{project}/start", {})
+    while True:
+        p = api(url, "GET", f"/projects/{project}")
+        if p.get("node"):
+            url = nodes[p["node"] - 1].url
+        if p["rows"] >= rows:
+            break
+        if p["state"] == "failed" or time.time() > t0 + limit:
+            log(f"{project} did not finish: {p.get('error') or p['state']}")
+            return None, 0, url
+        time.sleep(0.05)
+    wall = time.time() - t0
+    mine = p["node"] or 1
+    return wall, proc_cpu_seconds(nodes[mine - 1].proc.pid) - cpu0[mine], url
+
+
 def database_targets(nodes, file, pos, conn):
     """Catch-up into database destinations: a project per target reads the same binlog and
     applies it (upserts by primary key, grouped transactions, 4 connections by key), from start to
@@ -264,22 +285,9 @@ def database_targets(nodes, file, pos, conn):
         project = f"db_{name}"
         api(url, "POST", "/projects", {"name": project, "source": "maria", "destination": f"to_{name}",
                                        "objects": [{"database": DB}], "start": {"file": file, "pos": pos}})
-        cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
-        t0 = time.time()
-        api(url, "POST", f"/projects/{project}/start", {})
-        while True:
-            p = api(url, "GET", f"/projects/{project}")
-            if p.get("node"):
-                url = nodes[p["node"] - 1].url
-            if p["rows"] >= rows:
-                break
-            if p["state"] == "failed" or time.time() > t0 + 600:
-                log(f"{project} did not finish: {p.get('error') or p['state']}")
-                return
-            time.sleep(0.05)
-        wall = time.time() - t0
-        mine = p["node"] or 1
-        cpu = proc_cpu_seconds(nodes[mine - 1].proc.pid) - cpu0[mine]
+        wall, cpu, url = run_to_checkpoint(nodes, url, project, rows, 600)
+        if wall is None:
+            return
         with target.cursor() as c:
             c.execute(f"SELECT COUNT(*) FROM {DB}.sbtest")
             landed = c.fetchone()[0]
@@ -386,23 +394,8 @@ def message_targets(nodes, file, pos, conn):
                                        "objects": [{"database": DB, "topic": topic.replace("_sbtest", ".{table}")}],
                                        "format": FORMAT, "partition": "hash", "start": {"file": file, "pos": pos},
                                        "options": {"topic_partitions": PARTITIONS}})
-        cpu0 = {n.id: proc_cpu_seconds(n.proc.pid) for n in nodes}
-        t0 = time.time()
-        api(url, "POST", f"/projects/{project}/start", {})
-        while True:
-            p = api(url, "GET", f"/projects/{project}")
-            if p.get("node"):
-                url = nodes[p["node"] - 1].url
-            if p["rows"] >= rows:
-                break
-            if p["state"] == "failed" or time.time() > t0 + 900:
-                log(f"{project} did not finish: {p.get('error') or p['state']}")
-                break
-            time.sleep(0.05)
-        if p["rows"] >= rows:
-            wall = time.time() - t0
-            mine = p["node"] or 1
-            cpu = proc_cpu_seconds(nodes[mine - 1].proc.pid) - cpu0[mine]
+        wall, cpu, url = run_to_checkpoint(nodes, url, project, rows, 900)
+        if wall is not None:
             figure(f"{name}_rows", rows)
             figure(f"{name}_rows_per_sec (start to checkpoint, API)", round(rows / max(wall, 1e-3)))
             figure(f"{name}_cpu_seconds_per_1m_rows (ferry)", round(cpu * 1_000_000 / rows, 2))

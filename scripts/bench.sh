@@ -23,7 +23,7 @@
 # --nodes N (default 1): run on an N-node cluster on loopback (node I on 127.0.0.(10+I), Raft :7301,
 # HTTP :9301, apart from scripts/cluster.sh's ports); CPU and peak RSS are those of the node that
 # runs the project, and also summed over all nodes (`..._all_N_nodes`).
-# FERRY_BIN=path/to/ferry uses that binary instead of building one; BENCH_KEEP=1 keeps the nodes'
+# FERRY_BIN=path/to/ferry runs that binary instead of the one built; BENCH_KEEP=1 keeps the nodes'
 # data and logs (the path is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,10 +33,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry-target}"
 scripts/services.sh up >/dev/null
 eval "$(scripts/services.sh env | sed 's/^/export /')"
 "$FERRY_VENV/bin/python" -c 'import pymysql' 2>/dev/null || "$FERRY_VENV/bin/pip" install -q pymysql==1.1.1
-if [ -z "${FERRY_BIN:-}" ]; then
-  cargo build --release --bin ferry >&2
-  export FERRY_BIN="$CARGO_TARGET_DIR/release/ferry"
-fi
-# The readers of step 3c: RocketMQ's pull consumer, the DataHub emulator.
-cargo build --release -p ferry-drills --bin rocketmq-read --bin datahub-emulator >&2
+# With the readers of step 3c (drills' rocketmq-read and datahub-emulator); the workspace's
+# features, as the drills build them.
+cargo build --release --workspace --bins >&2
+[ -n "${FERRY_BIN:-}" ] || export FERRY_BIN="$CARGO_TARGET_DIR/release/ferry"
 exec "$FERRY_VENV/bin/python" scripts/bench.py "$@"
