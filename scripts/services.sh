@@ -409,8 +409,15 @@ start_rocketmq() {
     # Both run with a home of their own (they write logs and state under it).
     local pid rmq_env=(env HOME="$RMQ_DIR" ROCKETMQ_HOME="$RMQ_DIR" RUST_LOG=warn
         ROCKETMQ_SECURITY_PROFILE=development-insecure-loopback)
-    if ! settle rmqnamesrv 30; then
-        port_open "$ROCKETMQ_PORT" && die "port $ROCKETMQ_PORT is taken by another process (set FERRY_ROCKETMQ_PORT)"
+    if settle rmqnamesrv 30; then
+        :
+    elif port_open "$ROCKETMQ_PORT"; then
+        # Not ours (another clone's, say): reused as it is, broker and all.
+        port_open "$ROCKETMQ_BROKER_PORT" ||
+            die "port $ROCKETMQ_PORT is taken but no broker answers on $ROCKETMQ_BROKER_PORT (set FERRY_ROCKETMQ_PORT)"
+        log "reusing the RocketMQ name server and broker already serving 127.0.0.1:$ROCKETMQ_PORT"
+        return 0
+    else
         log "starting the rocketmq name server on 127.0.0.1:$ROCKETMQ_PORT (log $RMQ_DIR/namesrv.log)"
         pid="$(spawn "$RMQ_DIR/namesrv.log" "$RMQ_NAMESRV_PID" "${rmq_env[@]}" "$RMQ_BIN/rocketmq-namesrv-rust" \
             --listenPort "$ROCKETMQ_PORT" --bindAddress 127.0.0.1 --rocketmqHome "$RMQ_DIR" \
@@ -421,7 +428,10 @@ start_rocketmq() {
         }
     fi
     settle rmqbroker 60 && return 0
-    port_open "$ROCKETMQ_BROKER_PORT" && die "port $ROCKETMQ_BROKER_PORT is taken by another process (set FERRY_ROCKETMQ_BROKER_PORT)"
+    if port_open "$ROCKETMQ_BROKER_PORT"; then
+        log "reusing the RocketMQ broker already serving 127.0.0.1:$ROCKETMQ_BROKER_PORT"
+        return 0
+    fi
     cat >"$RMQ_DIR/conf/broker.toml" <<TOML
 [broker]
 namesrvAddr = "127.0.0.1:$ROCKETMQ_PORT"
