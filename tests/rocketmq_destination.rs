@@ -2,8 +2,10 @@
 //! deletes, a multi-statement transaction, a row of every column type, an ALTER TABLE) reaches
 //! RocketMQ through a real `ferry node`: the `default` format's messages, each key's changes in
 //! one message queue and in order, tagged, keyed by primary key, with the source position and
-//! epoch in user properties; a `kill -9` of the node mid-load loses nothing. The broker is
-//! rocketmq-rust's (scripts/services.sh); what landed is read with its client's pull consumer.
+//! epoch in user properties; a `kill -9` of the node mid-load loses nothing; a node stops within
+//! 5 s while its broker does not answer (SIGSTOPped), and every change lands once it answers. The
+//! broker is rocketmq-rust's (scripts/services.sh; a private pair for the SIGSTOP); what landed
+//! is read with its client's pull consumer.
 
 mod common;
 #[allow(dead_code)] // the bench reads the rest
@@ -237,5 +239,51 @@ fn kill9_mid_load_loses_nothing_in_rocketmq() {
         let want: &[&str] = if id % 10 == 0 { &["INSERT", "UPDATE"] } else { &["INSERT"] };
         assert_eq!(ops, want, "key {id}, in queue order");
     }
+    sql.exec(&format!("DROP DATABASE {db}"));
+}
+
+#[test]
+fn a_node_stops_within_5_s_while_its_rocketmq_broker_does_not_answer_and_nothing_is_lost() {
+    let broker = rocketmq::PrivateRocketmq::start();
+    let (services, mut node, mut sql, db) = common::setup("rmqstop");
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(60))"));
+    node.ok("/datasources", services.mysql_source("maria"), 201);
+    node.ok(
+        "/datasources",
+        json!({"name": "rp", "type": "rocketmq", "name_server": broker.name_server, "send_timeout_ms": 1000}),
+        201,
+    );
+    let name = format!("{db}-p").replace('_', "-");
+    node.start_project(json!({"name": name, "source": "maria", "destination": "rp",
+        "objects": [{"database": db, "topic": "{database}.{table}"}],
+        "start": {"file": start.0, "pos": start.1}}));
+    sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'before' FROM {db}.seq_1_to_100"));
+    node.wait_project(&name, Duration::from_secs(60), |p| {
+        assert_ne!(p["state"], "failed", "{}", p["error"]);
+        p["rows"].as_u64() >= Some(100)
+    });
+
+    // More than the producer holds (100,000 messages), for a broker that does not answer.
+    broker.stop_answering();
+    sql.exec(&format!("INSERT INTO {db}.t SELECT seq, REPEAT('x', 50) FROM {db}.seq_101_to_150000"));
+    std::thread::sleep(Duration::from_secs(4));
+    let stopping = std::time::Instant::now();
+    let status = node.terminate();
+    let took = stopping.elapsed();
+    eprintln!("SIGTERM took {took:?} with the RocketMQ broker silent");
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(5), "SIGTERM took {took:?} with the broker silent");
+
+    broker.answer_again();
+    node.restart();
+    let topic = format!("{db}_t");
+    let ids = std::cell::RefCell::new(BTreeSet::new());
+    read_topic(&broker.name_server, &topic, Duration::from_secs(180), |m| {
+        let mut ids = ids.borrow_mut();
+        ids.extend(m.iter().filter(|m| m.json()["recordType"] != "DDL").map(|m| m.keys.clone().unwrap()));
+        ids.len() >= 150_000
+    });
+    assert_eq!(ids.into_inner().len(), 150_000, "every change, at least once");
     sql.exec(&format!("DROP DATABASE {db}"));
 }

@@ -131,3 +131,108 @@ pub fn pull(name_server: &str, topic: &str, timeout: Duration, mut each: impl Fn
         let _ = consumer.shutdown().await;
     })
 }
+
+/// A name server and broker of their own (the binaries scripts/services.sh built), for tests
+/// that stop answering: killed when dropped.
+pub struct PrivateRocketmq {
+    name_server_process: std::process::Child,
+    broker: std::process::Child,
+    pub name_server: String,
+    dir: std::path::PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "{what} did not open port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl PrivateRocketmq {
+    pub fn start() -> PrivateRocketmq {
+        use std::process::{Command, Stdio};
+        let tools = std::env::var("FERRY_TOOLS_DIR")
+            .unwrap_or_else(|_| format!("{}/.cache/ferry-tools", std::env::var("HOME").unwrap()));
+        let bin = std::path::PathBuf::from(tools).join("rocketmq-1.0.0/bin");
+        let dir = std::env::temp_dir().join(format!("ferry-rmq-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(dir.join("store")).unwrap();
+        let spawn = |command: &mut Command| {
+            command
+                .env("HOME", &dir)
+                .env("ROCKETMQ_HOME", &dir)
+                .env("RUST_LOG", "warn")
+                .env("ROCKETMQ_SECURITY_PROFILE", "development-insecure-loopback")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the RocketMQ binaries (scripts/services.sh up builds them)")
+        };
+        let ns_port = free_port();
+        let name_server_process = spawn(
+            Command::new(bin.join("rocketmq-namesrv-rust"))
+                .args(["--listenPort", &ns_port.to_string(), "--bindAddress", "127.0.0.1"])
+                .arg("--rocketmqHome")
+                .arg(&dir)
+                .arg("--kvConfigPath")
+                .arg(dir.join("kv.json")),
+        );
+        wait_port(ns_port, "the private name server");
+        // The broker also listens on its port - 2 and + 1.
+        let port = loop {
+            let p = free_port();
+            if p > 1024
+                && [p - 2, p + 1].iter().all(|q| std::net::TcpListener::bind(("127.0.0.1", *q)).is_ok())
+            {
+                break p;
+            }
+        };
+        let store = dir.join("store");
+        let config = format!(
+            "[broker]\nnamesrvAddr = \"127.0.0.1:{ns_port}\"\nbrokerIp1 = \"127.0.0.1\"\nlistenPort = {port}\n\
+             storePathRootDir = \"{store}\"\n\n[broker.brokerServerConfig]\nbindAddress = \"127.0.0.1\"\n\n\
+             [broker.brokerIdentity]\nbrokerName = \"private-broker\"\nbrokerClusterName = \"PrivateCluster\"\n\
+             brokerId = 0\n\n[store]\nstoreType = \"LocalFile\"\nbrokerRole = \"ASYNC_MASTER\"\n\
+             storePathRootDir = \"{store}\"\nhaListenAddress = \"127.0.0.1\"\nhaListenPort = {ha}\n",
+            store = store.display(),
+            ha = port + 1
+        );
+        std::fs::write(dir.join("broker.toml"), config).unwrap();
+        let broker = spawn(
+            Command::new(bin.join("rocketmq-broker-rust"))
+                .arg("-c")
+                .arg(dir.join("broker.toml"))
+                .args(["-n", &format!("127.0.0.1:{ns_port}")]),
+        );
+        wait_port(port, "the private broker");
+        PrivateRocketmq { name_server_process, broker, name_server: format!("127.0.0.1:{ns_port}"), dir }
+    }
+
+    fn signal(&self, signal: &str) {
+        std::process::Command::new("kill").arg(signal).arg(self.broker.id().to_string()).status().unwrap();
+    }
+
+    /// SIGSTOP the broker: connections stay open and nothing answers.
+    pub fn stop_answering(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn answer_again(&self) {
+        self.signal("-CONT");
+    }
+}
+
+impl Drop for PrivateRocketmq {
+    fn drop(&mut self) {
+        self.answer_again();
+        let _ = self.broker.kill();
+        let _ = self.broker.wait();
+        let _ = self.name_server_process.kill();
+        let _ = self.name_server_process.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
