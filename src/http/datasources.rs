@@ -41,8 +41,7 @@ struct CreateQuery {
     verify: Option<bool>,
 }
 
-/// Registers a data source: a MySQL/MariaDB server, Kafka, RocketMQ, OceanBase, DataHub or a
-/// sharded source.
+/// Registers a data source: MySQL/MariaDB, Kafka, RocketMQ, OceanBase, DataHub or a sharded source.
 ///
 /// A MySQL/MariaDB server is a source or a destination; Kafka, RocketMQ, OceanBase and DataHub
 /// are destinations; a sharded (`dbp`) source is a source.
