@@ -27,7 +27,7 @@ pub struct RocketmqProducer {
     epoch: String,
     /// Every routed topic's writable queues, in (broker, id) order: what partitions index.
     queues: HashMap<String, Vec<MessageQueue>>,
-    /// The RocketMQ topic of each of Ferry's topic names, and back (two names must not meet).
+    /// The RocketMQ topic of each of Ferry's topic names (two names must not map to one).
     topics: HashMap<String, String>,
     lanes: Lanes,
 }
