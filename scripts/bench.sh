@@ -35,6 +35,6 @@ eval "$(scripts/services.sh env | sed 's/^/export /')"
 "$FERRY_VENV/bin/python" -c 'import pymysql' 2>/dev/null || "$FERRY_VENV/bin/pip" install -q pymysql==1.1.1
 # With the readers of step 3c (drills' rocketmq-read and datahub-emulator); the workspace's
 # features, as the drills build them.
-cargo build --release --workspace --bins >&2
+cargo build --release --workspace --bins --tests >&2
 [ -n "${FERRY_BIN:-}" ] || export FERRY_BIN="$CARGO_TARGET_DIR/release/ferry"
 exec "$FERRY_VENV/bin/python" scripts/bench.py "$@"
