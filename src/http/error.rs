@@ -150,6 +150,7 @@ impl From<SourceError> for ApiError {
         let code = match &e {
             SourceError::Unreachable { .. } => "source_unreachable",
             SourceError::AccessDenied { .. } => "access_denied",
+            SourceError::Tls { .. } => "tls_failed",
             SourceError::Privilege(_) => "missing_privilege",
             _ => "source_error",
         };

@@ -13,6 +13,7 @@ mod metrics;
 mod objects;
 mod openapi;
 mod projects;
+mod secure;
 mod series;
 mod stores;
 mod verify;

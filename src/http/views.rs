@@ -1,5 +1,6 @@
 //! Request and response bodies of the API.
 
+use super::secure::{SaslBody, SaslView, TlsBody, TlsView};
 use super::ApiError;
 use crate::codec::Format;
 use crate::meta::{
@@ -28,8 +29,17 @@ pub fn validate_name(field: &str, name: &str) -> Result<(), ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum NewDataSource {
-    /// A MySQL or MariaDB server: a source, or a destination.
-    Mysql { name: String, host: String, port: u16, user: String, password: String },
+    /// A MySQL or MariaDB server: a source, or a destination. `tls`: encrypt every connection
+    /// and check the server's certificate (default: plain TCP).
+    Mysql {
+        name: String,
+        host: String,
+        port: u16,
+        user: String,
+        password: String,
+        #[serde(default)]
+        tls: Option<TlsBody>,
+    },
     /// A Kafka destination. `replication_factor`: of the topics Ferry creates (default: the
     /// broker's default). `dead_letter_topic`: where a message the brokers refuse for good (too
     /// large, not allowed) goes instead, with headers saying why (default: none, the project
@@ -41,9 +51,23 @@ pub enum NewDataSource {
         replication_factor: Option<i16>,
         #[serde(default)]
         dead_letter_topic: Option<String>,
+        /// TLS to the brokers (`security.protocol` SSL, SASL_SSL with `sasl`).
+        #[serde(default)]
+        tls: Option<TlsBody>,
+        /// SASL authentication (SASL_PLAINTEXT, SASL_SSL with `tls`).
+        #[serde(default)]
+        sasl: Option<SaslBody>,
     },
-    /// An OceanBase database (a MySQL-mode tenant): a destination.
-    Oceanbase { name: String, host: String, port: u16, user: String, password: String },
+    /// An OceanBase database (a MySQL-mode tenant): a destination; `tls` as for mysql.
+    Oceanbase {
+        name: String,
+        host: String,
+        port: u16,
+        user: String,
+        password: String,
+        #[serde(default)]
+        tls: Option<TlsBody>,
+    },
     /// A sharded source (a DataBase Proxy's): mysql data sources (`instances`, by name) holding
     /// the physical shards of logical tables. Every pattern is checked against the instances:
     /// shards missing, extra or on two instances are refused by name.
@@ -117,6 +141,12 @@ pub struct DataSourceView {
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// MySQL, OceanBase and Kafka: TLS to the server, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsView>,
+    /// Kafka: SASL authentication, when set (never the password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sasl: Option<SaslView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootstrap_servers: Option<String>,
     /// Kafka: the replication factor of topics Ferry creates (absent: the broker's default).
@@ -167,6 +197,8 @@ impl From<&DataSource> for DataSourceView {
             host: None,
             port: None,
             user: None,
+            tls: None,
+            sasl: None,
             bootstrap_servers: None,
             replication_factor: None,
             dead_letter_topic: None,
@@ -184,16 +216,19 @@ impl From<&DataSource> for DataSourceView {
             shards: None,
         };
         match &ds.kind {
-            DataSourceKind::Mysql { host, port, user, .. }
-            | DataSourceKind::Oceanbase { host, port, user, .. } => {
+            DataSourceKind::Mysql { host, port, user, tls, .. }
+            | DataSourceKind::Oceanbase { host, port, user, tls, .. } => {
                 view.host = Some(host.clone());
                 view.port = Some(*port);
                 view.user = Some(user.clone());
+                view.tls = tls.as_ref().map(TlsView::from);
             }
-            DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic } => {
+            DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic, tls, sasl } => {
                 view.bootstrap_servers = Some(bootstrap_servers.clone());
                 view.replication_factor = *replication_factor;
                 view.dead_letter_topic = dead_letter_topic.clone();
+                view.tls = tls.as_ref().map(TlsView::from);
+                view.sasl = sasl.as_ref().map(SaslView::from);
             }
             DataSourceKind::Datahub { endpoint, project, access_id, record_type, .. } => {
                 view.endpoint = Some(endpoint.clone());

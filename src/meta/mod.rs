@@ -18,8 +18,8 @@ pub use command::{Action, CheckpointUpdate, Command};
 pub use node::NodeRecord;
 pub use project::{
     checkpoint_key, ConnectorSpec, DataSource, DataSourceKind, DatahubRecordType, HistoryEntry, LogicalTable,
-    Partition, Placement, Project, ProjectOptions, ProjectSpec, ProjectState, StoreOptions,
-    DEFAULT_CONNECTOR,
+    Partition, Placement, Project, ProjectOptions, ProjectSpec, ProjectState, Sasl, SaslMechanism,
+    StoreOptions, Tls, DEFAULT_CONNECTOR,
 };
 pub use sources::{ProjectSources, SourceServer, SourcesError};
 pub use state::{MetaError, MetaState};

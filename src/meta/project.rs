@@ -1,5 +1,6 @@
 //! Data sources and projects as stored in the metadata.
 
+pub use crate::client_tls::ClientTls;
 use crate::codec::Format;
 use crate::model::Checkpoint;
 use crate::secrets::{Keyring, SecretError};
@@ -21,17 +22,22 @@ pub struct DataSource {
 pub enum DataSourceKind {
     /// A MySQL/MariaDB server: a project's source, or a destination. `password_sealed` is the
     /// password encrypted with the node's key (see `secrets`).
-    Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+    /// With `tls`, every connection is encrypted and the server's certificate checked.
+    Mysql { host: String, port: u16, user: String, password_sealed: Vec<u8>, tls: Option<Tls> },
     Kafka {
         bootstrap_servers: String,
         /// Replication factor of the topics Ferry creates; none: the broker's default.
         replication_factor: Option<i16>,
         /// Where a message the brokers refuse for good goes instead (none: the project fails).
         dead_letter_topic: Option<String>,
+        /// TLS to the brokers (`security.protocol` SSL, or SASL_SSL with `sasl`).
+        tls: Option<Tls>,
+        /// SASL authentication (PLAIN or SCRAM).
+        sasl: Option<Sasl>,
     },
-    /// An OceanBase database (a MySQL-mode tenant), a destination; `password_sealed` as for
-    /// `Mysql`.
-    Oceanbase { host: String, port: u16, user: String, password_sealed: Vec<u8> },
+    /// An OceanBase database (a MySQL-mode tenant), a destination; `password_sealed` and `tls`
+    /// as for `Mysql`.
+    Oceanbase { host: String, port: u16, user: String, password_sealed: Vec<u8>, tls: Option<Tls> },
     /// A sharded source behind a DataBase Proxy: logical tables split into physical shards
     /// across several MySQL instances (mysql data sources, by name). A project reading it runs a
     /// store per instance and maps every shard's changes to its logical table.
@@ -55,6 +61,66 @@ pub enum DataSourceKind {
         tag: String,
         send_timeout_ms: u32,
     },
+}
+
+/// TLS to a server Ferry connects to (a MySQL-protocol server, Kafka brokers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tls {
+    /// PEM certificates to trust; none: the public (web PKI) roots.
+    pub ca_pem: Option<String>,
+    /// Mutual TLS: Ferry's certificate chain (PEM) and its private key (PEM, sealed as passwords
+    /// are); both or neither.
+    pub cert_pem: Option<String>,
+    pub key_sealed: Option<Vec<u8>>,
+    /// Check that the server's certificate names the host connected to.
+    pub verify_hostname: bool,
+}
+
+impl Tls {
+    /// The settings with the private key opened, for a connection.
+    pub fn open(&self, keyring: &Keyring) -> Result<ClientTls, SecretError> {
+        let identity = match (&self.cert_pem, &self.key_sealed) {
+            (Some(cert), Some(key)) => Some((cert.clone(), keyring.open(key)?)),
+            _ => None,
+        };
+        Ok(ClientTls { ca_pem: self.ca_pem.clone(), identity, verify_hostname: self.verify_hostname })
+    }
+}
+
+/// SASL authentication to Kafka brokers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sasl {
+    pub mechanism: SaslMechanism,
+    pub username: String,
+    /// Sealed as passwords are.
+    pub password_sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// Kafka's name for it (`sasl.mechanism`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SaslMechanism> {
+        [SaslMechanism::Plain, SaslMechanism::ScramSha256, SaslMechanism::ScramSha512]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
 }
 
 /// What a DataHub topic Ferry creates holds.
@@ -96,14 +162,17 @@ impl DataSourceKind {
     /// instances each have one).
     pub fn connection(&self, keyring: &Keyring) -> Option<Result<MysqlConfig, SecretError>> {
         match self {
-            DataSourceKind::Mysql { host, port, user, password_sealed }
-            | DataSourceKind::Oceanbase { host, port, user, password_sealed } => {
-                Some(keyring.open(password_sealed).map(|password| MysqlConfig {
-                    host: host.clone(),
-                    port: *port,
-                    user: user.clone(),
-                    password,
-                }))
+            DataSourceKind::Mysql { host, port, user, password_sealed, tls }
+            | DataSourceKind::Oceanbase { host, port, user, password_sealed, tls } => {
+                Some((|| -> Result<MysqlConfig, SecretError> {
+                    Ok(MysqlConfig {
+                        host: host.clone(),
+                        port: *port,
+                        user: user.clone(),
+                        password: keyring.open(password_sealed)?,
+                        tls: tls.as_ref().map(|tls| tls.open(keyring)).transpose()?,
+                    })
+                })())
             }
             DataSourceKind::Kafka { .. }
             | DataSourceKind::Dbp { .. }

@@ -491,12 +491,19 @@ mod tests {
 
     fn state_with_sources() -> MetaState {
         let mut s = MetaState::default();
-        let mysql =
-            DataSourceKind::Mysql { host: "h".into(), port: 1, user: "u".into(), password_sealed: vec![] };
+        let mysql = DataSourceKind::Mysql {
+            host: "h".into(),
+            port: 1,
+            user: "u".into(),
+            password_sealed: vec![],
+            tls: None,
+        };
         let kafka = DataSourceKind::Kafka {
             bootstrap_servers: "k:1".into(),
             replication_factor: None,
             dead_letter_topic: None,
+            tls: None,
+            sasl: None,
         };
         for (name, kind) in [("db", mysql), ("mq", kafka)] {
             let source = DataSource { name: name.into(), kind };
@@ -537,6 +544,7 @@ mod tests {
             port: 2,
             user: "u".into(),
             password_sealed: vec![],
+            tls: None,
         };
         let update =
             |kind| Command::UpdateDataSource { source: DataSource { name: "db".into(), kind }, now_ms: 9 };
@@ -552,6 +560,8 @@ mod tests {
             bootstrap_servers: "k:2".into(),
             replication_factor: None,
             dead_letter_topic: None,
+            tls: None,
+            sasl: None,
         };
         assert!(matches!(run(&mut s, update(kafka)), Err(MetaError::WrongDataSourceType { .. })));
         let unknown =
@@ -575,8 +585,13 @@ mod tests {
         let create = |instances: &[&str]| Command::CreateDataSource { source: dbp(instances) };
         assert!(matches!(run(&mut s, create(&["db", "mq"])), Err(MetaError::WrongDataSourceType { .. })));
         assert_eq!(run(&mut s, create(&["db", "nope"])), Err(MetaError::UnknownDataSource("nope".into())));
-        let b =
-            DataSourceKind::Mysql { host: "b".into(), port: 1, user: "u".into(), password_sealed: vec![] };
+        let b = DataSourceKind::Mysql {
+            host: "b".into(),
+            port: 1,
+            user: "u".into(),
+            password_sealed: vec![],
+            tls: None,
+        };
         run(&mut s, Command::CreateDataSource { source: DataSource { name: "db_b".into(), kind: b } })
             .unwrap();
         run(&mut s, create(&["db", "db_b"])).unwrap();
@@ -695,6 +710,7 @@ mod tests {
                     port: 1,
                     user: "u".into(),
                     password_sealed: vec![],
+                    tls: None,
                 },
             ),
             (
@@ -704,6 +720,7 @@ mod tests {
                     port: 2881,
                     user: "u".into(),
                     password_sealed: vec![],
+                    tls: None,
                 },
             ),
         ] {

@@ -236,13 +236,11 @@ impl NodeAgent {
         let mut connectors = Vec::new();
         for connector in project.spec.connectors() {
             let destination = match state.data_sources.get(&connector.destination).map(|d| &d.kind) {
-                Some(DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic }) => {
-                    Destination::Kafka(KafkaSinkConfig {
-                        bootstrap_servers: bootstrap_servers.clone(),
-                        replication_factor: *replication_factor,
-                        dead_letter_topic: dead_letter_topic.clone(),
-                    })
-                }
+                Some(kind @ DataSourceKind::Kafka { .. }) => Destination::Kafka(
+                    KafkaSinkConfig::of(kind, &self.config.keyring)
+                        .expect("a kafka data source")
+                        .map_err(|e| e.to_string())?,
+                ),
                 Some(DataSourceKind::Datahub {
                     endpoint,
                     project,

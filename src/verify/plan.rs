@@ -244,8 +244,13 @@ mod tests {
     }
 
     fn server(instance: Option<&str>) -> SourceServer {
-        let connection =
-            MysqlConfig { host: "db".into(), port: 3306, user: "ferry".into(), password: String::new() };
+        let connection = MysqlConfig {
+            host: "db".into(),
+            port: 3306,
+            user: "ferry".into(),
+            password: String::new(),
+            tls: None,
+        };
         SourceServer { instance: instance.map(str::to_string), connection }
     }
 
@@ -363,6 +368,7 @@ mod tests {
             port: 3306,
             user: "ferry".into(),
             password_sealed: keyring.seal("secret"),
+            tls: None,
         };
         let mut state = MetaState::default();
         let mut add = |name: &str, kind| {

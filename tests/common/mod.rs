@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod datahub;
 pub mod items;
 pub mod replica;
+pub mod secure;
 pub mod tls;
 
 use mysql_async::prelude::Queryable;
@@ -503,15 +504,33 @@ pub fn read_topic_with_ddl(
     read(brokers, topic, timeout, done, true)
 }
 
+/// [`read_topic`] with a client of the caller's settings (brokers with TLS or SASL).
+pub fn read_topic_as(
+    client: ClientConfig,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Msg]) -> bool,
+) -> Vec<Msg> {
+    read_with(client, topic, timeout, done, false)
+}
+
+fn read(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Msg]) -> bool, ddl: bool) -> Vec<Msg> {
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", brokers);
+    read_with(client, topic, timeout, done, ddl)
+}
+
 /// Reads every partition of `topic` from the start until `done(messages)` or `timeout`.
 /// Uses `assign`, not a consumer group: an independent reader of what landed.
-fn read(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Msg]) -> bool, ddl: bool) -> Vec<Msg> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "ferry-tests")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
+fn read_with(
+    mut client: ClientConfig,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Msg]) -> bool,
+    ddl: bool,
+) -> Vec<Msg> {
+    let consumer: BaseConsumer =
+        client.set("group.id", "ferry-tests").set("enable.auto.commit", "false").create().unwrap();
     let start = Instant::now();
     let partitions = wait_for(&format!("topic {topic}"), timeout, || {
         let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).ok()?;

@@ -296,6 +296,11 @@ impl Client {
         Err(CallError::Api { status: status.as_u16(), code, message, request_id })
     }
 
+    /// GetProject: the endpoint answers, the project exists and the AccessKey may use it.
+    pub async fn get_project(&self) -> Result<(), CallError> {
+        self.call(Method::GET, &format!("/projects/{}", self.project), None, None).await.map(|_| ())
+    }
+
     fn topic_path(&self, topic: &str) -> String {
         format!("/projects/{}/topics/{topic}", self.project)
     }

@@ -74,5 +74,15 @@ mod sink;
 mod tests;
 mod tuple;
 
+pub use client::CallError;
 pub use config::{DatahubSinkConfig, RecordType};
+
+/// Signs a GetProject with the data source's AccessKey, within 5 s: what registering and
+/// checking a datahub data source ask (an endpoint that answers is not enough: the project must
+/// exist and the key be accepted).
+pub async fn check_access(config: &DatahubSinkConfig) -> Result<(), CallError> {
+    let client = client::Client::new(config, std::time::Duration::from_secs(5))
+        .map_err(|e| CallError::Transport(e.to_string()))?;
+    client.get_project().await
+}
 pub use sink::DatahubSink;

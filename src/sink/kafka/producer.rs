@@ -7,7 +7,6 @@ use crate::sink::message::{Producer, Route};
 use crate::sink::{Acknowledge, Permit, SinkContext, SinkError};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{
@@ -23,9 +22,29 @@ use std::time::Duration;
 pub struct DeliveryContext {
     acks: Arc<dyn Acknowledge>,
     dead_letters: Option<Arc<DeadLetters>>,
+    /// Why the brokers refused the connection, once they did (a login, a certificate).
+    refusal: std::sync::Mutex<Option<SinkError>>,
 }
 
-impl ClientContext for DeliveryContext {}
+impl DeliveryContext {
+    fn refusal(&self) -> Option<SinkError> {
+        self.refusal.lock().unwrap().clone()
+    }
+}
+
+impl ClientContext for DeliveryContext {
+    /// A refused login or a failed TLS handshake fails the project naming it; librdkafka
+    /// retries the rest (a broker down, a connection reset) itself.
+    fn error(&self, error: KafkaError, reason: &str) {
+        if super::refuses_connection(&error, reason) {
+            let refused = SinkError::Refused(format!("kafka refused the connection: {reason}"));
+            *self.refusal.lock().unwrap() = Some(refused.clone());
+            self.acks.fail(refused);
+        } else {
+            tracing::warn!(%error, reason, "kafka client error");
+        }
+    }
+}
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = usize;
@@ -98,12 +117,6 @@ pub struct KafkaProducer {
     dead_letter_topic_ready: bool,
 }
 
-fn client_config(servers: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", servers).set("socket.timeout.ms", "10000");
-    c
-}
-
 /// How long a metadata request may wait for the broker (longer: the connector restarts and
 /// asks again).
 const METADATA_WAIT: Duration = Duration::from_secs(2);
@@ -133,14 +146,15 @@ impl KafkaProducer {
     pub fn new(config: &KafkaSinkConfig, ctx: &SinkContext) -> Result<Self, SinkError> {
         let dead_letters = match &config.dead_letter_topic {
             Some(topic) => {
-                let mut c = client_config(&config.bootstrap_servers);
+                let mut c = config.client_config();
                 c.set("allow.auto.create.topics", "false")
                     .set("message.timeout.ms", ctx.delivery_timeout.as_millis().max(1).to_string());
                 Some(Arc::new(DeadLetters::new(c, topic, ctx.acks.clone()).map_err(unavailable)?))
             }
             None => None,
         };
-        let producer = client_config(&config.bootstrap_servers)
+        let producer = config
+            .client_config()
             // A metadata request must not create a topic with the broker's defaults (its
             // partitions, not the project's): topics are created explicitly.
             .set("allow.auto.create.topics", "false")
@@ -154,9 +168,10 @@ impl KafkaProducer {
             .create_with_context(DeliveryContext {
                 acks: ctx.acks.clone(),
                 dead_letters: dead_letters.clone(),
+                refusal: Default::default(),
             })
             .map_err(unavailable)?;
-        let admin = client_config(&config.bootstrap_servers).create().map_err(unavailable)?;
+        let admin = config.client_config().create().map_err(unavailable)?;
         Ok(Self {
             topic_partitions: ctx.topic_partitions,
             replication_factor: config.replication_factor,
@@ -181,9 +196,16 @@ impl KafkaProducer {
         Ok(())
     }
 
+    /// `e` as a sink error: the brokers' refusal of the connection if they refused it (a
+    /// request then only times out), else worth a retry.
+    fn failed(&self, e: KafkaError) -> SinkError {
+        self.producer.context().refusal().unwrap_or_else(|| unavailable(e))
+    }
+
     /// Blocks the connector's thread (for at most [`METADATA_WAIT`]): a stop waits that long.
     fn partition_count(&self, topic: &str) -> Result<Option<u32>, SinkError> {
-        let md = self.producer.client().fetch_metadata(Some(topic), METADATA_WAIT).map_err(unavailable)?;
+        let md =
+            self.producer.client().fetch_metadata(Some(topic), METADATA_WAIT).map_err(|e| self.failed(e))?;
         Ok(md
             .topics()
             .iter()
@@ -200,7 +222,7 @@ impl KafkaProducer {
             TopicReplication::Fixed(self.replication_factor.map_or(-1, i32::from)),
         );
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        let results = self.admin.create_topics([&new], &opts).await.map_err(unavailable)?;
+        let results = self.admin.create_topics([&new], &opts).await.map_err(|e| self.failed(e))?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}

@@ -31,3 +31,39 @@ fn deliveries_the_broker_refuses_for_good_fail_the_project_and_the_rest_are_retr
         assert!(matches!(refused(code), SinkError::Unavailable(_)), "{code:?}");
     }
 }
+
+#[test]
+fn tls_and_sasl_choose_the_security_protocol_and_carry_their_settings() {
+    use super::{KafkaSinkConfig, SaslLogin};
+    use crate::client_tls::ClientTls;
+    use crate::meta::SaslMechanism;
+    let config = |tls: Option<ClientTls>, sasl: Option<SaslLogin>| {
+        KafkaSinkConfig {
+            bootstrap_servers: "k:9093".into(),
+            replication_factor: None,
+            dead_letter_topic: None,
+            tls,
+            sasl,
+        }
+        .client_config()
+    };
+    let tls = ClientTls { ca_pem: Some("CA".into()), identity: None, verify_hostname: false };
+    let sasl =
+        SaslLogin { mechanism: SaslMechanism::ScramSha512, username: "u".into(), password: "p".into() };
+    assert_eq!(config(None, None).get("security.protocol"), Some("plaintext"));
+    let ssl = config(Some(tls.clone()), None);
+    assert_eq!(ssl.get("security.protocol"), Some("ssl"));
+    assert_eq!(ssl.get("ssl.ca.pem"), Some("CA"));
+    assert_eq!(ssl.get("ssl.endpoint.identification.algorithm"), Some("none"));
+    assert_eq!(ssl.get("ssl.key.pem"), None);
+    assert_eq!(config(None, Some(sasl.clone())).get("security.protocol"), Some("sasl_plaintext"));
+    let both = config(Some(tls), Some(sasl));
+    assert_eq!(both.get("security.protocol"), Some("sasl_ssl"));
+    assert_eq!(both.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+    assert_eq!(both.get("sasl.username"), Some("u"));
+    assert!(!format!(
+        "{:?}",
+        SaslLogin { mechanism: SaslMechanism::Plain, username: "u".into(), password: "secret".into() }
+    )
+    .contains("secret"));
+}

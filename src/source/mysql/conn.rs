@@ -4,7 +4,8 @@
 //! `ConnectionLost` are transient (reconnect), `AccessDenied` and the rest are definite.
 
 use super::{MysqlConfig, SourceError};
-use mysql_async::{Conn, OptsBuilder};
+use crate::client_tls::ClientTls;
+use mysql_async::{ClientIdentity, Conn, DriverError, IoError, OptsBuilder, SslOpts};
 use std::time::Duration;
 
 /// How long a connection attempt (TCP connect, handshake, auth) may take.
@@ -42,7 +43,8 @@ pub(crate) async fn connect_caching(cfg: &MysqlConfig, statements: usize) -> Res
         .prefer_socket(false)
         .tcp_nodelay(true)
         .tcp_keepalive(Some(Duration::from_secs(30)))
-        .stmt_cache_size(statements);
+        .stmt_cache_size(statements)
+        .ssl_opts(cfg.tls.as_ref().map(ssl_opts));
     match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(connect_error(cfg, e)),
@@ -52,6 +54,22 @@ pub(crate) async fn connect_caching(cfg: &MysqlConfig, statements: usize) -> Res
             reason: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
         }),
     }
+}
+
+/// mysql_async's TLS settings (rustls): the given roots only when there are some, else the
+/// public ones; the client identity for mutual TLS.
+fn ssl_opts(tls: &ClientTls) -> SslOpts {
+    let mut opts = SslOpts::default().with_danger_skip_domain_validation(!tls.verify_hostname);
+    if let Some(ca) = &tls.ca_pem {
+        opts = opts.with_root_certs(vec![ca.clone().into_bytes().into()]).with_disable_built_in_roots(true);
+    }
+    if let Some((cert, key)) = &tls.identity {
+        opts = opts.with_client_identity(Some(ClientIdentity::new(
+            cert.clone().into_bytes().into(),
+            key.clone().into_bytes().into(),
+        )));
+    }
+    opts
 }
 
 /// Maps an error of a connection attempt.
@@ -66,12 +84,26 @@ pub(crate) fn connect_error(cfg: &MysqlConfig, e: mysql_async::Error) -> SourceE
             }
             code => SourceError::Server { code, message: se.message },
         },
-        // IO (refused, reset, DNS), TLS, protocol trouble during the handshake: the server is
-        // not (yet) reachable as a MySQL server; worth retrying.
+        mysql_async::Error::Io(IoError::Tls(e)) => tls_error(cfg, e.to_string()),
+        mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => {
+            tls_error(cfg, "the server does not offer TLS".into())
+        }
+        // tokio-rustls hands a failed handshake back as an IO error holding rustls' own.
+        mysql_async::Error::Io(IoError::Io(e))
+            if e.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            tls_error(cfg, e.to_string())
+        }
+        // IO (refused, reset, DNS), protocol trouble during the handshake: the server is not
+        // (yet) reachable as a MySQL server; worth retrying.
         other => {
             SourceError::Unreachable { host: cfg.host.clone(), port: cfg.port, reason: other.to_string() }
         }
     }
+}
+
+fn tls_error(cfg: &MysqlConfig, reason: String) -> SourceError {
+    SourceError::Tls { host: cfg.host.clone(), port: cfg.port, reason }
 }
 
 /// Maps an error of a query or of the binlog stream on an established connection.

@@ -7,6 +7,10 @@ use thiserror::Error;
 pub enum SourceError {
     #[error("cannot reach {host}:{port}: {reason}")]
     Unreachable { host: String, port: u16, reason: String },
+    /// The TLS handshake failed (an untrusted certificate, a name it does not hold, a server
+    /// without TLS): definite until the data source's `tls` or the server changes.
+    #[error("TLS to {host}:{port} failed: {reason}")]
+    Tls { host: String, port: u16, reason: String },
     #[error("access denied for user {user:?}: {reason}")]
     AccessDenied { user: String, reason: String },
     #[error("missing privilege: {0}")]

@@ -32,15 +32,17 @@ pub use precheck::precheck;
 pub use reader::{BinlogReader, ResumeFrom};
 pub use zone::{server_info_and_zone, server_zone, server_zone_on};
 
-use serde::{Deserialize, Serialize};
+use crate::client_tls::ClientTls;
 
 /// How to reach a MySQL-compatible server.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq)]
 pub struct MysqlConfig {
     pub host: String,
     pub port: u16,
     pub user: String,
     pub password: String,
+    /// TLS for every connection (none: plain TCP).
+    pub tls: Option<ClientTls>,
 }
 
 impl std::fmt::Debug for MysqlConfig {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for MysqlConfig {
             .field("port", &self.port)
             .field("user", &self.user)
             .field("password", &"<redacted>")
+            .field("tls", &self.tls)
             .finish()
     }
 }

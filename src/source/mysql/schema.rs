@@ -980,7 +980,13 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_is_emptied_between_statements_never_inside_one() {
-        let cfg = MysqlConfig { host: "unused".into(), port: 1, user: "u".into(), password: String::new() };
+        let cfg = MysqlConfig {
+            host: "unused".into(),
+            port: 1,
+            user: "u".into(),
+            password: String::new(),
+            tls: None,
+        };
         let rule: crate::source::filter::ObjectRule =
             serde_json::from_value(serde_json::json!({"database": "synced_nowhere"})).unwrap();
         let filter = Arc::new(TableFilter::new(&[rule]).unwrap());
