@@ -13,7 +13,7 @@ mod common;
 mod rocketmq;
 
 use common::{items, Sql};
-use rocketmq::{read_topic, RMsg};
+use rocketmq::{read_topic, read_topic_as, RMsg};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
@@ -277,6 +277,12 @@ fn a_node_stops_within_5_s_while_its_rocketmq_broker_does_not_answer_and_nothing
 
     broker.answer_again();
     node.restart();
+    // The checkpoint reaches the end: everything was acknowledged (the last answer is named if not).
+    let after = node.wait_project(&name, Duration::from_secs(240), |p| {
+        assert_ne!(p["state"], "failed", "{}", p["error"]);
+        p["rows"].as_u64() >= Some(150_000)
+    });
+    eprintln!("checkpointed after the restart: {after}");
     let topic = format!("{db}_t");
     let ids = std::cell::RefCell::new(BTreeSet::new());
     read_topic(&broker.name_server, &topic, Duration::from_secs(180), |m| {
@@ -284,6 +290,61 @@ fn a_node_stops_within_5_s_while_its_rocketmq_broker_does_not_answer_and_nothing
         ids.extend(m.iter().filter(|m| m.json()["recordType"] != "DDL").map(|m| m.keys.clone().unwrap()));
         ids.len() >= 150_000
     });
-    assert_eq!(ids.into_inner().len(), 150_000, "every change, at least once");
+    let ids = ids.into_inner();
+    if ids.len() < 150_000 {
+        let log = node.log_text();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!("the node's log, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+    }
+    assert_eq!(ids.len(), 150_000, "every change, at least once");
+    sql.exec(&format!("DROP DATABASE {db}"));
+}
+
+#[test]
+fn a_broker_with_acl_takes_the_keys_and_a_wrong_secret_fails_the_project_naming_it() {
+    let broker = rocketmq::PrivateRocketmq::start_with_acl("ferry-ak", "ferry-secret");
+    let (services, node, mut sql, db) = common::setup("rmqacl");
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(40))"));
+    node.ok("/datasources", services.mysql_source("maria"), 201);
+    let destination = |name: &str, secret: &str| {
+        json!({"name": name, "type": "rocketmq", "name_server": broker.name_server,
+               "access_key": "ferry-ak", "secret_key": secret})
+    };
+    let view = node.ok("/datasources", destination("acl", "ferry-secret"), 201);
+    assert_eq!(view["access_key"], "ferry-ak");
+    assert!(!view.to_string().contains("ferry-secret"), "{view}");
+    node.ok("/datasources", destination("wrong", "not-the-secret"), 201);
+    let project = |name: &str, destination: &str| {
+        json!({"name": name, "source": "maria", "destination": destination,
+               "objects": [{"database": db, "topic": "{database}.{table}"}],
+               "start": {"file": start.0, "pos": start.1}})
+    };
+    node.start_project(project("acl-sync", "acl"));
+    node.start_project(project("acl-wrong", "wrong"));
+    sql.exec(&format!("INSERT INTO {db}.t SELECT seq, CONCAT('row ', seq) FROM {db}.seq_1_to_500"));
+
+    let failed = node.wait_project("acl-wrong", Duration::from_secs(60), |p| p["state"] == "failed");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains("NO_PERMISSION") && error.contains("secret_key"), "{failed}");
+
+    node.wait_project("acl-sync", Duration::from_secs(60), |p| {
+        assert_ne!(p["state"], "failed", "{}", p["error"]);
+        p["rows"].as_u64() >= Some(500)
+    });
+    let topic = format!("{db}_t");
+    let read =
+        read_topic_as(&broker.name_server, broker.credentials(), &topic, Duration::from_secs(60), |m| {
+            m.iter().filter(|m| m.json()["recordType"] != "DDL").count() >= 500
+        });
+    let ids: BTreeSet<i64> = read
+        .iter()
+        .filter(|m| m.json()["recordType"] != "DDL")
+        .map(|m| m.json()["postStruct"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=500).collect(), "every row, through the ACL");
+    // Without the keys the broker gives nothing away.
+    let unsigned = read_topic(&broker.name_server, &topic, Duration::from_secs(3), |m| !m.is_empty());
+    assert!(unsigned.is_empty(), "an unsigned reader got {} messages", unsigned.len());
     sql.exec(&format!("DROP DATABASE {db}"));
 }

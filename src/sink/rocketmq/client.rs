@@ -7,7 +7,7 @@ use crate::codec::Message;
 use crate::sink::SinkError;
 use rocketmq_client_rust::{
     AclClientRPCHook, ClientConfig, ClientError, ClientRuntime, ClientRuntimeConfig, DefaultMQProducer,
-    SessionCredentials,
+    MQClientException, SessionCredentials,
 };
 use rocketmq_error::RecoveryHint;
 use rocketmq_model::common::message::message_queue::MessageQueue;
@@ -177,10 +177,20 @@ const REFUSALS: &[i32] = &[
     604, // ILLEGAL_OPERATION
 ];
 
-/// `e` as a sink error: `Refused` when it needs the user, `Unavailable` otherwise.
+/// `e` as a sink error: `Refused` when it needs the user, `Unavailable` otherwise. The message
+/// names the broker's code and remark where the client kept them (a send keeps the code only, a
+/// topic creation both, inside an `MQClientException`).
 pub fn classify(what: &str, e: &ClientError) -> SinkError {
-    let message = format!("rocketmq: cannot {what}: {e}");
-    let refused = match e.broker_response_code() {
+    let exception = e.source_ref::<MQClientException>();
+    let code = e.broker_response_code().or_else(|| exception.map(|x| x.response_code()).filter(|c| *c > 0));
+    let mut message = format!("rocketmq: cannot {what}: {e}");
+    if let Some(code) = code {
+        message.push_str(&format!(" (broker code {code}{})", meaning(code)));
+    }
+    if let Some(remark) = exception.and_then(|x| x.error_message()) {
+        message.push_str(&format!(": {remark}"));
+    }
+    let refused = match code {
         Some(code) => REFUSALS.contains(&code),
         None => matches!(
             e.descriptor().recovery_hint(),
@@ -190,6 +200,19 @@ pub fn classify(what: &str, e: &ClientError) -> SinkError {
     match refused {
         true => SinkError::Refused(message),
         false => SinkError::Unavailable(message),
+    }
+}
+
+/// What a broker code tells the user, for those a user meets.
+fn meaning(code: i32) -> &'static str {
+    match code {
+        13 => ", MESSAGE_ILLEGAL: the broker refuses the message (its size or a property)",
+        16 => {
+            ", NO_PERMISSION: the broker refused access: a wrong access_key or secret_key, \
+             or a user without the permission"
+        }
+        29 => ", INVALID_PARAMETER",
+        _ => "",
     }
 }
 
