@@ -50,7 +50,22 @@ fn a_mysql_source_over_tls_syncs_and_plain_or_untrusted_connections_are_refused(
     let (_, check) = node.post("/datasources/tls/check", json!({}));
     assert_eq!(check["ok"], true, "{check}");
 
+    // Mutual TLS: a user that must show a certificate the CA signed.
     let mut admin = db.admin();
+    admin.exec("SET SESSION sql_log_bin = 0");
+    admin.exec("CREATE USER 'ferry_x509'@'%' IDENTIFIED BY 'x509' REQUIRE X509");
+    admin.exec("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'ferry_x509'@'%'");
+    admin.exec("SET SESSION sql_log_bin = 1");
+    let mut mutual = db.source("mutual");
+    mutual["user"] = json!("ferry_x509");
+    mutual["password"] = json!("x509");
+    refused(&node, mutual.clone(), "access_denied", "ferry_x509");
+    mutual["tls"]["cert_pem"] = json!(db.ca.client_cert_pem);
+    mutual["tls"]["key_pem"] = json!(db.ca.client_key_pem);
+    let view = node.ok("/datasources", mutual, 201);
+    assert_eq!(view["tls"]["client_certificate"], true, "{view}");
+    assert!(!view.to_string().contains("PRIVATE KEY"), "{view}");
+
     let start = admin.position();
     let schema = common::unique("tlsdb");
     admin.exec(&format!("CREATE DATABASE {schema}"));

