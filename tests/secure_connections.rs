@@ -117,6 +117,15 @@ fn kafka_over_tls_with_scram_gets_every_change_and_a_bad_login_is_named() {
     let view = node.ok("/datasources", kafka.destination("secure"), 201);
     assert_eq!(view["sasl"], json!({"mechanism": SecureTansu::MECHANISM, "username": SecureTansu::USER}));
     assert!(!view.to_string().contains(SecureTansu::PASSWORD), "{view}");
+    // The other mechanisms, each proven by a login at registration.
+    for mechanism in ["SCRAM-SHA-256", "PLAIN"] {
+        let mut body = kafka.destination(&format!("secure-{}", mechanism.to_lowercase()));
+        body["sasl"]["mechanism"] = json!(mechanism);
+        node.ok("/datasources", body.clone(), 201);
+        body["name"] = json!(format!("bad-{}", mechanism.to_lowercase()));
+        body["sasl"]["password"] = json!("wrong");
+        refused(&node, body, "destination_unreachable", "Authentication failed");
+    }
 
     let start = sql.position();
     sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(40))"));

@@ -6,7 +6,7 @@ in that build (memory://, s3://) keep no SCRAM credentials: `tansu user create` 
 stores nothing, so with `--authentication` every login is refused as an unknown user.
 
 This gateway terminates TLS, answers SaslHandshake and SaslAuthenticate itself with
-SCRAM-SHA-256/512 (RFC 5802, in Kafka's framing) for one user, then pipes the connection to the
+SCRAM-SHA-256/512 (RFC 5802, in Kafka's framing) or PLAIN (RFC 4616) for one user, then pipes the connection to the
 broker. Before a client authenticates it may only ask ApiVersions (passed to the broker),
 SaslHandshake v1 and SaslAuthenticate v0-v1 (what librdkafka sends); anything else closes the
 connection, as Kafka does.
@@ -40,6 +40,21 @@ def scram_keys(password):
         server_key = hmac.new(salted, b"Server Key", h).digest()
         keys[mechanism] = (salt, h(client_key).digest(), server_key)
     return keys
+
+
+class Plain:
+    """A PLAIN exchange (RFC 4616): one message, `authzid NUL user NUL password`."""
+
+    mechanism = "PLAIN"
+
+    def __init__(self, user, password):
+        self.user, self.password = user, password
+
+    def step(self, message):
+        parts = message.split(b"\0")
+        ok = (len(parts) == 3 and parts[0] in (b"", self.user.encode()) and parts[1] == self.user.encode()
+              and hmac.compare_digest(parts[2], self.password.encode()))
+        return b"", True, ok
 
 
 class Scram:
@@ -114,7 +129,7 @@ async def pipe(reader, writer):
         writer.close()
 
 
-async def authenticate(client_reader, client_writer, broker_reader, broker_writer, user, keys):
+async def authenticate(client_reader, client_writer, broker_reader, broker_writer, user, password, keys):
     """Answers the client until its SCRAM exchange ends: True once it has authenticated."""
     scram = None
     while True:
@@ -125,10 +140,16 @@ async def authenticate(client_reader, client_writer, broker_reader, broker_write
             client_writer.write(await read_frame(broker_reader))
         elif api_key == SASL_HANDSHAKE and version == 1:
             mechanism = body[2:2 + struct.unpack(">h", body[:2])[0]].decode()
-            error = 0 if mechanism in HASHES else UNSUPPORTED_SASL_MECHANISM
-            scram = Scram(mechanism, user, keys) if error == 0 else None
-            names = b"".join(struct.pack(">h", len(m)) + m.encode() for m in HASHES)
-            client_writer.write(frame(correlation_id, struct.pack(">hi", error, len(HASHES)) + names))
+            offered = [*HASHES, "PLAIN"]
+            error = 0 if mechanism in offered else UNSUPPORTED_SASL_MECHANISM
+            if error:
+                scram = None
+            elif mechanism == "PLAIN":
+                scram = Plain(user, password)
+            else:
+                scram = Scram(mechanism, user, keys)
+            names = b"".join(struct.pack(">h", len(m)) + m.encode() for m in offered)
+            client_writer.write(frame(correlation_id, struct.pack(">hi", error, len(offered)) + names))
         elif api_key == SASL_AUTHENTICATE and version <= 1 and scram is not None:
             reply, done, ok = scram.step(body[4:4 + struct.unpack(">i", body[:4])[0]])
             if ok:
@@ -146,11 +167,11 @@ async def authenticate(client_reader, client_writer, broker_reader, broker_write
         await client_writer.drain()
 
 
-async def serve(client_reader, client_writer, broker_port, user, keys):
+async def serve(client_reader, client_writer, broker_port, user, password, keys):
     broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", broker_port)
     try:
         authenticated = await authenticate(
-            client_reader, client_writer, broker_reader, broker_writer, user, keys)
+            client_reader, client_writer, broker_reader, broker_writer, user, password, keys)
     except (OSError, asyncio.IncompleteReadError):
         authenticated = False
     except Exception:  # a request this gateway cannot read: say so, and hang up as Kafka would
@@ -168,7 +189,7 @@ async def main(listen_port, broker_port, cert, key, user, password):
     context.load_cert_chain(cert, key)
     keys = scram_keys(password)
     server = await asyncio.start_server(
-        lambda r, w: serve(r, w, broker_port, user, keys), "127.0.0.1", listen_port, ssl=context)
+        lambda r, w: serve(r, w, broker_port, user, password, keys), "127.0.0.1", listen_port, ssl=context)
     async with server:
         await server.serve_forever()
 

@@ -226,7 +226,7 @@ const GATEWAY: &str = include_str!("sasl_ssl_gateway.py");
 
 /// A private tansu broker (in memory) that clients reach only through TLS with SASL/SCRAM:
 /// tests/common/sasl_ssl_gateway.py terminates TLS with the CA's server certificate,
-/// authenticates one user (SCRAM-SHA-512 or SCRAM-SHA-256; PLAIN is refused), and pipes the
+/// authenticates one user (SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN), and pipes the
 /// connection to tansu's own port, which tansu advertises as the gateway's. Before a client
 /// authenticates it may only ask ApiVersions; a plain or unauthenticated client is disconnected.
 pub struct SecureTansu {
