@@ -348,3 +348,63 @@ fn a_broker_with_acl_takes_the_keys_and_a_wrong_secret_fails_the_project_naming_
     assert!(unsigned.is_empty(), "an unsigned reader got {} messages", unsigned.len());
     sql.exec(&format!("DROP DATABASE {db}"));
 }
+
+#[test]
+fn a_message_over_4_mib_goes_to_the_dead_letter_topic_or_fails_the_project() {
+    let (services, node, mut sql, db) = common::setup("rmqdlq");
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v LONGTEXT)"));
+    node.ok("/datasources", services.mysql_source("maria"), 201);
+    let (status, answer) = node.post(
+        "/datasources",
+        json!({"name": "baddlq", "type": "rocketmq", "name_server": name_server(), "dead_letter_topic": "no.dots"}),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("dead_letter_topic"), "{answer}");
+    let dlq = format!("dlq_{db}");
+    let view = node.ok(
+        "/datasources",
+        json!({"name": "withdlq", "type": "rocketmq", "name_server": name_server(), "dead_letter_topic": dlq}),
+        201,
+    );
+    assert_eq!(view["dead_letter_topic"], dlq.as_str());
+    node.ok("/datasources", json!({"name": "nodlq", "type": "rocketmq", "name_server": name_server()}), 201);
+    for (name, destination, prefix) in [("rmq-dlq", "withdlq", "a"), ("rmq-nodlq", "nodlq", "b")] {
+        node.start_project(json!({"name": name, "source": "maria", "destination": destination,
+            "objects": [{"database": db, "topic": format!("{{database}}.{prefix}_{{table}}")}],
+            "start": {"file": start.0, "pos": start.1}}));
+    }
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (1, 'small')"));
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (2, REPEAT('x', 5 * 1024 * 1024))"));
+    sql.exec(&format!("INSERT INTO {db}.t VALUES (3, 'after')"));
+
+    // Without a dead-letter topic the project fails naming the topic and the limit.
+    let failed = node.wait_project("rmq-nodlq", Duration::from_secs(60), |p| p["state"] == "failed");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("{db}_b_t")) && error.contains("at most"), "{failed}");
+
+    // With one the sync goes on: the large row is a dead letter, the others land.
+    node.wait_project("rmq-dlq", Duration::from_secs(60), |p| {
+        assert_ne!(p["state"], "failed", "{}", p["error"]);
+        p["rows"].as_u64() >= Some(3)
+    });
+    let topic = format!("{db}_a_t");
+    let rows = |m: &[RMsg]| m.iter().filter(|m| m.json()["recordType"] != "DDL").count();
+    let read = read_topic(&name_server(), &topic, Duration::from_secs(60), |m| rows(m) >= 2);
+    let ids: Vec<i64> = read
+        .iter()
+        .filter(|m| m.json()["recordType"] != "DDL")
+        .map(|m| m.json()["postStruct"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 3]);
+    let letters = read_topic(&name_server(), &dlq, Duration::from_secs(60), |m| !m.is_empty());
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter.keys.as_deref(), Some("2"));
+    assert_eq!(letter.properties["ferry.dlq.topic"], topic);
+    let bytes: usize = letter.properties["ferry.dlq.bytes"].parse().unwrap();
+    assert!(bytes > 5 * 1024 * 1024, "{bytes}");
+    assert!(letter.properties["ferry.dlq.error"].contains("at most"), "{letter:?}");
+    assert!(letter.properties.contains_key("ferry.position"), "{letter:?}");
+    sql.exec(&format!("DROP DATABASE {db}"));
+}

@@ -361,6 +361,7 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
             secret_key,
             tag,
             send_timeout_ms,
+            dead_letter_topic,
         } => {
             let config = RocketmqSinkConfig {
                 name_server: name_server.trim().to_string(),
@@ -371,6 +372,7 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
                 },
                 tag,
                 send_timeout: Duration::from_millis(u64::from(send_timeout_ms)),
+                dead_letter_topic,
             };
             config.validate().map_err(ApiError::bad_request)?;
             if verify {
@@ -391,6 +393,7 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
                     secret_key_sealed,
                     tag: config.tag,
                     send_timeout_ms,
+                    dead_letter_topic: config.dead_letter_topic,
                 },
             }
         }

@@ -101,6 +101,10 @@ pub enum NewDataSource {
         tag: String,
         #[serde(default = "default_send_timeout_ms")]
         send_timeout_ms: u32,
+        /// Where a message over RocketMQ's 4 MiB goes instead (default: none, the project fails
+        /// naming it).
+        #[serde(default)]
+        dead_letter_topic: Option<String>,
     },
 }
 
@@ -152,8 +156,8 @@ pub struct DataSourceView {
     /// Kafka: the replication factor of topics Ferry creates (absent: the broker's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication_factor: Option<i16>,
-    /// Kafka: where messages the brokers refuse for good go (absent: such a message fails the
-    /// project).
+    /// Kafka, RocketMQ: where messages the brokers refuse for good go (absent: such a message
+    /// fails the project).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_topic: Option<String>,
     /// DataHub: the endpoint, project, AccessKey id (never the secret) and record type.
@@ -242,8 +246,10 @@ impl From<&DataSource> for DataSourceView {
                 access_key,
                 tag,
                 send_timeout_ms,
+                dead_letter_topic,
                 ..
             } => {
+                view.dead_letter_topic = dead_letter_topic.clone();
                 view.name_server = Some(name_server.clone());
                 view.producer_group = Some(producer_group.clone());
                 view.access_key = access_key.clone();

@@ -60,6 +60,9 @@ pub enum DataSourceKind {
         secret_key_sealed: Option<Vec<u8>>,
         tag: String,
         send_timeout_ms: u32,
+        /// Where a message RocketMQ cannot take (over 4 MiB) goes instead (none: the project
+        /// fails naming it).
+        dead_letter_topic: Option<String>,
     },
 }
 

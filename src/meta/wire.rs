@@ -762,6 +762,7 @@ impl From<DataSource> for v10::DataSource {
                 secret_key_sealed,
                 tag,
                 send_timeout_ms,
+                dead_letter_topic,
             } => v10::DataSourceKind::Rocketmq {
                 name_server,
                 producer_group,
@@ -769,7 +770,7 @@ impl From<DataSource> for v10::DataSource {
                 secret_key_sealed,
                 tag,
                 send_timeout_ms,
-                dead_letter_topic: None,
+                dead_letter_topic,
                 tls: false,
             },
         };
@@ -825,7 +826,7 @@ impl From<v10::DataSource> for DataSource {
                 secret_key_sealed,
                 tag,
                 send_timeout_ms,
-                dead_letter_topic: _,
+                dead_letter_topic,
                 tls: _,
             } => DataSourceKind::Rocketmq {
                 name_server,
@@ -834,6 +835,7 @@ impl From<v10::DataSource> for DataSource {
                 secret_key_sealed,
                 tag,
                 send_timeout_ms,
+                dead_letter_topic,
             },
         };
         DataSource { name: d.name, kind }
@@ -1869,6 +1871,7 @@ mod tests {
                 secret_key_sealed: access_key.map(|_| vec![7, 6, 5]),
                 tag: "default_tag".into(),
                 send_timeout_ms: 3000,
+                dead_letter_topic: None,
             },
         };
         let kafka = DataSource {

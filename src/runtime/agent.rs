@@ -261,6 +261,7 @@ impl NodeAgent {
                     secret_key_sealed,
                     tag,
                     send_timeout_ms,
+                    dead_letter_topic,
                 }) => Destination::Rocketmq(RocketmqSinkConfig {
                     name_server: name_server.clone(),
                     producer_group: producer_group.clone(),
@@ -272,6 +273,7 @@ impl NodeAgent {
                     },
                     tag: tag.clone(),
                     send_timeout: Duration::from_millis(u64::from(*send_timeout_ms)),
+                    dead_letter_topic: dead_letter_topic.clone(),
                 }),
                 Some(kind) => Destination::Database(
                     DatabaseSinkConfig::of(kind, &self.config.keyring)

@@ -17,6 +17,9 @@ pub struct RocketmqSinkConfig {
     pub tag: String,
     /// How long one send may take before it counts as failed.
     pub send_timeout: Duration,
+    /// Where a message over RocketMQ's 4 MiB goes instead, with properties saying why; none:
+    /// it fails the project.
+    pub dead_letter_topic: Option<String>,
 }
 
 /// Never prints the secret key.
@@ -28,6 +31,7 @@ impl fmt::Debug for RocketmqSinkConfig {
             .field("access_key", &self.credentials.as_ref().map(|(key, _)| key))
             .field("tag", &self.tag)
             .field("send_timeout", &self.send_timeout)
+            .field("dead_letter_topic", &self.dead_letter_topic)
             .finish()
     }
 }
@@ -50,6 +54,13 @@ impl RocketmqSinkConfig {
         }
         if self.send_timeout.is_zero() {
             return Err("send_timeout_ms must be at least 1".into());
+        }
+        if let Some(topic) = &self.dead_letter_topic {
+            if names::topic(topic).ok().as_ref() != Some(topic) {
+                return Err(format!(
+                    "dead_letter_topic {topic:?} is not a RocketMQ topic name (1-127 of a-z A-Z 0-9 _ - % |)"
+                ));
+            }
         }
         Ok(())
     }

@@ -67,10 +67,46 @@ impl RocketmqProducer {
         Ok(topic)
     }
 
-    /// `message` as RocketMQ's: its value as the body, the primary key's values as keys, the
-    /// tag, the format's headers and the run's epoch as user properties.
-    fn to_mq(&self, topic: &str, message: &Message) -> Result<MqMessage, SinkError> {
-        let body = message.value.clone().unwrap_or_default();
+    /// The dead-letter message of `message`, too large for `topic`, and the queue it goes to
+    /// (the dead-letter topic's first, created when missing): its keys, tag and properties, plus
+    /// `ferry.dlq.topic`, `ferry.dlq.error` and `ferry.dlq.bytes`; the error as its body (the
+    /// value is what was too large).
+    async fn dead_letter(
+        &mut self,
+        dead_letter_topic: &str,
+        topic: &str,
+        message: &Message,
+        size: usize,
+        error: &str,
+    ) -> Result<(MqMessage, MessageQueue), SinkError> {
+        if !self.queues.contains_key(dead_letter_topic) {
+            let queue_count = self.topic_queues;
+            let client = self.client().await?;
+            client.ensure_topic(dead_letter_topic, queue_count).await?;
+            let queues = client.queues(dead_letter_topic).await?;
+            self.queues.insert(dead_letter_topic.to_string(), queues);
+        }
+        let queue = self.queues[dead_letter_topic].first().cloned().ok_or_else(|| {
+            SinkError::Unavailable(format!("dead-letter topic {dead_letter_topic} has no writable queue"))
+        })?;
+        let why = [
+            ("ferry.dlq.topic", topic.to_string()),
+            ("ferry.dlq.error", error.to_string()),
+            ("ferry.dlq.bytes", size.to_string()),
+        ];
+        let letter = self.to_mq(dead_letter_topic, message, error.as_bytes().to_vec(), &why)?;
+        Ok((letter, queue))
+    }
+
+    /// `message` as RocketMQ's with `body`: the primary key's values as keys, the tag, the
+    /// format's headers, the run's epoch and `extra` as user properties.
+    fn to_mq(
+        &self,
+        topic: &str,
+        message: &Message,
+        body: Vec<u8>,
+        extra: &[(&str, String)],
+    ) -> Result<MqMessage, SinkError> {
         let mut builder =
             MqMessage::builder().topic(topic.to_string()).body(body).tags(self.config.tag.clone());
         let keys: Vec<String> =
@@ -86,6 +122,11 @@ impl RocketmqProducer {
         builder = builder
             .raw_property("ferry.epoch", self.epoch.clone())
             .map_err(|e| SinkError::Refused(format!("message property ferry.epoch: {e}")))?;
+        for (name, value) in extra {
+            builder = builder
+                .raw_property(*name, value.clone())
+                .map_err(|e| SinkError::Refused(format!("message property {name}: {e}")))?;
+        }
         builder.build().map_err(|e| SinkError::Refused(format!("a message for topic {topic}: {e}")))
     }
 }
@@ -123,15 +164,23 @@ impl Producer for RocketmqProducer {
             self.lanes.ack_now(seq);
             return Ok(());
         }
-        let size = client::message_size(message);
-        if size > MAX_MESSAGE_BYTES {
-            return Err(SinkError::Refused(format!(
+        let mut size = client::message_size(message);
+        let (mq, queue) = if size > MAX_MESSAGE_BYTES {
+            let error = format!(
                 "a message for topic {} is {size} bytes; RocketMQ takes at most {MAX_MESSAGE_BYTES}",
                 route.topic
-            )));
-        }
-        let mq = self.to_mq(&route.topic, message)?;
-        let queue = self.queues[&route.topic][route.partition_of(self.partition, message) as usize].clone();
+            );
+            let Some(dead_letter_topic) = self.config.dead_letter_topic.clone() else {
+                return Err(SinkError::Refused(error));
+            };
+            tracing::warn!(topic = route.topic, dead_letter_topic, %error, "a refused message goes to the dead-letter topic");
+            let letter = self.dead_letter(&dead_letter_topic, &route.topic, message, size, &error).await?;
+            size = error.len();
+            letter
+        } else {
+            let mq = self.to_mq(&route.topic, message, message.value.clone().unwrap_or_default(), &[])?;
+            (mq, self.queues[&route.topic][route.partition_of(self.partition, message) as usize].clone())
+        };
         loop {
             if !permit.granted() {
                 return Err(SinkError::Revoked);

@@ -20,6 +20,7 @@ fn config() -> RocketmqSinkConfig {
         credentials: None,
         tag: "default_tag".into(),
         send_timeout: Duration::from_secs(3),
+        dead_letter_topic: None,
     }
 }
 
