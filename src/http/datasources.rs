@@ -331,27 +331,14 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
                 ));
             }
             let endpoint = endpoint.trim_end_matches('/').to_string();
+            let access_key_sealed = ctx.keyring.seal(&access_key);
+            let kind =
+                DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type };
             if verify {
-                let config = DatahubSinkConfig {
-                    endpoint: endpoint.clone(),
-                    project: project.clone(),
-                    access_id: access_id.clone(),
-                    access_key: access_key.clone(),
-                    record_type,
-                };
+                let config = datahub_config(ctx, &kind)?;
                 datahub::check_access(&config).await.map_err(|e| datahub_refusal(&config, e))?;
             }
-            let access_key_sealed = ctx.keyring.seal(&access_key);
-            DataSource {
-                name,
-                kind: DataSourceKind::Datahub {
-                    endpoint,
-                    project,
-                    access_id,
-                    access_key_sealed,
-                    record_type,
-                },
-            }
+            DataSource { name, kind }
         }
         NewDataSource::Rocketmq {
             name,
@@ -534,17 +521,8 @@ async fn check(ctx: web::Data<ApiContext>, name: web::Path<String>) -> Result<Ht
                 }],
             }
         }
-        DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } => {
-            let config = DatahubSinkConfig {
-                endpoint: endpoint.clone(),
-                project: project.clone(),
-                access_id: access_id.clone(),
-                access_key: ctx
-                    .keyring
-                    .open(access_key_sealed)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-                record_type: *record_type,
-            };
+        kind @ DataSourceKind::Datahub { endpoint, project, .. } => {
+            let config = datahub_config(&ctx, kind)?;
             let access =
                 datahub::check_access(&config).await.map_err(|e| datahub_refusal(&config, e).to_string());
             vec![reached(
@@ -726,6 +704,13 @@ fn datahub_refusal(config: &DatahubSinkConfig, e: datahub::CallError) -> ApiErro
             message: format!("datahub at {endpoint} cannot give project {project:?}: {e}"),
         },
     }
+}
+
+/// The settings of a datahub data source, its key opened.
+fn datahub_config(ctx: &ApiContext, kind: &DataSourceKind) -> Result<DatahubSinkConfig, ApiError> {
+    DatahubSinkConfig::of(kind, &ctx.keyring)
+        .expect("a datahub data source")
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// The settings of a kafka data source, secrets opened.

@@ -241,19 +241,11 @@ impl NodeAgent {
                         .expect("a kafka data source")
                         .map_err(|e| e.to_string())?,
                 ),
-                Some(DataSourceKind::Datahub {
-                    endpoint,
-                    project,
-                    access_id,
-                    access_key_sealed,
-                    record_type,
-                }) => Destination::Datahub(DatahubSinkConfig {
-                    endpoint: endpoint.clone(),
-                    project: project.clone(),
-                    access_id: access_id.clone(),
-                    access_key: self.config.keyring.open(access_key_sealed).map_err(|e| e.to_string())?,
-                    record_type: *record_type,
-                }),
+                Some(kind @ DataSourceKind::Datahub { .. }) => Destination::Datahub(
+                    DatahubSinkConfig::of(kind, &self.config.keyring)
+                        .expect("a datahub data source")
+                        .map_err(|e| e.to_string())?,
+                ),
                 Some(DataSourceKind::Rocketmq {
                     name_server,
                     producer_group,

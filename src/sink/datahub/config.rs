@@ -1,5 +1,7 @@
 use super::client::Client;
 use super::DatahubSink;
+use crate::meta::DataSourceKind;
+use crate::secrets::{Keyring, SecretError};
 use crate::sink::{SinkContext, SinkError};
 use std::fmt;
 
@@ -43,6 +45,21 @@ impl fmt::Debug for DatahubSinkConfig {
 }
 
 impl DatahubSinkConfig {
+    /// A datahub data source's settings, its AccessKey secret opened; `None` for another kind.
+    pub fn of(kind: &DataSourceKind, keyring: &Keyring) -> Option<Result<Self, SecretError>> {
+        let DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } = kind
+        else {
+            return None;
+        };
+        Some(keyring.open(access_key_sealed).map(|access_key| DatahubSinkConfig {
+            endpoint: endpoint.clone(),
+            project: project.clone(),
+            access_id: access_id.clone(),
+            access_key,
+            record_type: *record_type,
+        }))
+    }
+
     /// What is wrong with these settings, if anything.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {

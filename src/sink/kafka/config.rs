@@ -132,7 +132,7 @@ impl rdkafka::consumer::ConsumerContext for ClientErrors {}
 /// Whether a client error is one no retry mends: the login refused, the TLS handshake failed
 /// (an untrusted certificate, a name it does not hold). librdkafka reports a failed
 /// verification as `_SSL`, or at times as a transport error naming it.
-pub fn refuses_connection(error: &rdkafka::error::KafkaError, reason: &str) -> bool {
+pub(super) fn refuses_connection(error: &rdkafka::error::KafkaError, reason: &str) -> bool {
     use rdkafka::error::RDKafkaErrorCode as C;
     match error.rdkafka_error_code() {
         Some(C::Authentication | C::SSL | C::SaslAuthenticationFailed) => true,

@@ -7,5 +7,5 @@ mod producer;
 #[cfg(test)]
 mod tests;
 
-pub use config::{refuses_connection, ClientErrors, KafkaSinkConfig, SaslLogin};
+pub use config::{ClientErrors, KafkaSinkConfig, SaslLogin};
 pub use producer::KafkaProducer;

@@ -36,7 +36,7 @@ impl ClientContext for DeliveryContext {
     /// A refused login or a failed TLS handshake fails the project naming it; librdkafka
     /// retries the rest (a broker down, a connection reset) itself.
     fn error(&self, error: KafkaError, reason: &str) {
-        if super::refuses_connection(&error, reason) {
+        if super::config::refuses_connection(&error, reason) {
             let refused = SinkError::Refused(format!("kafka refused the connection: {reason}"));
             *self.refusal.lock().unwrap() = Some(refused.clone());
             self.acks.fail(refused);

@@ -67,6 +67,22 @@ impl RocketmqProducer {
         Ok(topic)
     }
 
+    /// The writable queues of RocketMQ topic `topic`, in (broker, id) order; the topic is
+    /// created when missing (at the first use in a run).
+    async fn queues_of(&mut self, topic: &str) -> Result<&[MessageQueue], SinkError> {
+        if !self.queues.contains_key(topic) {
+            let queue_count = self.topic_queues;
+            let client = self.client().await?;
+            let created = client.ensure_topic(topic, queue_count).await?;
+            let queues = client.queues(topic).await?;
+            if created {
+                tracing::info!(topic, queues = queues.len(), "created topic");
+            }
+            self.queues.insert(topic.to_string(), queues);
+        }
+        Ok(&self.queues[topic])
+    }
+
     /// The dead-letter message of `message`, too large for `topic`, and the queue it goes to
     /// (the dead-letter topic's first, created when missing): its keys, tag and properties, plus
     /// `ferry.dlq.topic`, `ferry.dlq.error` and `ferry.dlq.bytes`; the error as its body (the
@@ -79,14 +95,7 @@ impl RocketmqProducer {
         size: usize,
         error: &str,
     ) -> Result<(MqMessage, MessageQueue), SinkError> {
-        if !self.queues.contains_key(dead_letter_topic) {
-            let queue_count = self.topic_queues;
-            let client = self.client().await?;
-            client.ensure_topic(dead_letter_topic, queue_count).await?;
-            let queues = client.queues(dead_letter_topic).await?;
-            self.queues.insert(dead_letter_topic.to_string(), queues);
-        }
-        let queue = self.queues[dead_letter_topic].first().cloned().ok_or_else(|| {
+        let queue = self.queues_of(dead_letter_topic).await?.first().cloned().ok_or_else(|| {
             SinkError::Unavailable(format!("dead-letter topic {dead_letter_topic} has no writable queue"))
         })?;
         let why = [
@@ -114,17 +123,12 @@ impl RocketmqProducer {
         if !keys.is_empty() {
             builder = builder.keys(keys);
         }
-        for (name, value) in &message.headers {
+        let headers =
+            message.headers.iter().map(|(name, value)| (*name, String::from_utf8_lossy(value).into_owned()));
+        let properties = headers.chain([("ferry.epoch", self.epoch.clone())]).chain(extra.iter().cloned());
+        for (name, value) in properties {
             builder = builder
-                .raw_property(*name, String::from_utf8_lossy(value).into_owned())
-                .map_err(|e| SinkError::Refused(format!("message property {name}: {e}")))?;
-        }
-        builder = builder
-            .raw_property("ferry.epoch", self.epoch.clone())
-            .map_err(|e| SinkError::Refused(format!("message property ferry.epoch: {e}")))?;
-        for (name, value) in extra {
-            builder = builder
-                .raw_property(*name, value.clone())
+                .raw_property(name, value)
                 .map_err(|e| SinkError::Refused(format!("message property {name}: {e}")))?;
         }
         builder.build().map_err(|e| SinkError::Refused(format!("a message for topic {topic}: {e}")))
@@ -134,21 +138,7 @@ impl RocketmqProducer {
 impl Producer for RocketmqProducer {
     async fn route(&mut self, schema: &TableSchema, name: &str) -> Result<Route, SinkError> {
         let topic = self.topic_name(name)?;
-        let (partitions, created) = match self.queues.get(&topic) {
-            Some(queues) => (queues.len() as u32, false),
-            None => {
-                let queue_count = self.topic_queues;
-                let client = self.client().await?;
-                let created = client.ensure_topic(&topic, queue_count).await?;
-                let queues = client.queues(&topic).await?;
-                let n = queues.len() as u32;
-                self.queues.insert(topic.clone(), queues);
-                (n, created)
-            }
-        };
-        if created {
-            tracing::info!(topic, queues = partitions, "created topic");
-        }
+        let partitions = self.queues_of(&topic).await?.len() as u32;
         Ok(Route::new(topic, partitions, schema))
     }
 
