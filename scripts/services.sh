@@ -404,8 +404,25 @@ ensure_rocketmq() {
         die "cargo install of rocketmq-namesrv/rocketmq-broker failed"
 }
 
+# rmq_store: where the broker keeps its messages. The broker does not start when the disk under
+# its store is over 90% used (diskSpaceWarningLevelRatio, which it caps at 90), however many GiB
+# that leaves, and the shared disk of these machines can be that full (CI saw it). So the store
+# goes on /dev/shm, a tmpfs, when that has 4 GiB free (the test broker's messages are small and
+# short-lived); else in the state dir. Named after the state dir, so two clones never share it.
+rmq_store() {
+    local shm=/dev/shm free_kib
+    free_kib="$(df -Pk "$shm" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+    if [[ -d $shm && -w $shm && ${free_kib:-0} -gt $((4 * 1024 * 1024)) ]]; then
+        echo "$shm/ferry-rocketmq-$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)"
+    else
+        echo "$RMQ_DIR/store"
+    fi
+}
+
 start_rocketmq() {
-    mkdir -p "$RMQ_DIR/conf" "$RMQ_DIR/store"
+    local store
+    store="$(rmq_store)"
+    mkdir -p "$RMQ_DIR/conf" "$store"
     # Both run with a home of their own (they write logs and state under it).
     local pid rmq_env=(env HOME="$RMQ_DIR" ROCKETMQ_HOME="$RMQ_DIR" RUST_LOG=warn
         ROCKETMQ_SECURITY_PROFILE=development-insecure-loopback)
@@ -437,7 +454,7 @@ start_rocketmq() {
 namesrvAddr = "127.0.0.1:$ROCKETMQ_PORT"
 brokerIp1 = "127.0.0.1"
 listenPort = $ROCKETMQ_BROKER_PORT
-storePathRootDir = "$RMQ_DIR/store"
+storePathRootDir = "$store"
 
 [broker.brokerServerConfig]
 bindAddress = "127.0.0.1"
@@ -450,15 +467,16 @@ brokerId = 0
 [store]
 storeType = "LocalFile"
 brokerRole = "ASYNC_MASTER"
-storePathRootDir = "$RMQ_DIR/store"
+storePathRootDir = "$store"
 haListenAddress = "127.0.0.1"
 haListenPort = $((ROCKETMQ_BROKER_PORT + 1))
 TOML
-    log "starting the rocketmq broker on 127.0.0.1:$ROCKETMQ_BROKER_PORT (log $RMQ_DIR/broker.log)"
+    log "starting the rocketmq broker on 127.0.0.1:$ROCKETMQ_BROKER_PORT (store $store, log $RMQ_DIR/broker.log)"
     pid="$(spawn "$RMQ_DIR/broker.log" "$RMQ_BROKER_PID" "${rmq_env[@]}" "$RMQ_BIN/rocketmq-broker-rust" \
         -c "$RMQ_DIR/conf/broker.toml" -n "127.0.0.1:$ROCKETMQ_PORT")"
     wait_for 60 "$pid" rmqbroker port_open "$ROCKETMQ_BROKER_PORT" || {
         tail -n 20 "$RMQ_DIR/broker.log" >&2 || true
+        df -h "$store" >&2 || true # it refuses a store on a disk over 90% used
         die "the rocketmq broker did not start; see $RMQ_DIR/broker.log"
     }
 }
@@ -510,6 +528,10 @@ cmd_down() {
     elif [[ -d "$STATE" ]]; then
         log "deleting $STATE"
         rm -rf -- "$STATE"
+    fi
+    if [[ " ${names[*]} " == *" rmqbroker "* && $(rmq_store) == /dev/shm/* ]]; then
+        log "deleting $(rmq_store)"
+        rm -rf -- "$(rmq_store)"
     fi
 }
 

@@ -186,6 +186,8 @@ pub struct PrivateRocketmq {
     /// The ACL user the broker requires, if it requires one.
     credentials: Option<(String, String)>,
     dir: std::path::PathBuf,
+    /// The broker's messages (see [`store_dir`]).
+    store: std::path::PathBuf,
 }
 
 fn free_port() -> u16 {
@@ -209,8 +211,14 @@ fn wait_port(process: &mut std::process::Child, port: u16, what: &str, log: &std
 
 /// The private broker's configuration, the TOML `rocketmq-broker-rust -c` reads: its ports and
 /// its files under `dir` and, with `acl`, authentication on with that one user.
-fn broker_toml(ns_port: u16, port: u16, dir: &std::path::Path, acl: Option<(&str, &str)>) -> String {
-    let store = toml_string(&dir.join("store").display().to_string());
+fn broker_toml(
+    ns_port: u16,
+    port: u16,
+    dir: &std::path::Path,
+    store: &std::path::Path,
+    acl: Option<(&str, &str)>,
+) -> String {
+    let store = toml_string(&store.display().to_string());
     let acl = match acl {
         // Keys of [broker] (rocketmq-broker's BrokerConfig). The user is created at start-up, a
         // super user, kept in files under authConfigPath; authorizationEnabled stays false, so
@@ -230,6 +238,23 @@ fn broker_toml(ns_port: u16, port: u16, dir: &std::path::Path, acl: Option<(&str
          storePathRootDir = {store}\nhaListenAddress = \"127.0.0.1\"\nhaListenPort = {ha}\n",
         ha = port + 1
     )
+}
+
+/// Where a private broker named `name` keeps its messages: on /dev/shm when that has 4 GiB
+/// free, as scripts/services.sh does (the broker does not start on a disk over 90% used,
+/// and the shared disk of these machines can be that full); else under `dir`.
+fn store_dir(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    let free = std::process::Command::new("df")
+        .args(["-Pk", "/dev/shm"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().nth(1)?.split_whitespace().nth(3)?.parse().ok())
+        .unwrap_or(0u64);
+    match shm.is_dir() && free > 4 << 20 {
+        true => shm.join(name),
+        false => dir.join("store"),
+    }
 }
 
 /// `text` as a TOML basic string.
@@ -267,8 +292,10 @@ impl PrivateRocketmq {
         let tools = std::env::var("FERRY_TOOLS_DIR")
             .unwrap_or_else(|_| format!("{}/.cache/ferry-tools", std::env::var("HOME").unwrap()));
         let bin = std::path::PathBuf::from(tools).join("rocketmq-1.0.0/bin");
-        let dir = std::env::temp_dir().join(format!("ferry-rmq-{}-{}", std::process::id(), free_port()));
-        std::fs::create_dir_all(dir.join("store")).unwrap();
+        let name = format!("ferry-rmq-{}-{}", std::process::id(), free_port());
+        let dir = std::env::temp_dir().join(&name);
+        let store = store_dir(&dir, &name);
+        std::fs::create_dir_all(&store).unwrap();
         std::fs::create_dir_all(dir.join("auth")).unwrap();
         let spawn = |command: &mut Command, log: &std::path::Path| {
             let log = std::fs::File::create(log).unwrap();
@@ -304,7 +331,7 @@ impl PrivateRocketmq {
             }
         };
         let acl = credentials.as_ref().map(|(key, secret)| (key.as_str(), secret.as_str()));
-        std::fs::write(dir.join("broker.toml"), broker_toml(ns_port, port, &dir, acl)).unwrap();
+        std::fs::write(dir.join("broker.toml"), broker_toml(ns_port, port, &dir, &store, acl)).unwrap();
         let broker_log = dir.join("broker.log");
         let broker = spawn(
             Command::new(bin.join("rocketmq-broker-rust"))
@@ -320,6 +347,7 @@ impl PrivateRocketmq {
             name_server: format!("127.0.0.1:{ns_port}"),
             credentials,
             dir,
+            store,
         };
         wait_port(&mut pair.broker, port, "the private broker", &broker_log);
         pair
@@ -346,6 +374,7 @@ impl Drop for PrivateRocketmq {
         let _ = self.broker.wait();
         let _ = self.name_server_process.kill();
         let _ = self.name_server_process.wait();
+        let _ = std::fs::remove_dir_all(&self.store);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
