@@ -249,11 +249,79 @@ fn registering_datahub_signs_a_request_so_a_wrong_key_or_project_is_named() {
     assert_eq!((status, answer["code"].as_str()), (502, Some("destination_error")), "{answer}");
     assert!(answer["message"].as_str().unwrap().contains("NoSuchProject"), "{answer}");
 
+    let with = |extra: Value| {
+        let mut b = body("dlq", PROJECT, ACCESS_KEY);
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let (status, answer) = node.post("/datasources", with(json!({"lifecycle_days": 8})));
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("lifecycle_days 8"), "{answer}");
+    let (status, answer) = node.post("/datasources", with(json!({"dead_letter_topic": "ferry.dlq"})));
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("not a DataHub topic name"), "{answer}");
+    let view =
+        node.ok("/datasources", with(json!({"dead_letter_topic": "ferry_dlq", "lifecycle_days": 3})), 201);
+    assert_eq!(
+        (view["dead_letter_topic"].as_str(), view["lifecycle_days"].as_u64()),
+        (Some("ferry_dlq"), Some(3)),
+        "{view}"
+    );
+
     node.ok("/datasources", body("dh", PROJECT, ACCESS_KEY), 201);
+    assert_eq!(node.get("/datasources/dh").1["lifecycle_days"], 7);
     let (_, check) = node.post("/datasources/dh/check", json!({}));
     assert_eq!(check["ok"], true, "{check}");
     drop(emulator);
     let (_, check) = node.post("/datasources/dh/check", json!({}));
     assert_eq!(check["ok"], false, "{check}");
     assert!(check["findings"][0]["message"].as_str().unwrap().contains("cannot reach datahub"), "{check}");
+}
+
+#[test]
+fn a_node_stops_within_5_s_while_datahub_does_not_answer_and_nothing_is_lost() {
+    let (services, mut node, mut sql, db) = common::setup("dhstop");
+    let emulator = Emulator::start();
+    emulator.create_project(PROJECT);
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(60))"));
+    node.ok("/datasources", services.mysql_source("maria"), 201);
+    node.ok(
+        "/datasources",
+        json!({"name": "dh", "type": "datahub", "endpoint": emulator.endpoint(),
+               "project": PROJECT, "access_id": ACCESS_ID, "access_key": ACCESS_KEY}),
+        201,
+    );
+    let name = format!("{db}-p").replace('_', "-");
+    node.start_project(json!({"name": name, "source": "maria", "destination": "dh",
+        "objects": [{"database": db, "topic": "{database}.{table}"}],
+        "start": {"file": start.0, "pos": start.1}}));
+    sql.exec(&format!("INSERT INTO {db}.t SELECT seq, 'before' FROM {db}.seq_1_to_100"));
+    node.wait_project(&name, Duration::from_secs(60), |p| {
+        assert_ne!(p["state"], "failed", "{}", p["error"]);
+        p["rows"].as_u64() >= Some(100)
+    });
+
+    // Requests held unanswered, with rows waiting for them.
+    emulator.stop_answering();
+    sql.exec(&format!("INSERT INTO {db}.t SELECT seq, REPEAT('x', 50) FROM {db}.seq_101_to_50000"));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(emulator.held() > 0, "Ferry sent nothing for DataHub to hold");
+    let stopping = std::time::Instant::now();
+    let status = node.terminate();
+    let took = stopping.elapsed();
+    eprintln!("SIGTERM took {took:?} with DataHub silent, {} requests held", emulator.held());
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(5), "SIGTERM took {took:?} with DataHub silent");
+
+    emulator.answer_again();
+    node.restart();
+    node.wait_project(&name, Duration::from_secs(120), |p| {
+        assert_ne!(p["state"], "failed", "{}", p["error"]);
+        p["rows"].as_u64() >= Some(50_000)
+    });
+    let topic = format!("{db}_t");
+    let ids: std::collections::BTreeSet<String> =
+        emulator.records(PROJECT, &topic).iter().map(|r| r.values()[2].clone().expect("an id")).collect();
+    assert_eq!(ids.len(), 50_000, "every change, at least once");
 }

@@ -41,6 +41,8 @@ fn config(endpoint: &str, access_key: &str, project: &str, record_type: RecordTy
         access_id: ACCESS_ID.to_string(),
         access_key: access_key.to_string(),
         record_type,
+        dead_letter_topic: None,
+        lifecycle_days: 7,
     }
 }
 
@@ -114,10 +116,22 @@ struct Harness {
 
 impl Harness {
     fn new(record_type: RecordType, partition: Partition, format: Format) -> Harness {
+        Harness::with(partition, format, |_| {}, record_type)
+    }
+
+    /// A harness whose sink's settings `adjust` changed.
+    fn with(
+        partition: Partition,
+        format: Format,
+        adjust: impl FnOnce(&mut DatahubSinkConfig),
+        record_type: RecordType,
+    ) -> Harness {
         let emulator = Emulator::start();
         emulator.create_project(PROJECT);
         let acks = Arc::new(AckTracker::new(Checkpoint::default()));
-        let destination = Destination::Datahub(config(emulator.endpoint(), ACCESS_KEY, PROJECT, record_type));
+        let mut config = config(emulator.endpoint(), ACCESS_KEY, PROJECT, record_type);
+        adjust(&mut config);
+        let destination = Destination::Datahub(config);
         let sink = destination.build(context(acks.clone(), partition, format)).unwrap();
         Harness { emulator, sink, acks, gate: Gate(AtomicBool::new(true)), pos: 100 }
     }
@@ -347,6 +361,41 @@ async fn a_closed_gate_writes_nothing() {
     assert!(h.records("shop_orders").is_empty(), "abandoned records are gone");
 }
 
+/// A permit whose connector starts stopping when told.
+struct Stopping(AtomicBool);
+
+impl Permit for Stopping {
+    fn granted(&self) -> bool {
+        true
+    }
+
+    fn stopping(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_request_datahub_holds_is_given_up_soon_after_the_connector_starts_stopping() {
+    let mut h = Harness::new(RecordType::Tuple, Partition::One, Format::Default);
+    let table = h.sink.open(Arc::new(orders())).await.unwrap();
+    h.rows(table, Op::Insert, vec![insert(row(1, "a"))], 1).await.unwrap();
+    h.emulator.stop_answering();
+    let permit = Arc::new(Stopping(AtomicBool::new(false)));
+    let flip = permit.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        flip.0.store(true, Ordering::SeqCst);
+    });
+    let began = std::time::Instant::now();
+    let synced = h.sink.sync(&*permit).await;
+    let took = began.elapsed();
+    assert!(matches!(synced, Err(SinkError::Interrupted)), "{synced:?}");
+    assert!(took < Duration::from_secs(3), "gave up after {took:?}, the delivery timeout being 10 s");
+    assert!(h.emulator.held() > 0, "the request was sent and held");
+    assert_eq!(h.checkpoint(), 0, "nothing acknowledged");
+    h.emulator.answer_again();
+}
+
 #[tokio::test]
 async fn refusals_carry_datahubs_error_and_an_unreachable_endpoint_is_unavailable() {
     let emulator = Emulator::start();
@@ -462,6 +511,49 @@ async fn records_and_requests_stay_within_datahubs_limits() {
         .collect();
     assert!(puts.len() >= 3, "split into several requests: {}", puts.len());
     assert!(puts.iter().all(|r| r.status == 200 && r.body_bytes <= 4 << 20), "{puts:?}");
+}
+
+#[tokio::test]
+async fn a_record_over_1_mib_goes_to_the_dead_letter_topic_and_the_sync_goes_on() {
+    for record_type in [RecordType::Tuple, RecordType::Blob] {
+        let mut h = Harness::with(
+            Partition::Hash,
+            Format::Default,
+            |c| {
+                c.dead_letter_topic = Some("ferry_dlq".into());
+                c.lifecycle_days = 3;
+            },
+            record_type,
+        );
+        let table = h.sink.open(Arc::new(orders())).await.unwrap();
+        let rows = vec![
+            insert(row(1, "small")),
+            insert(row(2, &"x".repeat((1 << 20) + 1))),
+            insert(row(3, "small")),
+        ];
+        assert_eq!(h.rows(table, Op::Insert, rows, 1).await.unwrap(), 3, "{record_type:?}");
+        h.end(2).await;
+        h.sink.sync(&h.gate).await.unwrap();
+        assert_eq!(h.checkpoint(), 2, "{record_type:?}: the dead letter counts as delivered");
+
+        let kept = h.records("shop_orders");
+        assert_eq!(kept.len(), 2, "{record_type:?}: rows 1 and 3 only");
+        let letters = h.records("ferry_dlq");
+        assert_eq!(letters.len(), 1, "{record_type:?}");
+        let letter = &letters[0];
+        let error = std::str::from_utf8(letter.blob()).unwrap();
+        assert!(error.contains("for datahub topic shop_orders holds"), "{error}");
+        assert!(error.ends_with("DataHub takes at most 1048576 a record"), "{error}");
+        assert_eq!(letter.attributes["ferry.dlq.topic"], "shop_orders");
+        assert_eq!(letter.attributes["ferry.dlq.error"], error);
+        assert!(letter.attributes["ferry.dlq.bytes"].parse::<usize>().unwrap() > 1 << 20, "{letter:?}");
+        assert!(letter.attributes["ferry.position"].starts_with("bin.000001:"), "{letter:?}");
+        assert_eq!(letter.attributes["ferry.epoch"], EPOCH.to_string());
+        let dlq = h.emulator.topic(PROJECT, "ferry_dlq").unwrap();
+        assert_eq!((dlq.record_type.as_str(), dlq.lifecycle), ("BLOB", 3));
+        let orders = h.emulator.topic(PROJECT, "shop_orders").unwrap();
+        assert_eq!(orders.lifecycle, 3, "the data source's lifecycle");
+    }
 }
 
 #[tokio::test]

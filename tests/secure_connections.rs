@@ -155,3 +155,31 @@ fn kafka_over_tls_with_scram_gets_every_change_and_a_bad_login_is_named() {
     assert!(error.contains("Authentication failed"), "{failed}");
     sql.exec(&format!("DROP DATABASE {db}"));
 }
+
+#[test]
+fn kafka_asking_for_a_client_certificate_takes_ferrys_and_refuses_none() {
+    let kafka = SecureTansu::start_mutual();
+    let (services, node, mut sql, db) = common::setup("mtlsk");
+
+    refused(&node, kafka.destination("nocert"), "destination_unreachable", &kafka.address);
+    let mut body = kafka.destination("mutual");
+    body["tls"]["cert_pem"] = json!(kafka.ca.client_cert_pem);
+    body["tls"]["key_pem"] = json!(kafka.ca.client_key_pem);
+    let view = node.ok("/datasources", body, 201);
+    assert_eq!(view["tls"]["client_certificate"], true, "{view}");
+    assert!(!view.to_string().contains("PRIVATE KEY"), "{view}");
+
+    let start = sql.position();
+    sql.exec(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(40))"));
+    node.ok("/datasources", services.mysql_source("maria"), 201);
+    node.start_project(json!({"name": "mtls-sync", "source": "maria", "destination": "mutual",
+        "objects": [{"database": db, "topic": "{database}.{table}"}],
+        "start": {"file": start.0, "pos": start.1}}));
+    sql.exec(&format!("INSERT INTO {db}.t SELECT seq, CONCAT('row ', seq) FROM {db}.seq_1_to_500"));
+    let topic = format!("{db}.t");
+    let read = read_topic_as(kafka.client_config_with_certificate(), &topic, Duration::from_secs(90), |m| {
+        m.len() >= 500
+    });
+    assert_eq!(ids_of(&read), (1..=500).collect(), "every row over mutual TLS");
+    sql.exec(&format!("DROP DATABASE {db}"));
+}

@@ -318,26 +318,44 @@ async fn build_server(ctx: &ApiContext, body: NewDataSource, verify: bool) -> Re
             }
             ds
         }
-        NewDataSource::Datahub { name, endpoint, project, access_id, access_key, record_type } => {
+        NewDataSource::Datahub {
+            name,
+            endpoint,
+            project,
+            access_id,
+            access_key,
+            record_type,
+            dead_letter_topic,
+            lifecycle_days,
+        } => {
             let url = reqwest::Url::parse(&endpoint).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
             if url.is_none() {
                 return Err(ApiError::bad_request(format!(
                     "endpoint {endpoint:?} is not an http(s) URL (http://host:port)"
                 )));
             }
-            if project.is_empty() || access_id.is_empty() || access_key.is_empty() {
-                return Err(ApiError::bad_request(
-                    "project, access_id and access_key are required for a datahub data source",
-                ));
-            }
-            let endpoint = endpoint.trim_end_matches('/').to_string();
-            let access_key_sealed = ctx.keyring.seal(&access_key);
-            let kind =
-                DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type };
+            let config = DatahubSinkConfig {
+                endpoint: endpoint.trim_end_matches('/').to_string(),
+                project,
+                access_id,
+                access_key,
+                record_type,
+                dead_letter_topic,
+                lifecycle_days: lifecycle_days.unwrap_or(datahub::LIFECYCLE_DAYS),
+            };
+            config.validate().map_err(ApiError::bad_request)?;
             if verify {
-                let config = datahub_config(ctx, &kind)?;
                 datahub::check_access(&config).await.map_err(|e| datahub_refusal(&config, e))?;
             }
+            let kind = DataSourceKind::Datahub {
+                access_key_sealed: ctx.keyring.seal(&config.access_key),
+                endpoint: config.endpoint,
+                project: config.project,
+                access_id: config.access_id,
+                record_type,
+                dead_letter_topic: config.dead_letter_topic,
+                lifecycle_days,
+            };
             DataSource { name, kind }
         }
         NewDataSource::Rocketmq {

@@ -6,6 +6,7 @@ use crate::codec::Format;
 use crate::meta::{
     DataSource, DataSourceKind, DatahubRecordType, LogicalTable, Partition, ProjectOptions, StoreOptions,
 };
+use crate::sink::datahub;
 use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -83,6 +84,13 @@ pub enum NewDataSource {
         access_key: String,
         #[serde(default)]
         record_type: DatahubRecordType,
+        /// Where a record over DataHub's 1 MiB goes instead, a BLOB topic Ferry creates
+        /// (default: none, the project fails naming it).
+        #[serde(default)]
+        dead_letter_topic: Option<String>,
+        /// Days the topics Ferry creates keep their records, 1 to 7 (default 7).
+        #[serde(default)]
+        lifecycle_days: Option<u32>,
     },
     /// An Apache RocketMQ cluster: a destination, a topic per table. `name_server`:
     /// `host:port[;host:port...]`; `producer_group` (default `FERRY`); with ACL, `access_key`
@@ -156,8 +164,8 @@ pub struct DataSourceView {
     /// Kafka: the replication factor of topics Ferry creates (absent: the broker's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication_factor: Option<i16>,
-    /// Kafka, RocketMQ: where messages the brokers refuse for good go (absent: such a message
-    /// fails the project).
+    /// Kafka, RocketMQ, DataHub: where messages the destination refuses for good go (absent:
+    /// such a message fails the project).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_topic: Option<String>,
     /// DataHub: the endpoint, project, AccessKey id (never the secret) and record type.
@@ -169,6 +177,9 @@ pub struct DataSourceView {
     pub access_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_type: Option<DatahubRecordType>,
+    /// DataHub: days the topics Ferry creates keep their records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_days: Option<u32>,
     /// RocketMQ: the name servers, producer group, ACL access key (never the secret key), tag
     /// and send timeout (ms).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,6 +221,7 @@ impl From<&DataSource> for DataSourceView {
             project: None,
             access_id: None,
             record_type: None,
+            lifecycle_days: None,
             name_server: None,
             producer_group: None,
             access_key: None,
@@ -234,11 +246,21 @@ impl From<&DataSource> for DataSourceView {
                 view.tls = tls.as_ref().map(TlsView::from);
                 view.sasl = sasl.as_ref().map(SaslView::from);
             }
-            DataSourceKind::Datahub { endpoint, project, access_id, record_type, .. } => {
+            DataSourceKind::Datahub {
+                endpoint,
+                project,
+                access_id,
+                record_type,
+                dead_letter_topic,
+                lifecycle_days,
+                ..
+            } => {
                 view.endpoint = Some(endpoint.clone());
                 view.project = Some(project.clone());
                 view.access_id = Some(access_id.clone());
                 view.record_type = Some(*record_type);
+                view.dead_letter_topic = dead_letter_topic.clone();
+                view.lifecycle_days = Some(lifecycle_days.unwrap_or(datahub::LIFECYCLE_DAYS));
             }
             DataSourceKind::Rocketmq {
                 name_server,

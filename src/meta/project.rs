@@ -50,6 +50,11 @@ pub enum DataSourceKind {
         access_id: String,
         access_key_sealed: Vec<u8>,
         record_type: DatahubRecordType,
+        /// Where a record DataHub cannot take (over 1 MiB) goes instead, a BLOB topic (none: the
+        /// project fails naming it).
+        dead_letter_topic: Option<String>,
+        /// Days the topics Ferry creates keep their records (none: 7).
+        lifecycle_days: Option<u32>,
     },
     /// An Apache RocketMQ cluster (its name servers), a destination: a topic per table, each
     /// message tagged `tag`. With ACL, `access_key` and the secret key, sealed as passwords are.

@@ -33,13 +33,14 @@ pub enum LogCommand {
     V8(v8::Command),
     V9(v9::Command),
     V10(v10::Command),
+    V11(v11::Command),
 }
 
 impl From<Command> for LogCommand {
     fn from(c: Command) -> Self {
         match c {
             Command::CreateDataSource { source } => {
-                LogCommand::V10(v10::Command::CreateDataSource { source: source.into() })
+                LogCommand::V11(v11::Command::CreateDataSource { source: source.into() })
             }
             Command::CreateProject { spec, now_ms } => {
                 LogCommand::V7(v7::Command::CreateProject { spec: spec.into(), now_ms })
@@ -60,7 +61,7 @@ impl From<Command> for LogCommand {
                 })
             }
             Command::UpdateDataSource { source, now_ms } => {
-                LogCommand::V10(v10::Command::UpdateDataSource { source: source.into(), now_ms })
+                LogCommand::V11(v11::Command::UpdateDataSource { source: source.into(), now_ms })
             }
             Command::SaveSchemaHistory { name, epoch, entries } => {
                 let entries = entries.into_iter().map(|e| (e.key, e.value)).collect();
@@ -148,6 +149,12 @@ impl LogCommand {
                 Command::CreateDataSource { source: source.into() }
             }
             LogCommand::V10(v10::Command::UpdateDataSource { source, now_ms }) => {
+                Command::UpdateDataSource { source: source.into(), now_ms }
+            }
+            LogCommand::V11(v11::Command::CreateDataSource { source }) => {
+                Command::CreateDataSource { source: source.into() }
+            }
+            LogCommand::V11(v11::Command::UpdateDataSource { source, now_ms }) => {
                 Command::UpdateDataSource { source: source.into(), now_ms }
             }
         }
@@ -672,7 +679,77 @@ pub mod v10 {
     }
 }
 
-// --- model <-> v10 ----------------------------------------------------------------------------
+pub mod v11 {
+    //! Version 11: DataHub data sources gained a dead-letter topic and the lifecycle of the
+    //! topics Ferry creates, with room for TLS (a custom CA); RocketMQ's TLS became settings
+    //! (room: the model holds none yet). Frozen.
+    use serde::{Deserialize, Serialize};
+
+    pub use super::v10::{LogicalTable, RecordType, Sasl, Tls};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateDataSource { source: DataSource },
+        UpdateDataSource { source: DataSource, now_ms: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DataSource {
+        pub name: String,
+        pub kind: DataSourceKind,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum DataSourceKind {
+        Mysql {
+            host: String,
+            port: u16,
+            user: String,
+            password_sealed: Vec<u8>,
+            tls: Option<Tls>,
+        },
+        Kafka {
+            bootstrap_servers: String,
+            replication_factor: Option<i16>,
+            dead_letter_topic: Option<String>,
+            tls: Option<Tls>,
+            sasl: Option<Sasl>,
+        },
+        Oceanbase {
+            host: String,
+            port: u16,
+            user: String,
+            password_sealed: Vec<u8>,
+            tls: Option<Tls>,
+        },
+        Dbp {
+            instances: Vec<String>,
+            tables: Vec<LogicalTable>,
+        },
+        Datahub {
+            endpoint: String,
+            project: String,
+            access_id: String,
+            access_key_sealed: Vec<u8>,
+            record_type: RecordType,
+            dead_letter_topic: Option<String>,
+            lifecycle_days: Option<u32>,
+            tls: Option<Tls>,
+        },
+        Rocketmq {
+            name_server: String,
+            producer_group: String,
+            access_key: Option<String>,
+            secret_key_sealed: Option<Vec<u8>>,
+            tag: String,
+            send_timeout_ms: u32,
+            dead_letter_topic: Option<String>,
+            tls: Option<Tls>,
+        },
+    }
+}
+
+// --- model <-> v11 ----------------------------------------------------------------------------
 
 impl From<Tls> for v10::Tls {
     fn from(t: Tls) -> Self {
@@ -718,14 +795,14 @@ impl From<v10::Sasl> for Sasl {
     }
 }
 
-impl From<DataSource> for v10::DataSource {
+impl From<DataSource> for v11::DataSource {
     fn from(d: DataSource) -> Self {
         let kind = match d.kind {
             DataSourceKind::Mysql { host, port, user, password_sealed, tls } => {
-                v10::DataSourceKind::Mysql { host, port, user, password_sealed, tls: tls.map(Into::into) }
+                v11::DataSourceKind::Mysql { host, port, user, password_sealed, tls: tls.map(Into::into) }
             }
             DataSourceKind::Kafka { bootstrap_servers, replication_factor, dead_letter_topic, tls, sasl } => {
-                v10::DataSourceKind::Kafka {
+                v11::DataSourceKind::Kafka {
                     bootstrap_servers,
                     replication_factor,
                     dead_letter_topic,
@@ -734,27 +811,36 @@ impl From<DataSource> for v10::DataSource {
                 }
             }
             DataSourceKind::Oceanbase { host, port, user, password_sealed, tls } => {
-                v10::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: tls.map(Into::into) }
+                v11::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: tls.map(Into::into) }
             }
-            DataSourceKind::Dbp { instances, tables } => v10::DataSourceKind::Dbp {
+            DataSourceKind::Dbp { instances, tables } => v11::DataSourceKind::Dbp {
                 instances,
                 tables: tables
                     .into_iter()
-                    .map(|t| v10::LogicalTable { logical: t.logical, physical: t.physical })
+                    .map(|t| v11::LogicalTable { logical: t.logical, physical: t.physical })
                     .collect(),
             },
-            DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } => {
-                v10::DataSourceKind::Datahub {
-                    endpoint,
-                    project,
-                    access_id,
-                    access_key_sealed,
-                    record_type: match record_type {
-                        DatahubRecordType::Tuple => v10::RecordType::Tuple,
-                        DatahubRecordType::Blob => v10::RecordType::Blob,
-                    },
-                }
-            }
+            DataSourceKind::Datahub {
+                endpoint,
+                project,
+                access_id,
+                access_key_sealed,
+                record_type,
+                dead_letter_topic,
+                lifecycle_days,
+            } => v11::DataSourceKind::Datahub {
+                endpoint,
+                project,
+                access_id,
+                access_key_sealed,
+                record_type: match record_type {
+                    DatahubRecordType::Tuple => v11::RecordType::Tuple,
+                    DatahubRecordType::Blob => v11::RecordType::Blob,
+                },
+                dead_letter_topic,
+                lifecycle_days,
+                tls: None,
+            },
             DataSourceKind::Rocketmq {
                 name_server,
                 producer_group,
@@ -763,7 +849,7 @@ impl From<DataSource> for v10::DataSource {
                 tag,
                 send_timeout_ms,
                 dead_letter_topic,
-            } => v10::DataSourceKind::Rocketmq {
+            } => v11::DataSourceKind::Rocketmq {
                 name_server,
                 producer_group,
                 access_key,
@@ -771,12 +857,87 @@ impl From<DataSource> for v10::DataSource {
                 tag,
                 send_timeout_ms,
                 dead_letter_topic,
-                tls: false,
+                tls: None,
             },
         };
-        v10::DataSource { name: d.name, kind }
+        v11::DataSource { name: d.name, kind }
     }
 }
+
+impl From<v11::DataSource> for DataSource {
+    fn from(d: v11::DataSource) -> Self {
+        let kind = match d.kind {
+            v11::DataSourceKind::Mysql { host, port, user, password_sealed, tls } => {
+                DataSourceKind::Mysql { host, port, user, password_sealed, tls: tls.map(Into::into) }
+            }
+            v11::DataSourceKind::Kafka {
+                bootstrap_servers,
+                replication_factor,
+                dead_letter_topic,
+                tls,
+                sasl,
+            } => DataSourceKind::Kafka {
+                bootstrap_servers,
+                replication_factor,
+                dead_letter_topic,
+                tls: tls.map(Into::into),
+                sasl: sasl.map(Into::into),
+            },
+            v11::DataSourceKind::Oceanbase { host, port, user, password_sealed, tls } => {
+                DataSourceKind::Oceanbase { host, port, user, password_sealed, tls: tls.map(Into::into) }
+            }
+            v11::DataSourceKind::Dbp { instances, tables } => DataSourceKind::Dbp {
+                instances,
+                tables: tables
+                    .into_iter()
+                    .map(|t| LogicalTable { logical: t.logical, physical: t.physical })
+                    .collect(),
+            },
+            v11::DataSourceKind::Datahub {
+                endpoint,
+                project,
+                access_id,
+                access_key_sealed,
+                record_type,
+                dead_letter_topic,
+                lifecycle_days,
+                tls: _,
+            } => DataSourceKind::Datahub {
+                endpoint,
+                project,
+                access_id,
+                access_key_sealed,
+                record_type: match record_type {
+                    v11::RecordType::Tuple => DatahubRecordType::Tuple,
+                    v11::RecordType::Blob => DatahubRecordType::Blob,
+                },
+                dead_letter_topic,
+                lifecycle_days,
+            },
+            v11::DataSourceKind::Rocketmq {
+                name_server,
+                producer_group,
+                access_key,
+                secret_key_sealed,
+                tag,
+                send_timeout_ms,
+                dead_letter_topic,
+                tls: _,
+            } => DataSourceKind::Rocketmq {
+                name_server,
+                producer_group,
+                access_key,
+                secret_key_sealed,
+                tag,
+                send_timeout_ms,
+                dead_letter_topic,
+            },
+        };
+        DataSource { name: d.name, kind }
+    }
+}
+
+// --- model <-> v10 (read only) ----------------------------------------------------------------
 
 impl From<v10::DataSource> for DataSource {
     fn from(d: v10::DataSource) -> Self {
@@ -817,6 +978,8 @@ impl From<v10::DataSource> for DataSource {
                         v10::RecordType::Tuple => DatahubRecordType::Tuple,
                         v10::RecordType::Blob => DatahubRecordType::Blob,
                     },
+                    dead_letter_topic: None,
+                    lifecycle_days: None,
                 }
             }
             v10::DataSourceKind::Rocketmq {
@@ -883,6 +1046,8 @@ impl From<v9::DataSource> for DataSource {
                         v9::RecordType::Tuple => DatahubRecordType::Tuple,
                         v9::RecordType::Blob => DatahubRecordType::Blob,
                     },
+                    dead_letter_topic: None,
+                    lifecycle_days: None,
                 }
             }
         };
@@ -1841,6 +2006,8 @@ mod tests {
                         access_id: "id".into(),
                         access_key_sealed: vec![9, 8],
                         record_type: DatahubRecordType::Blob,
+                        dead_letter_topic: None,
+                        lifecycle_days: None,
                     },
                 },
             },
@@ -1942,9 +2109,42 @@ mod tests {
             let bytes = encode(&LogCommand::from(command.clone()));
             let (decoded, _): (LogCommand, _) =
                 bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
-            assert!(matches!(decoded, LogCommand::V10(_)));
+            assert!(matches!(decoded, LogCommand::V11(_)));
             assert_eq!(decoded.into_command(), command);
         }
+    }
+
+    /// v11 entries as bytes; frozen.
+    const FIXTURE_V11: &str = include_str!("testdata/log_v11.hex");
+
+    fn v11_commands() -> Vec<Command> {
+        let datahub = |dead_letter_topic: Option<&str>, lifecycle_days| DataSource {
+            name: "dh".into(),
+            kind: DataSourceKind::Datahub {
+                endpoint: "https://dh.example:443".into(),
+                project: "ferry".into(),
+                access_id: "id".into(),
+                access_key_sealed: vec![4, 2],
+                record_type: DatahubRecordType::Tuple,
+                dead_letter_topic: dead_letter_topic.map(Into::into),
+                lifecycle_days,
+            },
+        };
+        vec![
+            Command::CreateDataSource { source: datahub(Some("ferry_dlq"), Some(3)) },
+            Command::UpdateDataSource { source: datahub(None, None), now_ms: 1_700_000_900_000 },
+            v10_commands().remove(0),
+        ]
+    }
+
+    #[test]
+    fn v11_keeps_datahub_dead_letter_topics_and_lifecycles() {
+        if FIXTURE_V11.trim().is_empty() {
+            for c in v11_commands() {
+                println!("{}", hex::encode(encode(&LogCommand::from(c))));
+            }
+        }
+        check_fixture(FIXTURE_V11, v11_commands(), |c| matches!(c, LogCommand::V11(_)));
     }
 
     #[test]

@@ -159,6 +159,10 @@ struct State {
     /// What the next records put get: an error code and message instead of being kept, or
     /// nothing (kept).
     fail_next: VecDeque<Option<(String, String)>>,
+    /// Requests wait unanswered while set.
+    silent: bool,
+    /// Requests held by silence so far.
+    held: usize,
 }
 
 /// A running emulator; stopped when dropped.
@@ -257,6 +261,21 @@ impl Emulator {
         }
     }
 
+    /// From now on requests are held unanswered, as by a DataHub that hangs.
+    pub fn stop_answering(&self) {
+        self.state().silent = true;
+    }
+
+    /// How many requests silence has held so far.
+    pub fn held(&self) -> usize {
+        self.state().held
+    }
+
+    /// Answers the held requests and the next ones.
+    pub fn answer_again(&self) {
+        self.state().silent = false;
+    }
+
     /// Every request answered so far.
     pub fn requests(&self) -> Vec<Request> {
         self.state().requests.clone()
@@ -291,6 +310,13 @@ fn refuse<T>(status: u16, code: &'static str, message: impl Into<String>) -> Res
 type Shared = web::Data<Arc<Mutex<State>>>;
 
 async fn handle(req: HttpRequest, body: web::Bytes, state: Shared) -> HttpResponse {
+    // Silent: the request is held (its connection open) until the emulator answers again.
+    if state.lock().unwrap_or_else(|p| p.into_inner()).silent {
+        state.lock().unwrap_or_else(|p| p.into_inner()).held += 1;
+        while state.lock().unwrap_or_else(|p| p.into_inner()).silent {
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
     let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
     state.next_request += 1;
     let request_id = format!("{}{:08x}", now_secs(), state.next_request);

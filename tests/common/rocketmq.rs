@@ -249,7 +249,9 @@ fn store_dir(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
         .args(["-Pk", "/dev/shm"])
         .output()
         .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().nth(1)?.split_whitespace().nth(3)?.parse().ok())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()
+        })
         .unwrap_or(0u64);
     match shm.is_dir() && free > 4 << 20 {
         true => shm.join(name),

@@ -184,9 +184,13 @@ async def serve(client_reader, client_writer, broker_port, user, password, keys)
     await asyncio.gather(pipe(client_reader, broker_writer), pipe(broker_reader, client_writer))
 
 
-async def main(listen_port, broker_port, cert, key, user, password):
+async def main(listen_port, broker_port, cert, key, user, password, client_ca=None):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    if client_ca:
+        # Mutual TLS: a client without a certificate this CA signed fails the handshake.
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=client_ca)
     keys = scram_keys(password)
     server = await asyncio.start_server(
         lambda r, w: serve(r, w, broker_port, user, password, keys), "127.0.0.1", listen_port, ssl=context)
@@ -196,4 +200,5 @@ async def main(listen_port, broker_port, cert, key, user, password):
 
 if __name__ == "__main__":
     listen, broker, cert_file, key_file, name, secret = sys.argv[1:7]
-    asyncio.run(main(int(listen), int(broker), cert_file, key_file, name, secret))
+    client_ca_file = sys.argv[7] if len(sys.argv) > 7 else None
+    asyncio.run(main(int(listen), int(broker), cert_file, key_file, name, secret, client_ca_file))

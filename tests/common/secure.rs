@@ -249,6 +249,16 @@ impl SecureTansu {
 
     /// Starts tansu and the gateway before it (a fraction of a second).
     pub fn start() -> SecureTansu {
+        SecureTansu::start_with(false)
+    }
+
+    /// As [`SecureTansu::start`], the gateway also requiring a client certificate the CA
+    /// signed (mutual TLS).
+    pub fn start_mutual() -> SecureTansu {
+        SecureTansu::start_with(true)
+    }
+
+    fn start_with(mutual: bool) -> SecureTansu {
         let dir = temp_dir("ferry-kafka-tls");
         let ca = TestCa::new(&dir);
         let broker_port = free_port();
@@ -278,6 +288,7 @@ impl SecureTansu {
             .args([port.to_string(), broker_port.to_string()])
             .args([&ca.server_cert_path, &ca.server_key_path])
             .args([Self::USER, Self::PASSWORD])
+            .args(mutual.then_some(&ca.ca_path))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&gateway_log).unwrap())
             .spawn()
@@ -304,6 +315,15 @@ impl SecureTansu {
             .set("sasl.mechanism", Self::MECHANISM)
             .set("sasl.username", Self::USER)
             .set("sasl.password", Self::PASSWORD);
+        client
+    }
+
+    /// [`SecureTansu::client_config`] presenting the CA's client certificate.
+    pub fn client_config_with_certificate(&self) -> ClientConfig {
+        let mut client = self.client_config();
+        client
+            .set("ssl.certificate.pem", &self.ca.client_cert_pem)
+            .set("ssl.key.pem", &self.ca.client_key_pem);
         client
     }
 

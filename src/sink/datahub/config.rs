@@ -1,5 +1,5 @@
 use super::client::Client;
-use super::DatahubSink;
+use super::{names, DatahubSink};
 use crate::meta::DataSourceKind;
 use crate::secrets::{Keyring, SecretError};
 use crate::sink::{SinkContext, SinkError};
@@ -7,6 +7,11 @@ use std::fmt;
 
 /// What the topics Ferry writes hold (the data source's `record_type`).
 pub use crate::meta::DatahubRecordType as RecordType;
+
+/// Days a topic Ferry creates keeps its records, unless the data source says otherwise.
+pub const LIFECYCLE_DAYS: u32 = 7;
+/// The longest lifecycle DataHub gives a topic.
+const LIFECYCLE_MAX: u32 = 7;
 
 /// `TUPLE` or `BLOB`, as the DataHub API names a record type.
 pub fn wire_name(t: RecordType) -> &'static str {
@@ -29,6 +34,10 @@ pub struct DatahubSinkConfig {
     pub access_key: String,
     /// What the topics Ferry creates hold.
     pub record_type: RecordType,
+    /// The BLOB topic a record over DataHub's 1 MiB goes to instead (none: the project fails).
+    pub dead_letter_topic: Option<String>,
+    /// Days the topics Ferry creates keep their records.
+    pub lifecycle_days: u32,
 }
 
 /// Never prints the AccessKey secret.
@@ -40,6 +49,8 @@ impl fmt::Debug for DatahubSinkConfig {
             .field("access_id", &self.access_id)
             .field("access_key", &"<secret>")
             .field("record_type", &self.record_type)
+            .field("dead_letter_topic", &self.dead_letter_topic)
+            .field("lifecycle_days", &self.lifecycle_days)
             .finish()
     }
 }
@@ -47,7 +58,15 @@ impl fmt::Debug for DatahubSinkConfig {
 impl DatahubSinkConfig {
     /// A datahub data source's settings, its AccessKey secret opened; `None` for another kind.
     pub fn of(kind: &DataSourceKind, keyring: &Keyring) -> Option<Result<Self, SecretError>> {
-        let DataSourceKind::Datahub { endpoint, project, access_id, access_key_sealed, record_type } = kind
+        let DataSourceKind::Datahub {
+            endpoint,
+            project,
+            access_id,
+            access_key_sealed,
+            record_type,
+            dead_letter_topic,
+            lifecycle_days,
+        } = kind
         else {
             return None;
         };
@@ -57,6 +76,8 @@ impl DatahubSinkConfig {
             access_id: access_id.clone(),
             access_key,
             record_type: *record_type,
+            dead_letter_topic: dead_letter_topic.clone(),
+            lifecycle_days: lifecycle_days.unwrap_or(LIFECYCLE_DAYS),
         }))
     }
 
@@ -68,6 +89,20 @@ impl DatahubSinkConfig {
         if self.project.is_empty() || self.access_id.is_empty() || self.access_key.is_empty() {
             return Err("a datahub destination needs a project, an access_id and an access_key".into());
         }
+        if !(1..=LIFECYCLE_MAX).contains(&self.lifecycle_days) {
+            return Err(format!(
+                "lifecycle_days {} is out of DataHub's range, 1 to {LIFECYCLE_MAX}",
+                self.lifecycle_days
+            ));
+        }
+        if let Some(topic) = &self.dead_letter_topic {
+            if !names::is_topic(topic) {
+                return Err(format!(
+                    "dead_letter_topic {topic:?} is not a DataHub topic name (a letter, then letters, digits or _; 3 to {} characters)",
+                    names::MAX_LEN
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -75,6 +110,6 @@ impl DatahubSinkConfig {
     pub fn build(&self, ctx: SinkContext) -> Result<DatahubSink, SinkError> {
         self.validate().map_err(SinkError::Refused)?;
         let client = Client::new(self, ctx.delivery_timeout)?;
-        Ok(DatahubSink::new(client, self.record_type, ctx))
+        Ok(DatahubSink::new(client, self, ctx))
     }
 }

@@ -13,9 +13,12 @@
 //!   per shard. `table` keeps a table in one shard, `one` everything in the first.
 //! - Fenced: the permit is asked before every request (at `flush`, the connector asked it just
 //!   before), and a request may take no longer than the delivery timeout (bounded by the
-//!   node's lease).
-//! - Within DataHub's limits: at most 1 MiB of data a record (refused before it is queued)
-//!   and 4 MiB a request.
+//!   node's lease). Once the connector is stopping, a request DataHub has not answered within
+//!   1.5 s is given up (`Interrupted`, nothing acknowledged), so stopping takes seconds.
+//! - Within DataHub's limits: at most 1 MiB of data a record and 4 MiB a request. A larger
+//!   record is never sent: it goes to the data source's dead-letter topic (a BLOB topic; its
+//!   attributes plus `ferry.dlq.topic`, `ferry.dlq.error`, `ferry.dlq.bytes`, the error as its
+//!   data; delivered once that topic has it), or without one fails the sink (`Refused`).
 //!
 //! Records carry the change's source in their Attributes: `ferry.position`
 //! (`<binlog file>:<row event start>:<row index>`), `ferry.gtid` when the server has one,
@@ -23,8 +26,9 @@
 //! headers and `ferry.key` (the message key).
 //!
 //! Topics: `names` maps the rules' names to DataHub's (`shop.orders` -> `shop_orders`).
-//! Ferry creates missing topics with the project's `topic_partitions` shards and a 7-day
-//! lifecycle; an existing topic must hold the destination's record type.
+//! Ferry creates missing topics with the project's `topic_partitions` shards and the data
+//! source's lifecycle (7 days unless set); an existing topic must hold the destination's record
+//! type.
 //!
 //! TUPLE topics: one record per row change, the after image (the before image for a delete),
 //! fields `ferry_op` STRING (`insert`, `update`, `delete`; a primary key change is a delete
@@ -75,7 +79,7 @@ mod tests;
 mod tuple;
 
 pub use client::CallError;
-pub use config::{DatahubSinkConfig, RecordType};
+pub use config::{DatahubSinkConfig, RecordType, LIFECYCLE_DAYS};
 
 /// Signs a GetProject with the data source's AccessKey, within 5 s: what registering and
 /// checking a datahub data source ask (an endpoint that answers is not enough: the project must

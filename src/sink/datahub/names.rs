@@ -27,6 +27,13 @@ pub fn topic(name: &str) -> Result<String, String> {
     }
 }
 
+/// Whether `name` is a DataHub topic name as it stands.
+pub fn is_topic(name: &str) -> bool {
+    (3..=MAX_LEN).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The TUPLE field for column `name`; an error when it is too long.
 pub fn field(name: &str) -> Result<String, String> {
     let mut out = plain(name);

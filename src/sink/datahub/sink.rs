@@ -1,6 +1,6 @@
 use super::batch::{self, Batch, RECORD_MAX};
 use super::client::{Client, Field};
-use super::config::RecordType;
+use super::config::{DatahubSinkConfig, RecordType};
 use super::tuple::{self, Layout};
 use super::{names, shards};
 use crate::codec::{self, split_row, DdlTopic, Encoder, Message, RowChange};
@@ -14,14 +14,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Days a topic Ferry creates keeps its records.
-const LIFECYCLE_DAYS: u32 = 7;
 /// Queued bytes over every shard past which everything is sent at once.
 const HELD_MAX: usize = 16 << 20;
 /// PutRecords requests in flight at once (to different shards).
 const PARALLEL: usize = 8;
 /// Tries of a request before the sink gives up (within the delivery timeout).
 const ATTEMPTS: u32 = 6;
+/// How long a request in flight may still take once the connector is stopping.
+const STOP_GRACE: Duration = Duration::from_millis(1500);
 /// How long a topic Ferry created may take to have its shards ACTIVE.
 const SHARDS_READY: Duration = Duration::from_secs(30);
 
@@ -84,9 +84,14 @@ pub struct DatahubSink {
     partition: Partition,
     /// Shards of topics Ferry creates.
     shard_count: u32,
+    /// Days the topics Ferry creates keep their records.
+    lifecycle_days: u32,
+    /// Where a record over DataHub's 1 MiB goes, by name and (once resolved) index.
+    dead_letter_topic: Option<String>,
+    dead_letters: Option<usize>,
     acks: Arc<dyn Acknowledge>,
     /// The run's placement epoch, in every record's attributes.
-    epoch: String,
+    epoch: Arc<str>,
     delivery_timeout: Duration,
     topics: Vec<Topic>,
     /// Topic index by DataHub name, lowercased (names compare without case).
@@ -100,10 +105,13 @@ pub struct DatahubSink {
 }
 
 impl DatahubSink {
-    pub fn new(client: Client, mode: RecordType, ctx: SinkContext) -> Self {
+    pub fn new(client: Client, config: &DatahubSinkConfig, ctx: SinkContext) -> Self {
         Self {
             client,
-            mode,
+            mode: config.record_type,
+            lifecycle_days: config.lifecycle_days,
+            dead_letter_topic: config.dead_letter_topic.clone(),
+            dead_letters: None,
             encoder: codec::encoder(ctx.format, ctx.codec),
             project: ctx.project,
             filter: ctx.filter,
@@ -113,7 +121,7 @@ impl DatahubSink {
             partition: ctx.partition,
             shard_count: ctx.topic_partitions.max(1),
             acks: ctx.acks,
-            epoch: ctx.epoch.to_string(),
+            epoch: ctx.epoch.to_string().into(),
             delivery_timeout: ctx.delivery_timeout,
             topics: Vec::new(),
             by_name: HashMap::new(),
@@ -138,7 +146,7 @@ impl DatahubSink {
             }
             Some(&i) => i,
             None => {
-                let topic = self.resolve(origin, name, schema).await?;
+                let topic = self.resolve(origin, name, self.mode, schema).await?;
                 self.topics.push(topic);
                 self.by_name.insert(key, self.topics.len() - 1);
                 self.topics.len() - 1
@@ -147,14 +155,42 @@ impl DatahubSink {
         Ok(index)
     }
 
-    /// Creates topic `name` unless it exists, and reads what DataHub holds of it.
+    /// The dead-letter topic (a BLOB topic, created when missing), if the data source names one.
+    async fn dead_letters(&mut self) -> Result<Option<usize>, SinkError> {
+        if let Some(index) = self.dead_letters {
+            return Ok(Some(index));
+        }
+        let Some(name) = self.dead_letter_topic.clone() else { return Ok(None) };
+        let key = name.to_ascii_lowercase();
+        let index = match self.by_name.get(&key) {
+            Some(&i) if self.topics[i].fields.is_empty() => i,
+            Some(_) => {
+                return Err(SinkError::Refused(format!(
+                    "dead-letter topic {name} is also a TUPLE topic of the synced tables: name another"
+                )))
+            }
+            None => {
+                let topic =
+                    self.resolve(&format!("dead letters {name}"), name, RecordType::Blob, None).await?;
+                self.topics.push(topic);
+                self.by_name.insert(key, self.topics.len() - 1);
+                self.topics.len() - 1
+            }
+        };
+        self.dead_letters = Some(index);
+        Ok(Some(index))
+    }
+
+    /// Creates topic `name`, of `record_type` records, unless it exists, and reads what
+    /// DataHub holds of it.
     async fn resolve(
         &mut self,
         origin: &str,
         name: String,
+        record_type: RecordType,
         schema: Option<&TableSchema>,
     ) -> Result<Topic, SinkError> {
-        let fields = match (self.mode, schema) {
+        let fields = match (record_type, schema) {
             (RecordType::Tuple, Some(schema)) => tuple::fields(schema).map_err(SinkError::Refused)?,
             (RecordType::Tuple, None) => {
                 return Err(SinkError::Refused(format!("a TUPLE topic ({name}) needs a table's columns")))
@@ -164,11 +200,11 @@ impl DatahubSink {
         let comment = format!("ferry: {origin}");
         let created = self
             .client
-            .create_topic(&name, self.shard_count, LIFECYCLE_DAYS, self.mode, &fields, &comment)
+            .create_topic(&name, self.shard_count, self.lifecycle_days, record_type, &fields, &comment)
             .await;
         match created {
             Ok(()) => {
-                tracing::info!(project = %self.project, topic = %name, shards = self.shard_count, record_type = super::config::wire_name(self.mode), "created datahub topic")
+                tracing::info!(project = %self.project, topic = %name, shards = self.shard_count, record_type = super::config::wire_name(record_type), lifecycle_days = self.lifecycle_days, "created datahub topic")
             }
             Err(e) if e.code() == "TopicAlreadyExist" => {}
             Err(e) => {
@@ -179,11 +215,11 @@ impl DatahubSink {
         }
         let info =
             self.client.get_topic(&name).await.map_err(|e| e.into_sink(&format!("reading topic {name}")))?;
-        if info.record_type != super::config::wire_name(self.mode) {
+        if info.record_type != super::config::wire_name(record_type) {
             return Err(SinkError::Refused(format!(
-                "datahub topic {name} holds {} records; this destination writes {} records",
+                "datahub topic {name} holds {} records; Ferry writes {} records to it",
                 info.record_type,
-                super::config::wire_name(self.mode)
+                super::config::wire_name(record_type)
             )));
         }
         let shards = self.active_shards(&name).await?;
@@ -284,22 +320,32 @@ impl DatahubSink {
         Ok(self.tables.len() - 1)
     }
 
-    /// Queues a record (sending its shard's batch first when it would not fit).
+    /// Queues a record of `data` (its JSON; `data_bytes` of values) and `attributes`, sending
+    /// its shard's batch first when it would not fit. One over DataHub's 1 MiB goes to the
+    /// dead-letter topic instead, or fails the sink.
     async fn queue(
         &mut self,
         place: Place,
-        json: Vec<u8>,
+        data: &[u8],
         data_bytes: usize,
+        attributes: &[(&str, &str)],
         permit: &dyn Permit,
     ) -> Result<(), SinkError> {
         let topic = &self.topics[place.topic];
+        let json = batch::record(&topic.shards[place.shard], data, attributes);
         if data_bytes > RECORD_MAX || !Batch::fits_alone(json.len()) {
-            return Err(SinkError::Refused(format!(
+            let error = format!(
                 "a record of change log record {} for datahub topic {} holds {data_bytes} bytes: DataHub takes at most {RECORD_MAX} a record",
                 place.seq, topic.name
-            )));
+            );
+            return self.dead_letter(place, error, data_bytes, attributes, permit).await;
         }
-        if !topic.batches[place.shard].fits(json.len()) {
+        self.push(place, json, permit).await
+    }
+
+    /// Queues record `json` in its shard's batch, sending the batch first when it would not fit.
+    async fn push(&mut self, place: Place, json: Vec<u8>, permit: &dyn Permit) -> Result<(), SinkError> {
+        if !self.topics[place.topic].batches[place.shard].fits(json.len()) {
             let batch = std::mem::take(&mut self.topics[place.topic].batches[place.shard]);
             self.held = self.held.saturating_sub(batch.bytes());
             let topic = &self.topics[place.topic];
@@ -309,6 +355,31 @@ impl DatahubSink {
         self.held += json.len() + 1;
         self.topics[place.topic].batches[place.shard].push(place.seq, json);
         Ok(())
+    }
+
+    /// Queues, in the dead-letter topic's first shard, what a record DataHub cannot take was:
+    /// its attributes and `ferry.dlq.topic`, `ferry.dlq.error`, `ferry.dlq.bytes`, the error as
+    /// its data. Without a dead-letter topic, the sink fails with `error`.
+    async fn dead_letter(
+        &mut self,
+        place: Place,
+        error: String,
+        data_bytes: usize,
+        attributes: &[(&str, &str)],
+        permit: &dyn Permit,
+    ) -> Result<(), SinkError> {
+        let Some(index) = self.dead_letters().await? else { return Err(SinkError::Refused(error)) };
+        let topic = self.topics[place.topic].name.clone();
+        tracing::warn!(project = %self.project, %topic, dead_letter_topic = %self.topics[index].name, %error, "a record DataHub cannot take goes to the dead-letter topic");
+        let bytes = data_bytes.to_string();
+        let mut why: Vec<(&str, &str)> = attributes.to_vec();
+        why.extend([
+            ("ferry.dlq.topic", topic.as_str()),
+            ("ferry.dlq.error", &error),
+            ("ferry.dlq.bytes", &bytes),
+        ]);
+        let letter = batch::record(&self.topics[index].shards[0], &batch::blob_data(error.as_bytes()), &why);
+        self.push(Place { topic: index, shard: 0, seq: place.seq }, letter, permit).await
     }
 
     /// Sends every queued batch; `permit` asked before each request (none: the connector
@@ -429,9 +500,9 @@ impl DatahubSink {
         if let Some(gtid) = &change.batch.gtid {
             attributes.push(("ferry.gtid", gtid));
         }
-        attributes.push(("ferry.epoch", &self.epoch));
-        let json = batch::record(&self.topics[topic].shards[shard], &data, &attributes);
-        self.queue(Place { topic, shard, seq }, json, bytes, permit).await?;
+        let epoch = Arc::clone(&self.epoch);
+        attributes.push(("ferry.epoch", &epoch));
+        self.queue(Place { topic, shard, seq }, &data, bytes, &attributes, permit).await?;
         written.deliveries += 1;
         written.bytes += bytes as u64;
         Ok(())
@@ -479,11 +550,11 @@ impl DatahubSink {
                     message.key.as_ref().map(|key| ("ferry.key", String::from_utf8_lossy(key).into_owned())),
                 )
                 .collect();
+            let epoch = Arc::clone(&self.epoch);
             let mut attributes: Vec<(&str, &str)> = texts.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            attributes.push(("ferry.epoch", &self.epoch));
-            let json =
-                batch::record(&self.topics[topic].shards[shard], &batch::blob_data(value), &attributes);
-            self.queue(Place { topic, shard, seq }, json, value.len(), permit).await?;
+            attributes.push(("ferry.epoch", &epoch));
+            let data = batch::blob_data(value);
+            self.queue(Place { topic, shard, seq }, &data, value.len(), &attributes, permit).await?;
             written.deliveries += 1;
             written.bytes += value.len() as u64;
         }
@@ -587,7 +658,15 @@ impl Sender<'_> {
                     self.timeout
                 )));
             }
-            let why = match self.client.put_records(&topic, batch.body(from), left).await {
+            let call = self.client.put_records(&topic, batch.body(from), left);
+            let answer = match self.permit {
+                Some(permit) => tokio::select! {
+                    answer = call => answer,
+                    () = until_stopping(permit) => return Err(SinkError::Interrupted),
+                },
+                None => call.await,
+            };
+            let why = match answer {
                 Ok(failed) => {
                     let rest = batch.len() - from;
                     let taken = failed.iter().map(|f| f.index).min().unwrap_or(rest).min(rest);
@@ -631,6 +710,16 @@ impl Sender<'_> {
             pause = (pause * 2).min(Duration::from_secs(2));
         }
     }
+}
+
+/// Resolves [`STOP_GRACE`] after the connector began stopping: a request DataHub has not
+/// answered by then is given up (its records were not acknowledged; the next run sends them
+/// again), so stopping takes seconds whatever DataHub does.
+async fn until_stopping(permit: &dyn Permit) {
+    while !permit.stopping() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(STOP_GRACE).await;
 }
 
 impl Sink for DatahubSink {
