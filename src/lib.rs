@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod runtime;
 pub mod secrets;
 pub mod sink;
+pub mod snapshot;
 pub mod source;
 pub mod store;
 pub mod tail;

@@ -7,7 +7,8 @@
 //! (which tables a QUERY event's statement touches), `ddl.rs` (DDL applied to table
 //! definitions), `history.rs` (table definitions over binlog positions, kept in the store),
 //! `xa.rs` (prepared XA transactions held until their outcome), `zone.rs` (the server's time
-//! zone as UTC offsets over time).
+//! zone as UTC offsets over time), `snapshot.rs` (a table's rows read in key pages, decoded as
+//! the binlog decoder does, for a full sync).
 
 mod catalog;
 mod conn;
@@ -18,6 +19,7 @@ mod history;
 mod precheck;
 mod reader;
 mod schema;
+pub mod snapshot;
 pub(crate) mod sql;
 mod xa;
 mod zone;
