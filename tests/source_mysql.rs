@@ -551,6 +551,93 @@ async fn a_table_read_in_key_pages_decodes_as_the_binlog_does() {
     c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
 }
 
+/// A page read in a consistent snapshot holds exactly what the binlog logged before the position
+/// the server gives for it: under concurrent updates, each key's value in the page is the after
+/// image of its last change logged before that position, and the before image of its first
+/// change logged at or after it.
+#[tokio::test]
+async fn a_page_read_in_a_snapshot_is_the_table_at_its_binlog_position() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let _mode = ROW_METADATA.read().await;
+    let mut c = admin().await;
+    let db = fresh_db(&mut c, "snap").await;
+    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v INT NOT NULL)")).await.unwrap();
+    c.query_drop(format!("INSERT INTO `{db}`.t SELECT seq, 0 FROM `{db}`.seq_1_to_50")).await.unwrap();
+    let mut r = start(filter(&db, &[]), ResumeFrom::Position(position().await));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..3u64)
+        .map(|w| {
+            let (stop, db) = (stop.clone(), db.clone());
+            tokio::spawn(async move {
+                let mut c = admin().await;
+                let mut n = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    let id = (n * 7 + w * 13) % 50 + 1;
+                    c.query_drop(format!("UPDATE `{db}`.t SET v = v + 1 WHERE id = {id}")).await.unwrap();
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let schema = mysql::table_schema(&cfg(), &TableName::new(&db, "t")).await.unwrap();
+    let mut reader = PageReader::open(&cfg()).await.unwrap();
+    let mut pages = Vec::new();
+    for _ in 0..5 {
+        pages.push(reader.page_at(&schema, None, 100).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    reader.close().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.await.unwrap();
+    }
+    c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1000, 0)")).await.unwrap();
+    // Every update as (position of its row event, key, before, after).
+    let mut updates: Vec<(Position, i64, i64, i64)> = Vec::new();
+    let events = r
+        .until("the last insert", |ev| {
+            matches!(ev, SourceEvent::Rows { batch, .. } if batch.op == Op::Insert && batch.rows[0].after.as_ref().unwrap()[0] == Value::Int(1000))
+        })
+        .await;
+    r.stop().await;
+    let int = |v: &Value| match v {
+        Value::Int(i) => *i,
+        other => panic!("{other:?}"),
+    };
+    for ev in &events {
+        if let SourceEvent::Rows { batch, .. } = ev {
+            if batch.op != Op::Update {
+                continue;
+            }
+            let at = Position { file: batch.file.clone(), pos: batch.pos, gtid: None };
+            for image in &batch.rows {
+                let (before, after) = (image.before.as_ref().unwrap(), image.after.as_ref().unwrap());
+                updates.push((at.clone(), int(&before[0]), int(&before[1]), int(&after[1])));
+            }
+        }
+    }
+    assert!(updates.len() > 100, "a workload ran: {} updates", updates.len());
+    let mut straddled = 0;
+    for (at, rows) in &pages {
+        assert_eq!(rows.len(), 50);
+        for row in rows {
+            let (id, v) = (int(&row[0]), int(&row[1]));
+            let of_key: Vec<_> = updates.iter().filter(|u| u.1 == id).collect();
+            let before: Vec<_> = of_key.iter().filter(|u| at.is_after(&u.0)).collect();
+            let after: Vec<_> = of_key.iter().filter(|u| !at.is_after(&u.0)).collect();
+            assert_eq!(v, before.last().map_or(0, |u| u.3), "key {id} at {at}: the last change before");
+            if let Some(first) = after.first() {
+                assert_eq!(v, first.2, "key {id} at {at}: the first change at or after");
+                straddled += usize::from(!before.is_empty());
+            }
+        }
+    }
+    assert!(straddled > 0, "some keys changed both before and after a page's position");
+    c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transactions, row images, keys
 

@@ -1,14 +1,17 @@
-//! One chunk's window, from its low watermark to its high one: the chunk's rows, less those whose
-//! key a change touched while the window was open. Pure; the store drives it.
+//! One chunk's window: the chunk's rows, less those whose key a change touched at or after the
+//! binlog position the chunk was read at. Pure; the store drives it.
+//!
+//! The store opens a window for a table before the chunk is read, so it sees every change the
+//! read might have missed; the read happens in a consistent snapshot whose binlog position `at`
+//! the server gives. Changes logged before `at` are in the chunk; those at or after it come
+//! after the chunk in the change log, so their keys leave the chunk.
 //!
 //! Invariants:
-//! - A key touched while open is dropped from the chunk, whether the change came before or after
-//!   the chunk was read (both orders happen: the read runs concurrently with the stream).
 //! - A change's before and after image are both looked at: a primary-key change touches both keys.
 //! - Rows come out in the chunk's (key) order.
 
-use crate::model::{TableName, Value};
-use std::collections::HashSet;
+use crate::model::{Position, TableName, Value};
+use std::collections::HashMap;
 
 /// A key as comparable bytes: two rows of a table have the same key exactly when their key
 /// values decode the same.
@@ -19,57 +22,52 @@ fn key_bytes(row: &[Value], key: &[usize]) -> KeyBytes {
     bincode::serde::encode_to_vec(&values, bincode::config::standard()).expect("values serialize")
 }
 
-/// A chunk read from the source: its table, key (column indexes) and rows in key order.
+/// A chunk read from the source: its rows in key order, as of binlog position `at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
-    pub table: TableName,
-    pub key: Vec<usize>,
+    pub at: Position,
     pub rows: Vec<Vec<Value>>,
 }
 
-/// A window over one chunk of `table`.
+/// A window over one chunk of `table`, keyed by `key` (column indexes).
 #[derive(Debug)]
 pub struct Window {
     table: TableName,
     key: Vec<usize>,
-    touched: HashSet<KeyBytes>,
-    chunk: Option<Chunk>,
+    /// The last position each key was touched at while the window was open.
+    touched: HashMap<KeyBytes, Position>,
 }
 
 impl Window {
-    /// Opened at the low watermark, for a chunk of `table` keyed by `key`.
+    /// Opened before the chunk is read.
     pub fn open(table: TableName, key: Vec<usize>) -> Window {
-        Window { table, key, touched: HashSet::new(), chunk: None }
+        Window { table, key, touched: HashMap::new() }
     }
 
-    /// A change of `table` seen in the stream while the window is open: its images' keys are
-    /// taken out of the chunk.
-    pub fn change(&mut self, table: &TableName, before: Option<&[Value]>, after: Option<&[Value]>) {
+    /// A change seen in the stream: a row event of `table` starting at `at`, with its images.
+    pub fn change(
+        &mut self,
+        table: &TableName,
+        at: &Position,
+        before: Option<&[Value]>,
+        after: Option<&[Value]>,
+    ) {
         if *table != self.table {
             return;
         }
         for image in [before, after].into_iter().flatten() {
-            self.touched.insert(key_bytes(image, &self.key));
+            self.touched.insert(key_bytes(image, &self.key), at.clone());
         }
     }
 
-    /// The chunk, once read.
-    pub fn fill(&mut self, chunk: Chunk) {
-        debug_assert_eq!(chunk.table, self.table);
-        self.chunk = Some(chunk);
-    }
-
-    pub fn is_filled(&self) -> bool {
-        self.chunk.is_some()
-    }
-
-    /// At the high watermark: the chunk's rows no change touched, in key order; and the last
+    /// The chunk's rows no change at or after its position touched, in key order; and the last
     /// key read (where the next chunk starts), even when every row was dropped.
-    pub fn close(self) -> (Vec<Vec<Value>>, Option<Vec<Value>>) {
-        let Some(chunk) = self.chunk else { return (Vec::new(), None) };
-        let last = chunk.rows.last().map(|row| chunk.key.iter().map(|&i| row[i].clone()).collect());
-        let rows =
-            chunk.rows.into_iter().filter(|row| !self.touched.contains(&key_bytes(row, &self.key))).collect();
+    pub fn close(self, chunk: Chunk) -> (Vec<Vec<Value>>, Option<Vec<Value>>) {
+        let last = chunk.rows.last().map(|row| self.key.iter().map(|&i| row[i].clone()).collect());
+        let newer = |row: &Vec<Value>| {
+            self.touched.get(&key_bytes(row, &self.key)).is_some_and(|p| !chunk.at.is_after(p))
+        };
+        let rows = chunk.rows.iter().filter(|row| !newer(row)).cloned().collect();
         (rows, last)
     }
 }
@@ -86,31 +84,34 @@ mod tests {
         TableName::new("shop", "orders")
     }
 
+    fn at(pos: u64) -> Position {
+        Position { file: "bin.000002".into(), pos, gtid: None }
+    }
+
     #[test]
-    fn a_row_changed_inside_the_window_is_left_to_its_change() {
+    fn a_row_changed_at_or_after_the_read_is_left_to_its_change() {
         let mut w = Window::open(orders(), vec![0]);
-        w.change(&orders(), None, Some(&row(2, "inserted before the read")));
-        w.fill(Chunk { table: orders(), key: vec![0], rows: vec![row(1, "a"), row(2, "b"), row(3, "c")] });
-        w.change(&orders(), Some(&row(3, "c")), None);
-        w.change(&TableName::new("shop", "other"), Some(&row(1, "a")), None);
-        let (rows, last) = w.close();
-        assert_eq!(rows, vec![row(1, "a")]);
-        assert_eq!(last, Some(vec![Value::Int(3)]), "the next chunk starts after the last key read");
+        w.change(&orders(), &at(100), None, Some(&row(2, "logged before the read: in the chunk")));
+        w.change(&orders(), &at(500), Some(&row(3, "c")), None);
+        w.change(&orders(), &at(400), Some(&row(4, "d")), Some(&row(4, "D")));
+        w.change(&TableName::new("shop", "other"), &at(600), Some(&row(1, "a")), None);
+        let chunk = Chunk { at: at(400), rows: vec![row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d")] };
+        let (rows, last) = w.close(chunk);
+        assert_eq!(rows, vec![row(1, "a"), row(2, "b")]);
+        assert_eq!(last, Some(vec![Value::Int(4)]), "the next chunk starts after the last key read");
     }
 
     #[test]
     fn a_key_change_touches_the_old_and_the_new_key() {
         let mut w = Window::open(orders(), vec![0]);
-        w.fill(Chunk { table: orders(), key: vec![0], rows: vec![row(1, "a"), row(5, "e"), row(9, "i")] });
-        w.change(&orders(), Some(&row(1, "a")), Some(&row(5, "moved")));
-        let (rows, _) = w.close();
-        assert_eq!(rows, vec![row(9, "i")]);
+        w.change(&orders(), &at(900), Some(&row(1, "a")), Some(&row(5, "moved")));
+        let chunk = Chunk { at: at(800), rows: vec![row(1, "a"), row(5, "e"), row(9, "i")] };
+        assert_eq!(w.close(chunk).0, vec![row(9, "i")]);
     }
 
     #[test]
     fn an_empty_chunk_ends_the_table() {
-        let mut w = Window::open(orders(), vec![0]);
-        w.fill(Chunk { table: orders(), key: vec![0], rows: vec![] });
-        assert_eq!(w.close(), (vec![], None));
+        let w = Window::open(orders(), vec![0]);
+        assert_eq!(w.close(Chunk { at: at(1), rows: vec![] }), (vec![], None));
     }
 }

@@ -12,7 +12,7 @@
 use super::conn::{connect_caching, query_error};
 use super::{MysqlConfig, SourceError};
 use crate::codec::time::days_from_civil;
-use crate::model::{Column, ColumnKind, TableSchema, Value};
+use crate::model::{Column, ColumnKind, Position, TableSchema, Value};
 use mysql_async::prelude::Queryable as _;
 use mysql_async::Value as MyValue;
 
@@ -55,6 +55,36 @@ impl PageReader {
                     .collect()
             })
             .collect()
+    }
+
+    /// [`PageReader::page`] in a consistent snapshot (MariaDB's `START TRANSACTION WITH
+    /// CONSISTENT SNAPSHOT`, no lock), with the binlog position it is consistent with: the page
+    /// holds every change logged before it and none logged at or after it.
+    pub async fn page_at(
+        &mut self,
+        schema: &TableSchema,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<(Position, Vec<Vec<Value>>), SourceError> {
+        self.conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT").await.map_err(query_error)?;
+        let read = async {
+            let status: Vec<(String, String)> =
+                self.conn.query("SHOW STATUS LIKE 'binlog_snapshot_%'").await.map_err(query_error)?;
+            let value = |name: &str| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+            let (Some(file), Some(pos)) = (value("Binlog_snapshot_file"), value("Binlog_snapshot_position")) else {
+                return Err(SourceError::Unsupported(
+                    "the server gives no binlog_snapshot_file/position (MariaDB does): a full sync needs them".into(),
+                ));
+            };
+            let pos = pos.parse().map_err(|_| SourceError::Unsupported(format!("binlog_snapshot_position {pos:?}")))?;
+            let rows = self.page(schema, after, limit).await?;
+            Ok((Position { file, pos, gtid: None }, rows))
+        }
+        .await;
+        let ended = self.conn.query_drop("COMMIT").await.map_err(query_error);
+        let read = read?;
+        ended?;
+        Ok(read)
     }
 
     /// The table's estimated row count (InnoDB's statistics; 0 when it has none).
