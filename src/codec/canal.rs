@@ -85,7 +85,7 @@ impl Encoder for CanalEncoder {
         let key_text = values::key_text(schema, change.key_image());
         let data = match change.op {
             Op::Delete => change.before,
-            Op::Insert | Op::Update => change.after,
+            Op::Insert | Op::Update | Op::Read => change.after,
         };
         let write = |out: &mut Vec<u8>, col: &Column, v: &_| values::write_canal(out, col, v, zone);
 

@@ -43,6 +43,7 @@ impl DebeziumEncoder {
         let batch = change.batch;
         let (before, after, op) = match change.op {
             Op::Insert => (None, change.after, b'c'),
+            Op::Read => (None, change.after, b'r'),
             Op::Update => (change.before, change.after, b'u'),
             Op::Delete => (change.before, None, b'd'),
         };
@@ -55,7 +56,10 @@ impl DebeziumEncoder {
         let event_ms = u64::from(batch.ts) * 1000;
         buf.extend_from_slice(&self.source_prefix);
         json::u64(&mut buf, event_ms);
-        buf.extend_from_slice(b",\"snapshot\":\"false\",\"db\":");
+        buf.extend_from_slice(match change.op {
+            Op::Read => b",\"snapshot\":\"true\",\"db\":",
+            _ => b",\"snapshot\":\"false\",\"db\":",
+        });
         json::string(&mut buf, &schema.name.database);
         buf.extend_from_slice(b",\"sequence\":null");
         instants_after_ms(&mut buf, event_ms);
@@ -98,7 +102,7 @@ impl Encoder for DebeziumEncoder {
             match change.op {
                 Op::Delete => headers.push(("__debezium.newkey", key_json(schema, moved))),
                 Op::Insert => headers.push(("__debezium.oldkey", key_json(schema, moved))),
-                Op::Update => {}
+                Op::Update | Op::Read => {}
             }
         }
 

@@ -40,7 +40,7 @@ impl Encoder for DefaultEncoder {
         let batch = change.batch;
         let key_text = values::key_text(schema, change.key_image());
         let (prev, post) = match change.op {
-            Op::Insert => (None, change.after),
+            Op::Insert | Op::Read => (None, change.after),
             Op::Update => (change.before, change.after),
             Op::Delete => (change.before, None),
         };
@@ -80,7 +80,10 @@ impl Encoder for DefaultEncoder {
         buf.extend_from_slice(b",\"transId\":");
         json::string(&mut buf, trans_id);
         buf.extend_from_slice(b"},\"recordType\":\"");
-        buf.extend_from_slice(change.op.as_str().as_bytes());
+        buf.extend_from_slice(match change.op {
+            Op::Read => b"ROW",
+            op => op.as_str().as_bytes(),
+        });
         buf.extend_from_slice(b"\"}");
         self.size_hint = buf.len() + 64;
         out.push(text_keyed(change, key_text, buf));

@@ -9,6 +9,9 @@ pub enum Op {
     Insert,
     Update,
     Delete,
+    /// A row a full sync copied (the table's existing row, not a change). Variants are only
+    /// ever added last: older change logs still decode.
+    Read,
 }
 
 impl Op {
@@ -18,6 +21,8 @@ impl Op {
             Op::Insert => "INSERT",
             Op::Update => "UPDATE",
             Op::Delete => "DELETE",
+            // Canal has no word for a copied row; OMS writes it as an insert there.
+            Op::Read => "INSERT",
         }
     }
 }

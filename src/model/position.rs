@@ -62,7 +62,8 @@ pub struct TableChanges {
 impl TableChanges {
     pub fn add(&mut self, op: super::Op, rows: u64) {
         match op {
-            super::Op::Insert => self.inserted += rows,
+            // A copied row counts as inserted.
+            super::Op::Insert | super::Op::Read => self.inserted += rows,
             super::Op::Update => self.updated += rows,
             super::Op::Delete => self.deleted += rows,
         }

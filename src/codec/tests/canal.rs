@@ -210,3 +210,12 @@ fn ddl_is_a_flat_message_with_is_ddl_and_sql() {
         })
     );
 }
+
+#[test]
+fn a_row_a_full_sync_copied_is_an_insert() {
+    let schema = schema();
+    let batch = batch(1, Op::Read, vec![inserted(row_a())]);
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(msgs.len(), 1);
+    assert_json(&value_json(&msgs[0]), &message(parse(ROW_A), J::Null, 1000, "INSERT"));
+}

@@ -266,3 +266,16 @@ fn truncate_is_an_op_t_event_only_when_asked() {
     let change: J = serde_json::from_slice(out[1].1.value.as_ref().unwrap()).unwrap();
     assert_eq!(change["tableChanges"], json!([]), "a TRUNCATE changes no table's structure");
 }
+
+#[test]
+fn a_row_a_full_sync_copied_is_a_read_from_the_snapshot() {
+    let schema = schema();
+    let batch = batch(1, Op::Read, vec![inserted(row_a())]);
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(msgs.len(), 1, "no tombstone, no key headers");
+    assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
+    let mut expected = message(J::Null, parse(ROW_A), "r", 0);
+    expected["source"]["snapshot"] = json!("true");
+    assert_json(&value_json(&msgs[0]), &expected);
+    assert_order(&msgs[0]);
+}

@@ -199,3 +199,13 @@ fn ddl_is_a_ddl_record_per_table_with_the_statement() {
         })
     );
 }
+
+#[test]
+fn a_row_a_full_sync_copied_is_a_row_record() {
+    let schema = schema();
+    let batch = batch(1, Op::Read, vec![inserted(row_a())]);
+    let msgs = encode(&mut encoder(), &schema, &batch, true);
+    assert_eq!(msgs.len(), 1);
+    assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 0);
+    assert_json(&value_json(&msgs[0]), &message(J::Null, parse(ROW_A), "42\u{1}eu", 1000, "ROW"));
+}

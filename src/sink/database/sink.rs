@@ -547,7 +547,7 @@ impl DatabaseSink {
         };
         for row in &batch.rows {
             match (batch.op, row.before.as_deref(), row.after.as_deref()) {
-                (Op::Insert, _, Some(after)) => push(Kind::Upsert, after),
+                (Op::Insert | Op::Read, _, Some(after)) => push(Kind::Upsert, after),
                 (Op::Delete, Some(before), _) => push(Kind::Delete, before),
                 (Op::Update, Some(before), Some(after)) => {
                     if schema.primary_key.iter().any(|&i| before.get(values[i]) != after.get(values[i])) {

@@ -31,7 +31,7 @@
 //! type.
 //!
 //! TUPLE topics: one record per row change, the after image (the before image for a delete),
-//! fields `ferry_op` STRING (`insert`, `update`, `delete`; a primary key change is a delete
+//! fields `ferry_op` STRING (`insert`, `update`, `delete`, `read` for a row a full sync copied; a primary key change is a delete
 //! and an insert unless the project keeps it whole) and `ferry_ts` TIMESTAMP (the change's
 //! binlog event time), then one field per column (its name mapped as topic names are). A
 //! column the table gains becomes a field appended to the topic (at the table's first rows

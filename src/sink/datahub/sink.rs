@@ -478,7 +478,7 @@ impl DatahubSink {
         let Target { topic, table_key, seq } = *target;
         let image = match change.op {
             Op::Delete => change.before,
-            Op::Insert | Op::Update => change.after.or(change.before),
+            Op::Insert | Op::Update | Op::Read => change.after.or(change.before),
         }
         .unwrap_or_default();
         let mut data = Vec::with_capacity(256);

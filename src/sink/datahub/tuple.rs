@@ -169,6 +169,7 @@ pub fn op_name(op: Op) -> &'static str {
         Op::Insert => "insert",
         Op::Update => "update",
         Op::Delete => "delete",
+        Op::Read => "read",
     }
 }
 
