@@ -638,6 +638,54 @@ async fn a_page_read_in_a_snapshot_is_the_table_at_its_binlog_position() {
     c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
 }
 
+/// A full sync reads a table in the order of its primary key, else of a unique key over NOT
+/// NULL columns (its rows then read in that key's order); a table with neither is refused,
+/// naming it.
+#[tokio::test]
+async fn a_full_sync_reads_by_the_primary_or_a_unique_not_null_key_and_refuses_neither() {
+    let mut c = admin().await;
+    let db = fresh_db(&mut c, "keys").await;
+    for ddl in [
+        "CREATE TABLE pk (a INT, b INT, u INT NOT NULL, PRIMARY KEY (b, a), UNIQUE KEY (u))",
+        "CREATE TABLE uq (a INT, n INT NULL, b INT NOT NULL, c INT NOT NULL, UNIQUE KEY n (n), UNIQUE KEY z (c, b))",
+        "CREATE TABLE nullable (a INT, n INT NULL, UNIQUE KEY n (n))",
+        "CREATE TABLE bare (a INT, b INT)",
+    ] {
+        c.query_drop(format!("USE `{db}`")).await.unwrap();
+        c.query_drop(ddl).await.unwrap();
+    }
+    c.query_drop(format!("INSERT INTO `{db}`.uq SELECT seq, NULL, 10 - seq, seq FROM `{db}`.seq_1_to_5"))
+        .await
+        .unwrap();
+    let mut reader = PageReader::open(&cfg()).await.unwrap();
+    let schema = |t: &str| {
+        let name = TableName::new(&db, t);
+        async move { mysql::table_schema(&cfg(), &name).await.unwrap() }
+    };
+    assert_eq!(reader.key(&schema("pk").await).await.unwrap(), vec![1, 0], "the primary key, in its order");
+    let mut uq = schema("uq").await;
+    let key = reader.key(&uq).await.unwrap();
+    assert_eq!(key, vec![3, 2], "the unique key whose columns are all NOT NULL");
+    uq.primary_key = key;
+    let rows = reader.page(&uq, None, 10).await.unwrap();
+    let c_values: Vec<&Value> = rows.iter().map(|r| &r[3]).collect();
+    assert_eq!(c_values, [1, 2, 3, 4, 5].map(Value::Int).iter().collect::<Vec<_>>(), "in key order");
+    for t in ["nullable", "bare"] {
+        match reader.key(&schema(t).await).await {
+            Err(SourceError::Table { table, reason }) => {
+                assert_eq!(table, format!("{db}.{t}"));
+                assert!(
+                    reason.contains("no primary key and no unique key over NOT NULL columns"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{t}: {other:?}"),
+        }
+    }
+    reader.close().await;
+    c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transactions, row images, keys
 

@@ -29,7 +29,7 @@ impl PageReader {
     }
 
     /// Up to `limit` rows of `schema`'s table after key `after` (from the first without), in
-    /// the order of its key (`primary_key`: the primary key, or the unique key chosen).
+    /// the order of `schema.primary_key` (set it to [`PageReader::key`]'s answer).
     pub async fn page(
         &mut self,
         schema: &TableSchema,
@@ -87,17 +87,49 @@ impl PageReader {
         Ok(read)
     }
 
-    /// The table's estimated row count (InnoDB's statistics; 0 when it has none).
-    pub async fn estimate(&mut self, schema: &TableSchema) -> Result<u64, SourceError> {
-        let rows: Option<Option<u64>> = self
+    /// The key a full sync reads `schema`'s table in the order of (column indexes): its primary
+    /// key, else its first unique key over NOT NULL columns (by name). A table with neither
+    /// cannot be copied in key order: refused, naming it.
+    pub async fn key(&mut self, schema: &TableSchema) -> Result<Vec<usize>, SourceError> {
+        let rows: Vec<(String, String, String)> = self
             .conn
-            .exec_first(
-                "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            .exec(
+                "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s \
+                 JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA \
+                 AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME \
+                 WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 \
+                 ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX",
                 (&schema.name.database, &schema.name.table),
             )
             .await
             .map_err(query_error)?;
-        Ok(rows.flatten().unwrap_or(0))
+        let mut keys: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+        for (index, column, nullable) in rows {
+            if keys.last().is_none_or(|(name, _)| *name != index) {
+                keys.push((index.clone(), Vec::new()));
+            }
+            keys.last_mut().expect("pushed").1.push((column, nullable.eq_ignore_ascii_case("YES")));
+        }
+        let chosen = keys.iter().find(|(_, columns)| columns.iter().all(|(_, nullable)| !nullable));
+        let Some((_, columns)) = chosen else {
+            return Err(SourceError::Table {
+                table: schema.name.to_string(),
+                reason: "it has no primary key and no unique key over NOT NULL columns, so a full sync \
+                         cannot copy it in key order: add one, or sync it incrementally only"
+                    .into(),
+            });
+        };
+        columns
+            .iter()
+            .map(|(name, _)| {
+                schema.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                    SourceError::Table {
+                        table: schema.name.to_string(),
+                        reason: format!("its key column {name} is not in the schema read"),
+                    }
+                })
+            })
+            .collect()
     }
 
     pub async fn close(self) {
