@@ -10,14 +10,7 @@ use mysql_async::Value as Param;
 pub const MAX_ROWS: usize = 256;
 const MAX_PLACEHOLDERS: usize = 60_000;
 
-/// `` `name` ``, backquotes doubled.
-pub fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-pub fn table(name: &TableName) -> String {
-    format!("{}.{}", ident(&name.database), ident(&name.table))
-}
+pub use crate::source::mysql::statement::{ident, table};
 
 /// The column type a created table gets: the source's, with TEXT and BLOB widened to their
 /// LONG forms (the schema does not say which size the source has) and TIMESTAMP explicitly

@@ -8,7 +8,8 @@
 //! definitions), `history.rs` (table definitions over binlog positions, kept in the store),
 //! `xa.rs` (prepared XA transactions held until their outcome), `zone.rs` (the server's time
 //! zone as UTC offsets over time), `snapshot.rs` (a table's rows read in key pages, decoded as
-//! the binlog decoder does, for a full sync).
+//! the binlog decoder does, for a full sync), `statement.rs` (quoted names and keyset pages, shared
+//! with verification and database destinations).
 
 mod catalog;
 mod conn;
@@ -21,6 +22,7 @@ mod reader;
 mod schema;
 pub mod snapshot;
 pub(crate) mod sql;
+pub mod statement;
 mod xa;
 mod zone;
 

@@ -1,5 +1,5 @@
 //! A table's existing rows, for a full sync: read in pages of its key's order (keyset
-//! pagination: `WHERE (k1, k2) > (?, ?) ORDER BY k1, k2 LIMIT n`, one statement a page, no lock
+//! pagination, `statement::page`: one statement a page, no lock
 //! and no transaction left open), each row decoded into the [`Value`]s the binlog decoder gives
 //! for the same row, so a copied row and a change of it encode alike.
 //!
@@ -9,9 +9,10 @@
 //! - A value that does not fit its column's kind (a schema that changed under the read) is an
 //!   error naming the column, never a guess.
 
-use super::conn::{connect_caching, query_error};
+use super::conn::{self, connect_caching, query_error};
+use super::statement;
 use super::{MysqlConfig, SourceError};
-use crate::codec::time::days_from_civil;
+use crate::codec::time::Civil;
 use crate::model::{Column, ColumnKind, Position, TableSchema, Value};
 use mysql_async::prelude::Queryable as _;
 use mysql_async::Value as MyValue;
@@ -36,8 +37,12 @@ impl PageReader {
         after: Option<&[Value]>,
         limit: usize,
     ) -> Result<Vec<Vec<Value>>, SourceError> {
-        let statement = page_sql(schema, after.is_some(), limit);
-        let params: Vec<MyValue> = after.map(|k| k.iter().map(param).collect()).unwrap_or_default();
+        let columns: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+        let key: Vec<&str> = schema.primary_key_names().collect();
+        let statement = statement::page(&schema.name, &columns, &key, after.is_some(), limit);
+        let params = after
+            .map(|k| statement::page_params(&k.iter().map(param).collect::<Vec<_>>()))
+            .unwrap_or_default();
         let rows: Vec<mysql_async::Row> = self.conn.exec(statement, params).await.map_err(query_error)?;
         rows.into_iter()
             .map(|row| {
@@ -133,31 +138,8 @@ impl PageReader {
     }
 
     pub async fn close(self) {
-        let _ = self.conn.disconnect().await;
+        conn::close(self.conn).await;
     }
-}
-
-/// `name` quoted as a MySQL identifier.
-fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-/// The statement reading one page: every column, in the table's order.
-pub fn page_sql(schema: &TableSchema, after: bool, limit: usize) -> String {
-    let columns: Vec<String> = schema.columns.iter().map(|c| ident(&c.name)).collect();
-    let keys: Vec<String> = schema.primary_key_names().map(ident).collect();
-    let mut sql = format!(
-        "SELECT {} FROM {}.{}",
-        columns.join(", "),
-        ident(&schema.name.database),
-        ident(&schema.name.table)
-    );
-    if after {
-        let marks = vec!["?"; keys.len()].join(", ");
-        sql.push_str(&format!(" WHERE ({}) > ({marks})", keys.join(", ")));
-    }
-    sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", keys.join(", ")));
-    sql
 }
 
 /// A key value as a statement parameter (the binary protocol's form of it).
@@ -177,8 +159,16 @@ fn param(v: &Value) -> MyValue {
             MyValue::Date(*year, *month, *day, *hour, *minute, *second, *micros)
         }
         Value::Timestamp { secs, micros } => {
-            let (year, month, day, hour, minute, second) = utc_parts(*secs);
-            MyValue::Date(year, month, day, hour, minute, second, *micros)
+            let c = Civil::from_unix(*secs);
+            MyValue::Date(
+                c.year as u16,
+                c.month as u8,
+                c.day as u8,
+                c.hour as u8,
+                c.minute as u8,
+                c.second as u8,
+                *micros,
+            )
         }
         Value::Time { negative, hours, minutes, seconds, micros } => {
             MyValue::Time(*negative, u32::from(*hours) / 24, (*hours % 24) as u8, *minutes, *seconds, *micros)
@@ -186,13 +176,6 @@ fn param(v: &Value) -> MyValue {
         Value::Year(y) => MyValue::UInt(u64::from(*y)),
         Value::Enum(i) => MyValue::UInt(u64::from(*i)),
     }
-}
-
-/// `secs` since the epoch as UTC calendar parts.
-fn utc_parts(secs: i64) -> (u16, u8, u8, u8, u8, u8) {
-    let (y, m, d) = crate::codec::time::civil_from_days(secs.div_euclid(86_400));
-    let rest = secs.rem_euclid(86_400);
-    (y as u16, m as u8, d as u8, (rest / 3600) as u8, (rest / 60 % 60) as u8, (rest % 60) as u8)
 }
 
 /// One value of `column` as a SELECT (binary protocol, UTC session) returns it, as the binlog
@@ -232,9 +215,7 @@ pub fn cell(column: &Column, v: MyValue) -> Result<Value, String> {
                 // The zero timestamp.
                 Value::Timestamp { secs: 0, micros: 0 }
             } else {
-                let days = days_from_civil(i64::from(year), u32::from(month), u32::from(day));
-                let secs =
-                    days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
+                let secs = Civil::of(year, month, day, hour, minute, second).to_unix();
                 Value::Timestamp { secs, micros }
             }
         }
@@ -286,31 +267,6 @@ pub fn cell(column: &Column, v: MyValue) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TableName;
-
-    fn schema() -> TableSchema {
-        TableSchema {
-            name: TableName::new("shop", "order`s"),
-            columns: vec![
-                Column::new("id", ColumnKind::Int),
-                Column::new("region", ColumnKind::VarChar { len: 8 }),
-                Column::new("note", ColumnKind::Text),
-            ],
-            primary_key: vec![1, 0],
-        }
-    }
-
-    #[test]
-    fn pages_read_after_the_last_key_in_key_order() {
-        assert_eq!(
-            page_sql(&schema(), false, 100),
-            "SELECT `id`, `region`, `note` FROM `shop`.`order``s` ORDER BY `region`, `id` LIMIT 100"
-        );
-        assert_eq!(
-            page_sql(&schema(), true, 10),
-            "SELECT `id`, `region`, `note` FROM `shop`.`order``s` WHERE (`region`, `id`) > (?, ?) ORDER BY `region`, `id` LIMIT 10"
-        );
-    }
 
     #[test]
     fn values_come_out_as_the_binlog_decoder_gives_them() {
