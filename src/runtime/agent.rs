@@ -246,27 +246,11 @@ impl NodeAgent {
                         .expect("a datahub data source")
                         .map_err(|e| e.to_string())?,
                 ),
-                Some(DataSourceKind::Rocketmq {
-                    name_server,
-                    producer_group,
-                    access_key,
-                    secret_key_sealed,
-                    tag,
-                    send_timeout_ms,
-                    dead_letter_topic,
-                }) => Destination::Rocketmq(RocketmqSinkConfig {
-                    name_server: name_server.clone(),
-                    producer_group: producer_group.clone(),
-                    credentials: match (access_key, secret_key_sealed) {
-                        (Some(key), Some(sealed)) => {
-                            Some((key.clone(), self.config.keyring.open(sealed).map_err(|e| e.to_string())?))
-                        }
-                        _ => None,
-                    },
-                    tag: tag.clone(),
-                    send_timeout: Duration::from_millis(u64::from(*send_timeout_ms)),
-                    dead_letter_topic: dead_letter_topic.clone(),
-                }),
+                Some(kind @ DataSourceKind::Rocketmq { .. }) => Destination::Rocketmq(
+                    RocketmqSinkConfig::of(kind, &self.config.keyring)
+                        .expect("a rocketmq data source")
+                        .map_err(|e| e.to_string())?,
+                ),
                 Some(kind) => Destination::Database(
                     DatabaseSinkConfig::of(kind, &self.config.keyring)
                         .ok_or_else(|| {

@@ -1,5 +1,7 @@
 use super::names;
 use super::RocketmqProducer;
+use crate::meta::DataSourceKind;
+use crate::secrets::{Keyring, SecretError};
 use crate::sink::message::MessageSink;
 use crate::sink::{SinkContext, SinkError};
 use std::fmt;
@@ -37,6 +39,37 @@ impl fmt::Debug for RocketmqSinkConfig {
 }
 
 impl RocketmqSinkConfig {
+    /// A rocketmq data source's settings, its secret key opened; `None` for another kind.
+    pub fn of(kind: &DataSourceKind, keyring: &Keyring) -> Option<Result<Self, SecretError>> {
+        let DataSourceKind::Rocketmq {
+            name_server,
+            producer_group,
+            access_key,
+            secret_key_sealed,
+            tag,
+            send_timeout_ms,
+            dead_letter_topic,
+        } = kind
+        else {
+            return None;
+        };
+        let credentials = match (access_key, secret_key_sealed) {
+            (Some(key), Some(sealed)) => match keyring.open(sealed) {
+                Ok(secret) => Some((key.clone(), secret)),
+                Err(e) => return Some(Err(e)),
+            },
+            _ => None,
+        };
+        Some(Ok(RocketmqSinkConfig {
+            name_server: name_server.clone(),
+            producer_group: producer_group.clone(),
+            credentials,
+            tag: tag.clone(),
+            send_timeout: Duration::from_millis(u64::from(*send_timeout_ms)),
+            dead_letter_topic: dead_letter_topic.clone(),
+        }))
+    }
+
     /// What is wrong with these settings, if anything.
     pub fn validate(&self) -> Result<(), String> {
         let servers: Vec<&str> = self.name_server.split(';').map(str::trim).collect();
