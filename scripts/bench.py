@@ -262,6 +262,28 @@ def run_to_checkpoint(nodes, url, project, rows, limit):
     return wall, proc_cpu_seconds(nodes[mine - 1].proc.pid) - cpu0[mine], url
 
 
+def full_sync(nodes, conn):
+    """A full sync of the table as it stands now (into Kafka, no changes to merge): rows/s from
+    start to the checkpoint covering every row, and Ferry's CPU s per 1M rows of copying, storing
+    and delivering."""
+    with conn.cursor() as c:
+        c.execute(f"SELECT COUNT(*) FROM {DB}.sbtest")
+        rows = c.fetchone()[0]
+    url = nodes[0].url
+    api(url, "POST", "/projects", {"name": "fullsync", "source": "maria", "destination": "kafka",
+                                   "objects": [{"database": DB, "topic": f"fullsync{RUN}.{{table}}"}],
+                                   "format": FORMAT, "partition": "hash", "sync": ["full", "incremental"],
+                                   "options": {"topic_partitions": PARTITIONS}})
+    wall, cpu, url = run_to_checkpoint(nodes, url, "fullsync", rows, 600)
+    if wall is None:
+        return
+    figure("full_sync_rows", rows)
+    figure("full_sync_rows_per_sec (start to checkpoint, API; chunks of 8192 rows, 4 ahead)",
+           round(rows / max(wall, 1e-3)))
+    figure("full_sync_cpu_seconds_per_1m_rows", round(cpu * 1_000_000 / rows, 2))
+    api(url, "POST", "/projects/fullsync/stop", {})
+
+
 def database_targets(nodes, file, pos, conn):
     """Catch-up into database destinations: a project per target reads the same binlog and
     applies it (upserts by primary key, grouped transactions, 4 connections by key), from start to
@@ -561,6 +583,7 @@ def main():
                 log(f"warning: the project moved during the steady load: node {runs[0]} epoch {runs[1]} -> "
                     f"node {p['node']} epoch {p['epoch']}")
         store_only(nodes, file, pos, conn)
+        full_sync(nodes, conn)
         database_targets(nodes, file, pos, conn)
         message_targets(nodes, file, pos, conn)
         if count > 1:

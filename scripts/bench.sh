@@ -9,6 +9,8 @@
 #    (message CreateTime minus the writer's commit acknowledgement time) p50/p99.
 # 3. runs the store alone: a second project reads the same binlog while its connector's broker is
 #    down, and gives the pull rate and CPU seconds per 1M rows of reading, decoding and storing.
+# 3a. full sync: a project copies the table as it stands (sync ["full", "incremental"]) into
+#    Kafka: rows/s from start to the checkpoint covering every row, CPU s per 1M rows;
 # 3b. database destinations (BENCH_DB_TARGETS, default "mariadb,seekdb"; empty skips them): a
 #    project per target applies the same binlog into the second MariaDB / seekdb; rows/s from
 #    start to the checkpoint covering every row, and Ferry's CPU s per 1M rows;

@@ -52,6 +52,7 @@ fn context(acks: Arc<AckTracker>, partition: Partition, format: Format) -> SinkC
         tables: vec![],
         exclude: vec![],
         topic: "{database}.{table}".into(),
+        ..Default::default()
     };
     SinkContext {
         project: "sinktest".into(),

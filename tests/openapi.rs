@@ -42,6 +42,7 @@ const API: &[(&str, &str)] = &[
     ("get", "/api/v1/projects/{name}/metrics"),
     ("post", "/api/v1/projects/{name}/verify"),
     ("get", "/api/v1/projects/{name}/verify"),
+    ("post", "/api/v1/projects/{name}/snapshot"),
     ("post", "/api/v1/projects/{name}/connectors/{id}/reset"),
     ("post", "/api/v1/projects/{name}/connectors/{id}/move"),
     ("get", "/api/v1/projects/{name}/connectors/{id}/live"),

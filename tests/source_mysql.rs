@@ -77,6 +77,7 @@ fn filter(db: &str, tables: &[&str]) -> Arc<TableFilter> {
             tables: tables.iter().map(|t| t.to_string()).collect(),
             exclude: vec![],
             topic: "{database}.{table}".into(),
+            ..Default::default()
         }])
         .unwrap(),
     )
@@ -124,7 +125,7 @@ impl Running {
         let mut got = Vec::new();
         loop {
             match self.next(deadline).await {
-                Some(SourceEvent::Progress { .. }) => {}
+                Some(SourceEvent::Progress { .. } | SourceEvent::Passed(_)) => {}
                 Some(ev) => {
                     let stop = done(&ev);
                     got.push(ev);
@@ -194,6 +195,7 @@ fn same_source(events: &[SourceEvent]) -> Vec<String> {
             ),
             SourceEvent::TxEnd(t) => format!("end {} ts {}", t.position, t.ts),
             SourceEvent::Progress { position, .. } => format!("progress {position}"),
+            SourceEvent::Passed(position) => format!("passed {position}"),
             SourceEvent::Ddl(d) => format!("ddl {}:{} ts {}", d.file, d.pos, d.ts),
             SourceEvent::TableStopped { table, .. } => format!("stopped {table}"),
             SourceEvent::SchemaHistory(_) => "history".into(),
@@ -837,7 +839,7 @@ async fn the_filter_skips_other_tables_and_progress_moves_past_them() {
             Some(SourceEvent::TxEnd(t)) => panic!("TxEnd for a skipped transaction: {t:?}"),
             Some(SourceEvent::Ddl(d)) => panic!("DDL of a skipped table: {d:?}"),
             Some(SourceEvent::TableStopped { table, .. }) => panic!("{table} stopped"),
-            Some(SourceEvent::SchemaHistory(_) | SourceEvent::XaPrepared(_)) => {}
+            Some(SourceEvent::SchemaHistory(_) | SourceEvent::XaPrepared(_) | SourceEvent::Passed(_)) => {}
             None => panic!("no Progress past {skipped_end} in time"),
         }
     }
@@ -865,6 +867,7 @@ async fn ddl_is_a_resume_point_and_refreshes_the_schema() {
             SourceEvent::Rows { .. } => "rows",
             SourceEvent::TxEnd(_) => "end",
             SourceEvent::Progress { .. } => "progress",
+            SourceEvent::Passed(_) => "passed",
             SourceEvent::Ddl(_) => "ddl",
             SourceEvent::TableStopped { .. } => "stopped",
             SourceEvent::SchemaHistory(_) => "history",
@@ -998,13 +1001,38 @@ async fn an_idle_reader_reports_progress() {
     let from = position().await;
     let mut r = start(filter("ferry_no_such_database", &[]), ResumeFrom::Position(from.clone()));
     let deadline = Instant::now() + Duration::from_secs(10);
-    match r.next(deadline).await {
+    let next = loop {
+        match r.next(deadline).await {
+            Some(SourceEvent::Passed(_)) => {}
+            other => break other,
+        }
+    };
+    match next {
         Some(SourceEvent::Progress { position, ts }) => {
             assert!(!position.file.is_empty());
             assert!(position.file >= from.file);
             assert!(ts > 0);
         }
         other => panic!("expected a Progress, got {other:?}"),
+    }
+    r.stop().await;
+}
+
+/// An idle server's heartbeats say the stream has delivered everything before the server's
+/// end of binlog, also when nothing synced happened since the start (what a full sync waits for).
+#[tokio::test]
+async fn an_idle_reader_reports_passing_the_end_of_binlog() {
+    let _mode = ROW_METADATA.read().await;
+    let from = position().await;
+    let mut r = start(filter("ferry_no_such_database", &[]), ResumeFrom::Position(from.clone()));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let end = position().await;
+        match r.next(deadline).await {
+            Some(SourceEvent::Passed(p)) if p.file == end.file && p.pos >= end.pos => break,
+            Some(_) => {}
+            None => panic!("no Passed at the end of binlog ({end}) in time"),
+        }
     }
     r.stop().await;
 }
@@ -1097,6 +1125,7 @@ async fn list_tables_follows_the_filter_and_sees_keys() {
         tables: vec![],
         exclude: vec!["c".into()],
         topic: "t".into(),
+        ..Default::default()
     }])
     .unwrap();
     let tables = mysql::list_tables(&cfg(), &f).await.unwrap();

@@ -194,9 +194,15 @@ fn text_keyed(change: &RowChange<'_>, key_text: String, value: Vec<u8>) -> Messa
     }
 }
 
-/// The `ferry.position` header value: `<file>:<event start>:<row index>`.
+/// The `ferry.position` header value: `<file>:<event start>:<row index>`; for a copied row
+/// (`Op::Read`), `<file>:<position read at>:<row sequence>`, unique in the store as the row
+/// index of a binlog event is in its event.
 pub fn position_header(change: &RowChange<'_>) -> Vec<u8> {
-    format!("{}:{}:{}", change.batch.file, change.batch.pos, change.row_index).into_bytes()
+    let index = match change.batch.op {
+        Op::Read => change.row_seq,
+        _ => change.row_index as u64,
+    };
+    format!("{}:{}:{index}", change.batch.file, change.batch.pos).into_bytes()
 }
 
 /// The headers every message carries: `ferry.position`, and `ferry.gtid` when the

@@ -196,6 +196,7 @@ async fn instance_tables(
         tables: Vec::new(),
         exclude: Vec::new(),
         topic: String::new(),
+        ..Default::default()
     }])
     .expect("a valid pattern");
     let lists = configs.iter().map(|(instance, cfg)| {

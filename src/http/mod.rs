@@ -15,6 +15,7 @@ mod openapi;
 mod projects;
 mod secure;
 mod series;
+mod snapshots;
 mod stores;
 mod verify;
 mod views;
@@ -78,6 +79,7 @@ pub fn configure(ctx: ApiContext) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(series::configure)
                     .configure(stores::configure)
                     .configure(verify::configure)
+                    .configure(snapshots::configure)
                     .configure(openapi::configure)
                     .configure(projects::configure)
                     .default_service(web::to(|| async {

@@ -5,8 +5,9 @@ use super::error::ErrorBody;
 use super::forward::{ask, forward, is_forwarded};
 use super::openapi::ServiceConfig;
 use super::views::{
-    validate_name, ComponentView, ConnectorLiveView, ConnectorView, InstanceConnectorView, InstanceView,
-    NewProject, PositionView, ProjectView, RetainedView, StartBody, StoreStatusView, TableView,
+    validate_name, ComponentView, ConnectorLiveView, ConnectorView, FullSyncView, InstanceConnectorView,
+    InstanceView, NewProject, PositionView, ProjectView, RetainedView, StartBody, StoreStatusView,
+    TableCopyView, TableView,
 };
 use super::{ApiContext, ApiError};
 use crate::meta::{
@@ -16,10 +17,12 @@ use crate::meta::{
 use crate::model::{Checkpoint, Position, TableName};
 use crate::pipeline::connector::now_ms;
 use crate::pipeline::feed::LocalFeed;
-use crate::pipeline::status::PipelineStatus;
+use crate::pipeline::status::{PipelineStatus, SnapshotStatus};
 use crate::sink::database::DatabaseKind;
 use crate::source::filter::ObjectRule;
-use crate::source::mysql::{self, MysqlConfig};
+use crate::source::mysql::snapshot::PageReader;
+use crate::source::mysql::{self, MysqlConfig, SourceError};
+use crate::source::shape::Shapes;
 use crate::source::{RouteRule, Routes, ShardedTables, StartPoint, TableFilter};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
@@ -102,6 +105,12 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         ));
     }
     body.store.validate().map_err(ApiError::bad_request)?;
+    body.snapshot.validate().map_err(ApiError::bad_request)?;
+    if body.sync.full && !body.sync.incremental {
+        return Err(ApiError::bad_request(
+            "sync: [\"full\"] alone (copy, then finish) is not supported yet: use [\"full\", \"incremental\"]",
+        ));
+    }
     Routes::new(&body.routes).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let source = ctx
         .meta
@@ -130,6 +139,22 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         }
     }
     let (servers, filter) = source_servers(&ctx, &source, &body.objects, &body.routes, &start)?;
+    if body.objects.iter().any(ObjectRule::shapes) {
+        if servers.len() != 1 || servers[0].instance.is_some() {
+            return Err(ApiError::bad_request(
+                "objects: where, columns and exclude_columns on a sharded source are not supported yet",
+            ));
+        }
+        shapes_fit(&servers[0].connection, &body.objects, &filter).await?;
+    }
+    if body.sync.full {
+        if servers.len() != 1 || servers[0].instance.is_some() {
+            return Err(ApiError::bad_request(
+                "sync: a full sync of a sharded source is not supported yet: sync it [\"incremental\"]",
+            ));
+        }
+        keys_for_full_sync(&servers[0].connection, &filter).await?;
+    }
     // A database applies changes by primary key; the `hash` rule partitions by it.
     let into_database = ctx.meta.read(|s| {
         connectors
@@ -173,10 +198,77 @@ async fn create(ctx: web::Data<ApiContext>, body: web::Json<NewProject>) -> Resu
         store: body.store,
         connectors: if body.connectors.is_empty() { Vec::new() } else { connectors },
         routes: body.routes,
+        sync: body.sync,
+        snapshot: body.snapshot,
     };
     meta::propose(&ctx.meta, Command::CreateProject { spec, now_ms: now_ms() }).await??;
     let project = find(&ctx, &body.name)?;
     Ok(HttpResponse::Created().json(view(&ctx, &project, None, &BTreeMap::new())))
+}
+
+/// Every object rule's row filter parses, and its filter and columns apply to each table it
+/// selects now (the columns exist, the key stays, each comparison fits its column).
+async fn shapes_fit(
+    source: &MysqlConfig,
+    objects: &[ObjectRule],
+    filter: &TableFilter,
+) -> Result<(), ApiError> {
+    let shapes = Shapes::new(objects).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    for table in mysql::list_tables(source, filter).await? {
+        let schema = std::sync::Arc::new(mysql::table_schema(source, &table.name).await?);
+        shapes
+            .shape(&schema)
+            .map_err(|e| ApiError::Unprocessable { code: "object_rule_unfit", message: e.to_string() })?;
+    }
+    Ok(())
+}
+
+/// A full sync copies a table in the order of a key: its primary key, else a unique key over
+/// NOT NULL columns. Refuses the tables with neither, naming them.
+pub(super) async fn keys_for_full_sync(source: &MysqlConfig, filter: &TableFilter) -> Result<(), ApiError> {
+    let without_pk: Vec<TableName> = mysql::list_tables(source, filter)
+        .await?
+        .into_iter()
+        .filter(|t| !t.has_primary_key)
+        .map(|t| t.name)
+        .collect();
+    if without_pk.is_empty() {
+        return Ok(());
+    }
+    let mut reader = PageReader::open(source).await?;
+    let mut keyless = Vec::new();
+    let mut failed = None;
+    for table in without_pk {
+        let schema = match mysql::table_schema(source, &table).await {
+            Ok(schema) => schema,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
+        match reader.key(&schema).await {
+            Ok(_) => {}
+            Err(SourceError::Table { .. }) => keyless.push(table.to_string()),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    reader.close().await;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    if keyless.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Unprocessable {
+        code: "table_without_key",
+        message: format!(
+            "table(s) {} have no primary key and no unique key over NOT NULL columns, so a full sync cannot copy them in key order: add one, exclude them, or sync [\"incremental\"] only",
+            keyless.join(", ")
+        ),
+    })
 }
 
 /// The servers a new project reads (each instance of a sharded source named) and the filter
@@ -676,6 +768,13 @@ fn view(
         options: spec.options.clone(),
         store: spec.store.clone(),
         routes: spec.routes.clone(),
+        sync: spec.sync,
+        snapshot: spec.snapshot.clone(),
+        full_sync: live
+            .as_ref()
+            .map(|l| l.snapshot())
+            .filter(|s| !s.tables.is_empty())
+            .map(|s| full_sync(&s)),
         connectors,
         created_at_ms: project.created_at_ms,
         updated_at_ms: project.updated_at_ms,
@@ -694,6 +793,39 @@ fn view(
         store_status,
         tables,
         instances,
+    }
+}
+
+fn full_sync(s: &SnapshotStatus) -> FullSyncView {
+    let tables: Vec<TableCopyView> = s
+        .tables
+        .iter()
+        .map(|(name, t)| TableCopyView {
+            table: name.clone(),
+            estimated_rows: t.estimated_rows,
+            copied_rows: t.copied_rows,
+            chunks: t.chunks,
+            done: t.done,
+        })
+        .collect();
+    let tables_done = tables.iter().filter(|t| t.done).count();
+    let copied_rows = s.copied_rows();
+    // A finished table's count is exact; the others' estimates stand until they finish.
+    let estimated_rows =
+        tables.iter().map(|t| if t.done { t.copied_rows } else { t.estimated_rows.max(t.copied_rows) }).sum();
+    let rows_per_s = s.rows_per_s();
+    let done = tables_done == tables.len();
+    FullSyncView {
+        state: if done { "done" } else { "copying" },
+        tables_done,
+        tables,
+        copied_rows,
+        estimated_rows,
+        rows_per_s,
+        eta_s: match done {
+            true => Some(0),
+            false => (rows_per_s > 0).then(|| estimated_rows.saturating_sub(copied_rows) / rows_per_s),
+        },
     }
 }
 

@@ -4,7 +4,8 @@ use super::secure::{SaslBody, SaslView, TlsBody, TlsView};
 use super::ApiError;
 use crate::codec::Format;
 use crate::meta::{
-    DataSource, DataSourceKind, DatahubRecordType, LogicalTable, Partition, ProjectOptions, StoreOptions,
+    DataSource, DataSourceKind, DatahubRecordType, LogicalTable, Partition, ProjectOptions, SnapshotOptions,
+    StoreOptions, SyncModes,
 };
 use crate::sink::datahub;
 use crate::source::{filter::ObjectRule, RouteRule, StartPoint};
@@ -356,6 +357,14 @@ pub struct NewProject {
     /// matches a table wins.
     #[serde(default)]
     pub routes: Vec<RouteRule>,
+    /// `["incremental"]` (default: changes from `start` on), or `["full", "incremental"]`: each
+    /// selected table's existing rows first (without a lock), then every change.
+    #[serde(default)]
+    #[schema(value_type = Vec<crate::meta::SyncMode>)]
+    pub sync: SyncModes,
+    /// How a full sync copies tables.
+    #[serde(default)]
+    pub snapshot: SnapshotOptions,
 }
 
 /// One connector of `POST /projects`.
@@ -529,6 +538,11 @@ pub struct ProjectView {
     pub store: StoreOptions,
     /// Where source tables land downstream.
     pub routes: Vec<RouteRule>,
+    #[schema(value_type = Vec<crate::meta::SyncMode>)]
+    pub sync: SyncModes,
+    pub snapshot: SnapshotOptions,
+    /// A full sync's progress (from the node that runs the store; none without a full sync).
+    pub full_sync: Option<FullSyncView>,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
     /// Each connector: its destination, format and checkpoint.
@@ -562,6 +576,48 @@ pub struct ProjectView {
     /// On a sharded source, each instance's store and what each connector delivered of it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<InstanceView>,
+}
+
+/// `POST /projects/{name}/snapshot`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotBody {
+    /// Tables to copy again, `database.table`, among those the project syncs.
+    pub tables: Vec<String>,
+}
+
+/// The tables a project copies again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnapshotView {
+    pub project: String,
+    pub tables: Vec<String>,
+}
+
+/// How far a full sync has copied the project's tables.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FullSyncView {
+    /// `copying`, or `done` once every table's rows are in the store.
+    pub state: &'static str,
+    pub tables_done: usize,
+    pub tables: Vec<TableCopyView>,
+    /// Rows read so far, of about `estimated_rows` (the server's estimate when planned).
+    pub copied_rows: u64,
+    pub estimated_rows: u64,
+    /// Rows copied per second since the store (re)started.
+    pub rows_per_s: u64,
+    /// Seconds left at that rate, by the estimate (none while the rate is unknown).
+    pub eta_s: Option<u64>,
+}
+
+/// One table's copy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TableCopyView {
+    /// `db.table`.
+    pub table: String,
+    pub estimated_rows: u64,
+    pub copied_rows: u64,
+    pub chunks: u64,
+    pub done: bool,
 }
 
 /// The store of one instance of a sharded source.

@@ -19,7 +19,7 @@ pub use node::NodeRecord;
 pub use project::{
     checkpoint_key, ConnectorSpec, DataSource, DataSourceKind, DatahubRecordType, HistoryEntry, LogicalTable,
     Partition, Placement, Project, ProjectOptions, ProjectSpec, ProjectState, Sasl, SaslMechanism,
-    StoreOptions, Tls, DEFAULT_CONNECTOR,
+    SnapshotOptions, StoreOptions, SyncMode, SyncModes, Tls, DEFAULT_CONNECTOR,
 };
 pub use sources::{ProjectSources, SourceServer, SourcesError};
 pub use state::{MetaError, MetaState};

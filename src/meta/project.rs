@@ -279,6 +279,81 @@ impl StoreOptions {
     }
 }
 
+/// What a project syncs: each selected table's existing rows (`full`), then every change
+/// (`incremental`). As JSON, the list of those it does, `["full", "incremental"]`; by default
+/// `["incremental"]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<SyncMode>", into = "Vec<SyncMode>")]
+pub struct SyncModes {
+    pub full: bool,
+    pub incremental: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    Full,
+    Incremental,
+}
+
+impl Default for SyncModes {
+    fn default() -> Self {
+        SyncModes { full: false, incremental: true }
+    }
+}
+
+impl TryFrom<Vec<SyncMode>> for SyncModes {
+    type Error = String;
+
+    fn try_from(modes: Vec<SyncMode>) -> Result<Self, String> {
+        if modes.is_empty() {
+            return Err("sync: give \"full\", \"incremental\" or both".into());
+        }
+        Ok(SyncModes {
+            full: modes.contains(&SyncMode::Full),
+            incremental: modes.contains(&SyncMode::Incremental),
+        })
+    }
+}
+
+impl From<SyncModes> for Vec<SyncMode> {
+    fn from(m: SyncModes) -> Self {
+        [(m.full, SyncMode::Full), (m.incremental, SyncMode::Incremental)]
+            .into_iter()
+            .filter_map(|(on, mode)| on.then_some(mode))
+            .collect()
+    }
+}
+
+/// How a full sync copies tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotOptions {
+    /// Rows read per chunk (100-100000): each chunk is one short read of the table, in key order.
+    pub chunk_rows: u32,
+    /// Chunks read ahead of the change log (1-64): more copies faster and holds more memory
+    /// (about `chunk_rows` rows each).
+    pub parallelism: u32,
+}
+
+impl Default for SnapshotOptions {
+    fn default() -> Self {
+        SnapshotOptions { chunk_rows: 8192, parallelism: 4 }
+    }
+}
+
+impl SnapshotOptions {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(100..=100_000).contains(&self.chunk_rows) {
+            return Err("snapshot.chunk_rows must be between 100 and 100000".into());
+        }
+        if !(1..=64).contains(&self.parallelism) {
+            return Err("snapshot.parallelism must be between 1 and 64".into());
+        }
+        Ok(())
+    }
+}
+
 /// One consumer of the project's store: a destination with its own format, partition rule,
 /// topics and checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,6 +388,12 @@ pub struct ProjectSpec {
     /// matches a table wins, a table none matches keeps its name.
     #[serde(default)]
     pub routes: Vec<RouteRule>,
+    /// Existing rows, changes, or both.
+    #[serde(default)]
+    pub sync: SyncModes,
+    /// How a full sync copies tables.
+    #[serde(default)]
+    pub snapshot: SnapshotOptions,
 }
 
 impl ProjectSpec {
@@ -463,6 +544,8 @@ impl Project {
                 store: StoreOptions::default(),
                 connectors: Vec::new(),
                 routes: Vec::new(),
+                sync: Default::default(),
+                snapshot: Default::default(),
             },
             state,
             error: None,

@@ -525,6 +525,8 @@ mod tests {
             store: Default::default(),
             connectors: Vec::new(),
             routes: Vec::new(),
+            sync: Default::default(),
+            snapshot: Default::default(),
         }
     }
 

@@ -13,7 +13,7 @@
 use super::command::{Action, CheckpointUpdate, Command};
 use super::project::{
     ConnectorSpec, DataSource, DataSourceKind, DatahubRecordType, HistoryEntry, LogicalTable, Partition,
-    ProjectOptions, ProjectSpec, Sasl, SaslMechanism, StoreOptions, Tls,
+    ProjectOptions, ProjectSpec, Sasl, SaslMechanism, SnapshotOptions, StoreOptions, SyncModes, Tls,
 };
 use crate::codec::Format;
 use crate::model::{Position, TableChanges};
@@ -34,6 +34,7 @@ pub enum LogCommand {
     V9(v9::Command),
     V10(v10::Command),
     V11(v11::Command),
+    V12(v12::Command),
 }
 
 impl From<Command> for LogCommand {
@@ -43,7 +44,7 @@ impl From<Command> for LogCommand {
                 LogCommand::V11(v11::Command::CreateDataSource { source: source.into() })
             }
             Command::CreateProject { spec, now_ms } => {
-                LogCommand::V7(v7::Command::CreateProject { spec: spec.into(), now_ms })
+                LogCommand::V12(v12::Command::CreateProject { spec: spec.into(), now_ms })
             }
             Command::SaveCheckpoints { node, checkpoints } => LogCommand::V6(v6::Command::SaveCheckpoints {
                 node,
@@ -156,6 +157,9 @@ impl LogCommand {
             }
             LogCommand::V11(v11::Command::UpdateDataSource { source, now_ms }) => {
                 Command::UpdateDataSource { source: source.into(), now_ms }
+            }
+            LogCommand::V12(v12::Command::CreateProject { spec, now_ms }) => {
+                Command::CreateProject { spec: spec.into(), now_ms }
             }
         }
     }
@@ -749,6 +753,83 @@ pub mod v11 {
     }
 }
 
+pub mod v12 {
+    //! Version 12: project specs gained what a project syncs (existing rows, changes or both)
+    //! and how a full sync copies tables, with room for a row filter and column selection per
+    //! object rule (the model holds none yet). Frozen.
+    use super::v7;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Command {
+        CreateProject { spec: ProjectSpec, now_ms: u64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ProjectSpec {
+        pub spec: v7::ProjectSpec,
+        pub full: bool,
+        pub incremental: bool,
+        pub chunk_rows: u32,
+        pub parallelism: u32,
+        /// Room: one per object rule of `spec`, in their order.
+        pub object_filters: Vec<ObjectFilter>,
+    }
+
+    /// Room: a row filter and the columns kept, for the tables an object rule selects.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ObjectFilter {
+        pub row_filter: Option<String>,
+        pub columns: Option<Vec<String>>,
+        pub exclude_columns: Vec<String>,
+    }
+}
+
+// --- model <-> v12 ----------------------------------------------------------------------------
+
+impl From<ProjectSpec> for v12::ProjectSpec {
+    fn from(s: ProjectSpec) -> Self {
+        let (sync, snapshot) = (s.sync, s.snapshot.clone());
+        // One per object rule when any shapes rows or columns; none otherwise.
+        let object_filters = match s.objects.iter().any(ObjectRule::shapes) {
+            true => s
+                .objects
+                .iter()
+                .map(|o| v12::ObjectFilter {
+                    row_filter: o.row_filter.clone(),
+                    columns: o.columns.clone(),
+                    exclude_columns: o.exclude_columns.clone(),
+                })
+                .collect(),
+            false => Vec::new(),
+        };
+        v12::ProjectSpec {
+            spec: s.into(),
+            full: sync.full,
+            incremental: sync.incremental,
+            chunk_rows: snapshot.chunk_rows,
+            parallelism: snapshot.parallelism,
+            object_filters,
+        }
+    }
+}
+
+impl From<v12::ProjectSpec> for ProjectSpec {
+    fn from(s: v12::ProjectSpec) -> Self {
+        let mut spec: ProjectSpec = s.spec.into();
+        for (object, f) in spec.objects.iter_mut().zip(s.object_filters) {
+            object.row_filter = f.row_filter;
+            object.columns = f.columns;
+            object.exclude_columns = f.exclude_columns;
+        }
+        ProjectSpec {
+            sync: SyncModes { full: s.full, incremental: s.incremental },
+            snapshot: SnapshotOptions { chunk_rows: s.chunk_rows, parallelism: s.parallelism },
+            ..spec
+        }
+    }
+}
+
 // --- model <-> v11 ----------------------------------------------------------------------------
 
 impl From<Tls> for v10::Tls {
@@ -1259,6 +1340,8 @@ impl From<v2::ProjectSpec> for ProjectSpec {
             store: StoreOptions::default(),
             connectors: Vec::new(),
             routes: Vec::new(),
+            sync: SyncModes::default(),
+            snapshot: SnapshotOptions::default(),
         }
     }
 }
@@ -1359,6 +1442,8 @@ impl From<v1::ProjectSpec> for ProjectSpec {
             store: StoreOptions::default(),
             connectors: Vec::new(),
             routes: Vec::new(),
+            sync: SyncModes::default(),
+            snapshot: SnapshotOptions::default(),
         }
     }
 }
@@ -1371,7 +1456,13 @@ impl From<ObjectRule> for v1::ObjectRule {
 
 impl From<v1::ObjectRule> for ObjectRule {
     fn from(r: v1::ObjectRule) -> Self {
-        ObjectRule { database: r.database, tables: r.tables, exclude: r.exclude, topic: r.topic }
+        ObjectRule {
+            database: r.database,
+            tables: r.tables,
+            exclude: r.exclude,
+            topic: r.topic,
+            ..Default::default()
+        }
     }
 }
 
@@ -1605,6 +1696,7 @@ mod tests {
                 tables: vec!["orders".into()],
                 exclude: vec![],
                 topic: "{database}.{table}".into(),
+                ..Default::default()
             }],
             format: Format::Canal,
             partition: Partition::Table,
@@ -1613,6 +1705,8 @@ mod tests {
             store: StoreOptions::default(),
             connectors: Vec::new(),
             routes: Vec::new(),
+            sync: SyncModes::default(),
+            snapshot: SnapshotOptions::default(),
         };
         vec![
             Command::CreateDataSource {
@@ -2145,6 +2239,41 @@ mod tests {
             }
         }
         check_fixture(FIXTURE_V11, v11_commands(), |c| matches!(c, LogCommand::V11(_)));
+    }
+
+    /// v12 entries as bytes; frozen.
+    const FIXTURE_V12: &str = include_str!("testdata/log_v12.hex");
+
+    fn v12_commands() -> Vec<Command> {
+        let mut spec = match v7_commands().remove(4) {
+            Command::CreateProject { spec, .. } => spec,
+            other => panic!("{other:?}"),
+        };
+        spec.sync = SyncModes { full: true, incremental: true };
+        spec.snapshot = SnapshotOptions { chunk_rows: 5000, parallelism: 2 };
+        let mut filtered = spec.clone();
+        filtered.name = "filtered".into();
+        filtered.objects[0].row_filter = Some("status <> 'deleted'".into());
+        filtered.objects[0].columns = Some(vec!["id".into(), "status".into()]);
+        filtered.objects.push(ObjectRule {
+            database: "crm".into(),
+            exclude_columns: vec!["secret".into()],
+            ..Default::default()
+        });
+        vec![
+            Command::CreateProject { spec, now_ms: 1_700_001_000_000 },
+            Command::CreateProject { spec: filtered, now_ms: 1_700_001_100_000 },
+        ]
+    }
+
+    #[test]
+    fn v12_keeps_what_a_project_syncs() {
+        if FIXTURE_V12.trim().is_empty() {
+            for c in v12_commands() {
+                println!("{}", hex::encode(encode(&LogCommand::from(c))));
+            }
+        }
+        check_fixture(FIXTURE_V12, v12_commands(), |c| matches!(c, LogCommand::V12(_)));
     }
 
     #[test]

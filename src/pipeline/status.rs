@@ -1,7 +1,8 @@
 //! Live figures of a running project, written by its store and connector, read by the API.
 
 use super::latency::{LatencyWindow, Quantiles};
-use crate::model::Position;
+use crate::model::{Position, TableName};
+use crate::snapshot::TableProgress;
 use crate::source::XaPrepared;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +38,41 @@ pub struct PipelineStatus {
     /// When the store started here (unix ms) and its log's appended bytes then: where its
     /// counters start (`store_rows` counts from 0).
     pub store_started: Mutex<Option<(u64, u64)>>,
+    /// A full sync's progress, each table's as its last chunk in the log left it.
+    snapshot: Mutex<SnapshotStatus>,
+    /// Tables the API asked to copy again, until the store takes them.
+    snapshot_requests: Mutex<Vec<TableName>>,
+    /// Raised with each request.
+    pub snapshot_requested: tokio::sync::Notify,
+}
+
+/// A full sync as the store last recorded it.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotStatus {
+    pub tables: BTreeMap<String, TableProgress>,
+    /// When this run's copy began, and the rows copied by then (the rate since).
+    pub began: Option<(Instant, u64)>,
+}
+
+impl SnapshotStatus {
+    pub fn copied_rows(&self) -> u64 {
+        self.tables.values().map(|t| t.copied_rows).sum()
+    }
+
+    /// Rows copied per second in this run.
+    pub fn rows_per_s(&self) -> u64 {
+        match self.began {
+            Some((at, rows)) => {
+                let secs = at.elapsed().as_secs_f64();
+                if secs < 0.5 {
+                    0
+                } else {
+                    (self.copied_rows().saturating_sub(rows) as f64 / secs) as u64
+                }
+            }
+            None => 0,
+        }
+    }
 }
 
 /// Live figures of one connector, kept by the node that runs it.
@@ -175,5 +211,34 @@ impl PipelineStatus {
 
     pub fn store_committed_seq(&self) -> u64 {
         self.store_committed_seq.load(Ordering::Relaxed)
+    }
+
+    /// The full sync's tables as a store run starts (from its log): the rate counts from here.
+    pub fn snapshot_begins(&self, tables: &[TableProgress]) {
+        let mut s = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        s.tables = tables.iter().map(|t| (t.table.to_string(), t.clone())).collect();
+        s.began = Some((Instant::now(), s.copied_rows()));
+    }
+
+    /// A table's progress, as a chunk just appended left it.
+    pub fn snapshot_progress(&self, table: &TableProgress) {
+        let mut s = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        s.tables.insert(table.table.to_string(), table.clone());
+    }
+
+    /// Asks the store to copy `tables` again (from their first row), beside its changes.
+    pub fn request_snapshot(&self, tables: Vec<TableName>) {
+        self.snapshot_requests.lock().unwrap_or_else(|p| p.into_inner()).extend(tables);
+        self.snapshot_requested.notify_one();
+    }
+
+    /// The tables asked for since the last call.
+    pub fn take_snapshot_requests(&self) -> Vec<TableName> {
+        std::mem::take(&mut *self.snapshot_requests.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The full sync's progress (no tables: the project copies none).
+    pub fn snapshot(&self) -> SnapshotStatus {
+        self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

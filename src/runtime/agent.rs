@@ -36,6 +36,7 @@ use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::rocketmq::RocketmqSinkConfig;
 use crate::sink::{stable_hash, Destination, SinkContext, SinkError};
 use crate::source::mysql::server_info_and_zone;
+use crate::source::shape::Shapes;
 use crate::source::{Routes, TableFilter};
 use crate::store::{ChangeLog, Retention, RocksChangeLog};
 use actix::prelude::*;
@@ -190,6 +191,8 @@ struct Plan {
     /// Which tables the stores read and where they land: on a sharded source, its shards and
     /// each shard to (where the project's routes take) its logical table.
     filter: Arc<TableFilter>,
+    /// What of each table the stores keep (row filters, columns).
+    shapes: Arc<Shapes>,
     routes: Arc<Routes>,
     /// The server id the stores register with on their sources.
     server_id: u32,
@@ -267,13 +270,15 @@ impl NodeAgent {
             connectors.push((connector, destination));
         }
         let filter = Arc::new(TableFilter::new(&objects).map_err(|e| e.to_string())?);
+        // On a sharded source `objects` are the shards' (whole: shaping is refused there).
+        let shapes = Arc::new(Shapes::new(&objects).map_err(|e| e.to_string())?);
         let server_id = project
             .spec
             .options
             .server_id
             .unwrap_or_else(|| replica_server_id(state.key_check.as_deref().unwrap_or_default(), name));
         let routes = Arc::new(Routes::new(&routes).map_err(|e| e.to_string())?);
-        Ok(Plan { project, streams, connectors, filter, routes, server_id })
+        Ok(Plan { project, streams, connectors, filter, shapes, routes, server_id })
     }
 
     /// Opens a local store (in `dir`, `name` in logs), ready to continue from the oldest
@@ -449,6 +454,9 @@ impl NodeAgent {
                 .filter_map(|e| Some((history.local(&e.key)?, e.value.clone())))
                 .collect(),
             replicate_history: replicate_history(self.config.meta.clone(), name.to_string(), epoch, history),
+            shapes: plan.shapes.clone(),
+            full: plan.project.spec.sync.full,
+            snapshot: plan.project.spec.snapshot.clone(),
         };
         let report = ctx.address().recipient();
         let arbiter = Arbiter::new();

@@ -10,6 +10,14 @@
 //! change of it: a change before the position is in the read, one after it either comes after
 //! the copy in the log or removes the copied row. Nothing is written to the source.
 //!
-//! Layout: `window.rs` (one chunk's window: which rows survive; pure).
+//! Layout: `window.rs` (one chunk's window: which rows survive; pure), `merge.rs` (the store's
+//! windows and the chunks waiting for the stream; pure), `copier.rs` (the task reading chunks),
+//! `progress.rs` (each table's progress, saved with its chunks).
 
+pub mod copier;
+pub mod merge;
+pub mod progress;
 pub mod window;
+
+pub use copier::{Copier, Pending, ToStore};
+pub use progress::TableProgress;

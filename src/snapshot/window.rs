@@ -36,12 +36,18 @@ pub struct Window {
     key: Vec<usize>,
     /// The last position each key was touched at while the window was open.
     touched: HashMap<KeyBytes, Position>,
+    /// The last position the whole table was emptied at (TRUNCATE, DROP) while the window was open.
+    cleared: Option<Position>,
 }
 
 impl Window {
     /// Opened before the chunk is read.
     pub fn open(table: TableName, key: Vec<usize>) -> Window {
-        Window { table, key, touched: HashMap::new() }
+        Window { table, key, touched: HashMap::new(), cleared: None }
+    }
+
+    pub fn table(&self) -> &TableName {
+        &self.table
     }
 
     /// A change seen in the stream: a row event of `table` starting at `at`, with its images.
@@ -60,10 +66,20 @@ impl Window {
         }
     }
 
+    /// `table` emptied at `at` (TRUNCATE, DROP): a chunk read before that keeps no row.
+    pub fn clear(&mut self, table: &TableName, at: &Position) {
+        if *table == self.table {
+            self.cleared = Some(at.clone());
+        }
+    }
+
     /// The chunk's rows no change at or after its position touched, in key order; and the last
     /// key read (where the next chunk starts), even when every row was dropped.
     pub fn close(self, chunk: Chunk) -> (Vec<Vec<Value>>, Option<Vec<Value>>) {
         let last = chunk.rows.last().map(|row| self.key.iter().map(|&i| row[i].clone()).collect());
+        if self.cleared.as_ref().is_some_and(|p| !chunk.at.is_after(p)) {
+            return (Vec::new(), last);
+        }
         let newer = |row: &Vec<Value>| {
             self.touched.get(&key_bytes(row, &self.key)).is_some_and(|p| !chunk.at.is_after(p))
         };
@@ -107,6 +123,22 @@ mod tests {
         w.change(&orders(), &at(900), Some(&row(1, "a")), Some(&row(5, "moved")));
         let chunk = Chunk { at: at(800), rows: vec![row(1, "a"), row(5, "e"), row(9, "i")] };
         assert_eq!(w.close(chunk).0, vec![row(9, "i")]);
+    }
+
+    #[test]
+    fn a_table_emptied_after_the_read_keeps_no_row_of_it() {
+        let mut w = Window::open(orders(), vec![0]);
+        w.clear(&TableName::new("shop", "other"), &at(700));
+        let chunk = || Chunk { at: at(600), rows: vec![row(1, "a")] };
+        let mut before = Window::open(orders(), vec![0]);
+        before.clear(&orders(), &at(500));
+        assert_eq!(
+            before.close(chunk()).0,
+            vec![row(1, "a")],
+            "emptied before the read: the read is after it"
+        );
+        w.clear(&orders(), &at(700));
+        assert_eq!(w.close(chunk()), (vec![], Some(vec![Value::Int(1)])));
     }
 
     #[test]

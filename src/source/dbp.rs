@@ -72,6 +72,7 @@ impl ShardedTables {
                 tables: vec![pattern.table_glob()],
                 exclude: Vec::new(),
                 topic: topic.to_string(),
+                ..Default::default()
             });
             physical_routes.push(RouteRule {
                 from: format!("{}.{}", pattern.database_glob(), pattern.table_glob()),
@@ -103,6 +104,7 @@ mod tests {
             tables: tables.iter().map(|t| t.to_string()).collect(),
             exclude: Vec::new(),
             topic: "{database}.{table}".into(),
+            ..Default::default()
         }
     }
 

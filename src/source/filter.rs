@@ -19,6 +19,37 @@ pub struct ObjectRule {
     /// Destination topic pattern; `{database}` and `{table}` are replaced.
     #[serde(default = "default_topic")]
     pub topic: String,
+    /// Keep only the rows for which this condition holds (`source::row_filter`), in the copy
+    /// and in the changes alike.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub row_filter: Option<String>,
+    /// The columns kept (the key's always are); none: every column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// Columns left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_columns: Vec<String>,
+}
+
+impl Default for ObjectRule {
+    fn default() -> Self {
+        ObjectRule {
+            database: String::new(),
+            tables: Vec::new(),
+            exclude: Vec::new(),
+            topic: default_topic(),
+            row_filter: None,
+            columns: None,
+            exclude_columns: Vec::new(),
+        }
+    }
+}
+
+impl ObjectRule {
+    /// It keeps some rows or columns only.
+    pub fn shapes(&self) -> bool {
+        self.row_filter.is_some() || self.columns.is_some() || !self.exclude_columns.is_empty()
+    }
 }
 
 fn default_topic() -> String {
@@ -67,10 +98,15 @@ impl TableFilter {
     }
 
     fn rule(&self, database: &str, table: &str) -> Option<&CompiledRule> {
-        self.rules.iter().find(|r| {
-            r.database.is_match(database)
-                && (r.tables.is_empty() || r.tables.iter().any(|m| m.is_match(table)))
-                && !r.exclude.iter().any(|m| m.is_match(table))
+        self.rule_index(&TableName::new(database, table)).map(|i| &self.rules[i])
+    }
+
+    /// The index of the object rule that syncs `name` (the first that matches).
+    pub fn rule_index(&self, name: &TableName) -> Option<usize> {
+        self.rules.iter().position(|r| {
+            r.database.is_match(&name.database)
+                && (r.tables.is_empty() || r.tables.iter().any(|m| m.is_match(&name.table)))
+                && !r.exclude.iter().any(|m| m.is_match(&name.table))
         })
     }
 
@@ -119,6 +155,7 @@ mod tests {
             tables: tables.iter().map(|s| s.to_string()).collect(),
             exclude: exclude.iter().map(|s| s.to_string()).collect(),
             topic: "{database}.{table}".into(),
+            ..Default::default()
         }
     }
 

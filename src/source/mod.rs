@@ -8,6 +8,8 @@ pub mod dbp;
 pub mod filter;
 pub mod mysql;
 pub mod routes;
+pub mod row_filter;
+pub mod shape;
 pub mod shards;
 
 use crate::model::{DdlRecord, Position, RowsBatch, TableSchema, TxEnd};
@@ -66,6 +68,9 @@ pub enum SourceEvent {
         position: Position,
         ts: u32,
     },
+    /// Every event before this position was delivered (an idle server's heartbeat): what a
+    /// full sync waits for before a chunk read there goes into the log. Not a resume point.
+    Passed(Position),
 }
 
 /// XA transactions prepared and awaiting their outcome. Their rows are held, and a restart

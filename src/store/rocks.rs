@@ -20,6 +20,9 @@ const CF_INDEX: &str = "index";
 /// The source's schema history (`source::mysql::SchemaHistory`): opaque entries, kept with the
 /// log they decode.
 const CF_HISTORY: &str = "history";
+/// A full sync's progress, one entry per table (opaque here, `snapshot::TableProgress`), written
+/// in the same batch as the chunk it counts.
+const CF_SNAPSHOT: &str = "snapshot";
 const KEY_STATE: &[u8] = b"state";
 
 /// Raw entries of a column family.
@@ -99,7 +102,7 @@ impl RocksChangeLog {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_write_buffer_size(4 << 20);
-        let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE, CF_INDEX, CF_HISTORY].map(|name| {
+        let cfs = [CF_LOG, CF_SCHEMAS, CF_STATE, CF_INDEX, CF_HISTORY, CF_SNAPSHOT].map(|name| {
             let mut cf = Options::default();
             if name == CF_LOG {
                 cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
@@ -299,8 +302,33 @@ impl RocksChangeLog {
 
     /// Every schema history entry saved.
     pub fn history_entries(&self) -> Result<KeyValues, StoreError> {
+        self.entries(CF_HISTORY)
+    }
+
+    /// A full sync's progress entries, by key.
+    pub fn snapshot_entries(&self) -> Result<KeyValues, StoreError> {
+        self.entries(CF_SNAPSHOT)
+    }
+
+    /// Saves full sync progress entries without records (a plan).
+    pub fn put_snapshot_entries(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (k, v) in entries {
+            batch.put_cf(self.cf(CF_SNAPSHOT), k, v);
+        }
+        self.db.write(batch)?;
+        Ok(())
+    }
+
+    /// [`ChangeLog::append`] with a full sync progress entry, in the same write: the records
+    /// and the progress that counts them are saved together or not at all.
+    pub fn append_snapshot(&self, records: &[Record], key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
+        self.write(records, None, Some((key, value)))
+    }
+
+    fn entries(&self, cf: &str) -> Result<KeyValues, StoreError> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_HISTORY), IteratorMode::Start) {
+        for item in self.db.iterator_cf(self.cf(cf), IteratorMode::Start) {
             let (k, v) = item?;
             out.push((k.to_vec(), v.to_vec()));
         }
@@ -440,6 +468,58 @@ impl RocksChangeLog {
         })
     }
 
+    /// Appends `records` with the bookkeeping, and `snapshot`'s progress entry, in one batch.
+    fn write(
+        &self,
+        records: &[Record],
+        position: Option<&Position>,
+        snapshot: Option<(&[u8], &[u8])>,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seq = self.last_seq.load(Ordering::Acquire);
+        let mut bytes = self.bytes.load(Ordering::Acquire);
+        let mut batch = WriteBatch::default();
+        let log = self.cf(CF_LOG);
+        let mut ended = None;
+        for record in records {
+            seq += 1;
+            let value = encode(record);
+            bytes += value.len() as u64;
+            batch.put_cf(log, seq.to_be_bytes(), value);
+            match record {
+                Record::Rows(rows) => state.rows = rows.first_row_seq + rows.rows.len() as u64,
+                Record::Ddl(_) => {}
+                Record::TxEnd(end) | Record::Heartbeat(end) => {
+                    state.committed_seq = seq;
+                    state.committed_ts = end.ts;
+                    state.position = Some(end.position.clone());
+                    ended = Some((seq, IndexEntry { ts: end.ts, position: end.position.clone(), bytes }));
+                }
+            }
+        }
+        if let Some((at, entry)) = &ended {
+            batch.put_cf(self.cf(CF_INDEX), at.to_be_bytes(), encode(entry));
+        }
+        if let Some(p) = position {
+            // A position without records (progress on filtered tables) is a resume point too,
+            // as long as no transaction is open.
+            if state.committed_seq == seq {
+                state.position = Some(p.clone());
+            }
+        }
+        if let Some((k, v)) = snapshot {
+            batch.put_cf(self.cf(CF_SNAPSHOT), k, v);
+        }
+        batch.put_cf(self.cf(CF_STATE), KEY_STATE, encode(&*state));
+        self.db.write(batch)?;
+        self.bytes.store(bytes, Ordering::Release);
+        self.last_seq.store(seq, Ordering::Release);
+        if let Some(first) = ended {
+            self.oldest.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(first);
+        }
+        Ok(seq)
+    }
+
     pub fn state(&self) -> StoreState {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -477,46 +557,7 @@ impl ChangeLog for RocksChangeLog {
     }
 
     fn append(&self, records: &[Record], position: Option<&Position>) -> Result<u64, StoreError> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut seq = self.last_seq.load(Ordering::Acquire);
-        let mut bytes = self.bytes.load(Ordering::Acquire);
-        let mut batch = WriteBatch::default();
-        let log = self.cf(CF_LOG);
-        let mut ended = None;
-        for record in records {
-            seq += 1;
-            let value = encode(record);
-            bytes += value.len() as u64;
-            batch.put_cf(log, seq.to_be_bytes(), value);
-            match record {
-                Record::Rows(rows) => state.rows = rows.first_row_seq + rows.rows.len() as u64,
-                Record::Ddl(_) => {}
-                Record::TxEnd(end) | Record::Heartbeat(end) => {
-                    state.committed_seq = seq;
-                    state.committed_ts = end.ts;
-                    state.position = Some(end.position.clone());
-                    ended = Some((seq, IndexEntry { ts: end.ts, position: end.position.clone(), bytes }));
-                }
-            }
-        }
-        if let Some((at, entry)) = &ended {
-            batch.put_cf(self.cf(CF_INDEX), at.to_be_bytes(), encode(entry));
-        }
-        if let Some(p) = position {
-            // A position without records (progress on filtered tables) is a resume point too,
-            // as long as no transaction is open.
-            if state.committed_seq == seq {
-                state.position = Some(p.clone());
-            }
-        }
-        batch.put_cf(self.cf(CF_STATE), KEY_STATE, encode(&*state));
-        self.db.write(batch)?;
-        self.bytes.store(bytes, Ordering::Release);
-        self.last_seq.store(seq, Ordering::Release);
-        if let Some(first) = ended {
-            self.oldest.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(first);
-        }
-        Ok(seq)
+        self.write(records, position, None)
     }
 
     fn read_from(&self, from: u64, max: usize, max_bytes: usize) -> Result<Vec<(u64, Record)>, StoreError> {

@@ -393,6 +393,7 @@ mod tests {
             tables: vec!["orders".into()],
             exclude: Vec::new(),
             topic: "{database}.{table}".into(),
+            ..Default::default()
         }];
         project.instances = vec!["a".into(), "b".into()];
         let ask = |tables: &[&str]| VerifyRequest {

@@ -273,7 +273,8 @@ fn a_row_a_full_sync_copied_is_a_read_from_the_snapshot() {
     let batch = batch(1, Op::Read, vec![inserted(row_a())]);
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 1, "no tombstone, no key headers");
-    assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 0);
+    // A copied row's position ends in its row sequence (1000), unique in the store.
+    assert_envelope(&msgs[0], Some(KEY_42), "42\u{1}eu", 1000);
     let mut expected = message(J::Null, parse(ROW_A), "r", 0);
     expected["source"]["snapshot"] = json!("true");
     assert_json(&value_json(&msgs[0]), &expected);

@@ -206,6 +206,7 @@ fn a_row_a_full_sync_copied_is_a_row_record() {
     let batch = batch(1, Op::Read, vec![inserted(row_a())]);
     let msgs = encode(&mut encoder(), &schema, &batch, true);
     assert_eq!(msgs.len(), 1);
-    assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 0);
+    // A copied row's position ends in its row sequence (1000), unique in the store.
+    assert_envelope(&msgs[0], Some("42\u{1}eu"), "42\u{1}eu", 1000);
     assert_json(&value_json(&msgs[0]), &message(J::Null, parse(ROW_A), "42\u{1}eu", 1000, "ROW"));
 }

@@ -42,6 +42,10 @@ pub enum SourceError {
     Unsupported(String),
     #[error("table {table}: {reason}")]
     Table { table: String, reason: String },
+    /// A table's columns changed between reading its definition and reading its rows: read
+    /// the definition again.
+    #[error("table {table}: its definition changed while it was being read")]
+    DefinitionChanged { table: String },
     /// The connection dropped or the server went away mid-stream.
     #[error("connection lost: {0}")]
     ConnectionLost(String),

@@ -601,7 +601,7 @@ impl Replication {
                 Ok(())
             }
             HEARTBEAT_EVENT => {
-                self.on_heartbeat();
+                self.on_heartbeat(ev);
                 Ok(())
             }
             PARTIAL_UPDATE_ROWS => Err(SourceError::Unsupported(
@@ -881,9 +881,14 @@ impl Replication {
         self.xa.hold().unwrap_or(&self.resume).clone()
     }
 
-    fn on_heartbeat(&mut self) {
+    fn on_heartbeat(&mut self, ev: &Event) {
         if self.last_progress.elapsed() >= PROGRESS_EVERY && !self.resume.file.is_empty() {
             self.push_progress(now_secs());
+        }
+        // The server is idle at the end of what it sent: every event before is delivered.
+        let pos = u64::from(ev.header().log_pos());
+        if pos > 0 && !self.file.is_empty() && !self.group.in_tx {
+            self.pending.push(SourceEvent::Passed(Position { file: self.file.clone(), pos, gtid: None }));
         }
     }
 
@@ -904,6 +909,12 @@ impl Replication {
             self.resume_reported = false;
             if self.last_progress.elapsed() >= PROGRESS_EVERY {
                 self.push_progress(h.timestamp());
+            }
+            // Delivered through the end of a group the project skips (one mark, moved along).
+            let passed = Position { file: self.file.clone(), pos: h.log_pos() as u64, gtid: None };
+            match self.pending.last_mut() {
+                Some(SourceEvent::Passed(p)) => *p = passed,
+                _ => self.pending.push(SourceEvent::Passed(passed)),
             }
         }
     }

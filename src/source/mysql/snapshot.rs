@@ -13,7 +13,7 @@ use super::conn::{self, connect_caching, query_error};
 use super::statement;
 use super::{MysqlConfig, SourceError};
 use crate::codec::time::Civil;
-use crate::model::{Column, ColumnKind, Position, TableSchema, Value};
+use crate::model::{Column, ColumnKind, Position, TableName, TableSchema, Value};
 use mysql_async::prelude::Queryable as _;
 use mysql_async::Value as MyValue;
 
@@ -82,7 +82,26 @@ impl PageReader {
                 ));
             };
             let pos = pos.parse().map_err(|_| SourceError::Unsupported(format!("binlog_snapshot_position {pos:?}")))?;
-            let rows = self.page(schema, after, limit).await?;
+            // The definition in force now (not versioned: a change before the snapshot shows):
+            // a page is only read with the columns the snapshot has.
+            let columns: Vec<String> = self
+                .conn
+                .exec(
+                    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                     ORDER BY ORDINAL_POSITION",
+                    (&schema.name.database, &schema.name.table),
+                )
+                .await
+                .map_err(query_error)?;
+            let changed = || SourceError::DefinitionChanged { table: schema.name.to_string() };
+            if !columns.iter().map(String::as_str).eq(schema.columns.iter().map(|c| c.name.as_str())) {
+                return Err(changed());
+            }
+            let rows = match self.page(schema, after, limit).await {
+                // ER_TABLE_DEF_CHANGED: altered after the snapshot began.
+                Err(SourceError::Server { code: 1412, .. }) => return Err(changed()),
+                read => read?,
+            };
             Ok((Position { file, pos, gtid: None }, rows))
         }
         .await;
@@ -135,6 +154,19 @@ impl PageReader {
                 })
             })
             .collect()
+    }
+
+    /// The server's estimate of the rows `table` holds (InnoDB's statistics; 0 without one).
+    pub async fn estimate(&mut self, table: &TableName) -> Result<u64, SourceError> {
+        let rows: Option<Option<u64>> = self
+            .conn
+            .exec_first(
+                "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (&table.database, &table.table),
+            )
+            .await
+            .map_err(query_error)?;
+        Ok(rows.flatten().unwrap_or(0))
     }
 
     pub async fn close(self) {
