@@ -329,6 +329,7 @@ fn console_logs_in_adds_a_source_creates_watches_and_pauses_a_project() {
     browser.select("#create-format", "default");
     browser.select("#create-partition", "hash");
     browser.select("#create-start", "now");
+    browser.select("#create-sync", "full,incremental");
     browser.click("#create-preview");
     let rules = json!({"objects": [{"database": db, "tables": ["ord*"]}]});
     let (status, preview) = node.post("/datasources/maria/tables", rules);
@@ -345,6 +346,9 @@ fn console_logs_in_adds_a_source_creates_watches_and_pauses_a_project() {
     browser.wait_equal("#project-state", "running");
     browser.wait_attrs("#project-actions button", "data-action", &["pause", "stop"]);
 
+    // Its full sync copied the empty table: what follows are changes only.
+    node.wait_project(&db, Duration::from_secs(60), |p| p["full_sync"]["state"] == "done");
+
     // Rows written now reach Kafka; the page shows what the API says, from the node.
     sql.exec(&format!("INSERT INTO {db}.orders SELECT seq, 'a' FROM {db}.seq_1_to_250"));
     // What follows commits in a later second than the insert: the reset below resends it.
@@ -358,6 +362,8 @@ fn console_logs_in_adds_a_source_creates_watches_and_pauses_a_project() {
     browser.wait_equal("#project-summary [data-field=node]", "1");
     browser.wait_equal("[data-component=store] [data-field=node]", "1");
     browser.wait_equal("[data-component=store] [data-field=state]", "running");
+    // Created with a full sync: the table was empty then, so its copy is done at once.
+    browser.wait_contains("[data-component=store] [data-field=full_sync]", "done: 0 of ~0 rows, 1/1 tables");
     browser.wait_equal("[data-connector=default] [data-field=rows]", "265");
     browser.wait_equal("[data-connector=default] [data-field=node]", "1");
     let checkpoint = &project["position"];

@@ -283,7 +283,7 @@ async fn live(
     Ok(HttpResponse::Ok().json(live))
 }
 
-fn starting(name: &str) -> ApiError {
+pub(super) fn starting(name: &str) -> ApiError {
     ApiError::Unavailable {
         code: "project_starting",
         message: format!("project {name:?} is starting or moving between nodes; try again in a few seconds"),

@@ -2,6 +2,7 @@
 //! added to its objects later, a consumer that lost data), beside its changes, on the node that
 //! runs its store.
 
+use super::connectors::starting;
 use super::error::ErrorBody;
 use super::forward::{forward, is_forwarded};
 use super::openapi::ServiceConfig;
@@ -128,11 +129,4 @@ async fn copy_again(
     live.status.request_snapshot(tables.clone());
     tracing::info!(project = %name, tables = ?asked.tables, "copying tables again");
     Ok(HttpResponse::Accepted().json(SnapshotView { project: name.into_inner(), tables: asked.tables }))
-}
-
-fn starting(name: &str) -> ApiError {
-    ApiError::Unavailable {
-        code: "project_starting",
-        message: format!("project {name:?} is starting or moving between nodes; try again in a few seconds"),
-    }
 }

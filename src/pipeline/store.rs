@@ -172,12 +172,9 @@ impl StoreTask {
                 Ok(copying) => copying,
                 Err(StoreTaskError::Source(e)) if e.is_transient() => {
                     tracing::warn!(project = %self.project, error = %e, ?backoff, "full sync cannot start yet, retrying");
-                    self.status.set_error(Some(e.to_string()));
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = stop.wait_for(|s| *s) => return Ok(()),
+                    if self.back_off(&e, &mut backoff, &mut stop).await {
+                        return Ok(());
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -207,16 +204,30 @@ impl StoreTask {
                         backoff = Duration::from_millis(500);
                     }
                     tracing::warn!(project = %self.project, error = %e, ?backoff, "source interrupted, resuming");
-                    self.status.set_error(Some(e.to_string()));
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = stop.wait_for(|s| *s) => return Ok(()),
+                    if self.back_off(&e, &mut backoff, &mut stop).await {
+                        return Ok(());
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Shows a transient error and waits `backoff` (doubled for the next time, up to 30 s);
+    /// true when stopped meanwhile.
+    async fn back_off(
+        &self,
+        e: &SourceError,
+        backoff: &mut Duration,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
+        self.status.set_error(Some(e.to_string()));
+        tokio::select! {
+            _ = tokio::time::sleep(*backoff) => {}
+            _ = stop.wait_for(|s| *s) => return true,
+        }
+        *backoff = (*backoff * 2).min(Duration::from_secs(30));
+        false
     }
 
     /// A store started over (on another node, after losing its files) takes the replicated

@@ -475,6 +475,12 @@
         html += kvHtml("Stopped tables", items.join(""), "stopped_tables");
       }
       if (st && st.xa_prepared) html += kv("XA prepared", JSON.stringify(st.xa_prepared), "xa_prepared");
+      const fs = p.full_sync;
+      if (fs) {
+        const eta = fs.state === "copying" && fs.eta_s !== null ? `, ${duration(fs.eta_s * 1000)} left` : "";
+        html += kv("Full sync", `${fs.state}: ${num(fs.copied_rows)} of ~${num(fs.estimated_rows)} rows, ` +
+          `${fs.tables_done}/${fs.tables.length} tables, ${num(fs.rows_per_s)} rows/s${eta}`, "full_sync");
+      }
       html += `</dl>` +
         chartsHtml([
           ["Rows/s pulled", (pt) => pt.store_rows_per_s, perSecond],
@@ -705,6 +711,9 @@
         <label for="create-partition">Partition rule</label>
         <select id="create-partition"><option value="hash">hash (by primary key)</option>
           <option value="table">table</option><option value="one">one (partition 0)</option></select>
+        <label for="create-sync">Sync</label>
+        <select id="create-sync"><option value="incremental">changes only</option>
+          <option value="full,incremental">existing rows, then changes</option></select>
         <label for="create-start">Start position</label>
         <select id="create-start"><option value="now">now</option><option value="filepos">binlog file and position</option>
           <option value="gtid">GTID</option><option value="timestamp">time</option></select>
@@ -832,6 +841,7 @@
         format: $("#create-format").value,
         partition: $("#create-partition").value,
       };
+      body.sync = $("#create-sync").value.split(",");
       const kind = startKind.value;
       if (kind === "now") body.start = { from: "now" };
       else if (kind === "filepos") body.start = { file: $("#create-start-file").value.trim(), pos: Number($("#create-start-pos").value) };
