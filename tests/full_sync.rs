@@ -406,3 +406,31 @@ fn a_row_filter_and_column_selection_apply_to_the_copy_and_to_the_changes() {
     assert_same(&replayed, &want, &history);
     sql.exec(&format!("DROP DATABASE {db}"));
 }
+
+#[test]
+fn a_table_dropped_before_its_copy_is_done_with_and_the_others_copy_on() {
+    const ROWS: i64 = 200_000;
+    let (services, node, mut sql, db) = common::setup("fulldrop");
+    for t in ["a", "b"] {
+        sql.exec(&format!(
+            "CREATE TABLE {db}.{t} (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad CHAR(40) NOT NULL)"
+        ));
+    }
+    sql.exec(&format!("INSERT INTO {db}.a SELECT seq, seq, 'existing row' FROM {db}.seq_1_to_{ROWS}"));
+    sql.exec(&format!("INSERT INTO {db}.b SELECT seq, seq, 'existing row' FROM {db}.seq_1_to_100"));
+    node.register_sources(&services);
+    // Tables are copied in name order, one chunk at a time: `b` waits while `a` copies.
+    start_full_sync(&node, "drop", &db, json!({"chunk_rows": 500, "parallelism": 1}));
+    node.wait_project("drop", Duration::from_secs(60), |p| p["full_sync"]["copied_rows"].as_u64() > Some(0));
+    sql.exec(&format!("DROP TABLE {db}.b"));
+    let project = wait_caught_up(&node, "drop", Duration::from_secs(120));
+    assert_eq!(project["state"], "running", "{}", project["error"]);
+    let progress = &project["full_sync"];
+    assert_eq!(progress["tables_done"], 2, "{progress}");
+    let b = progress["tables"].as_array().unwrap().iter().find(|t| t["table"] == format!("{db}.b")).unwrap();
+    assert!(b["done"] == true && b["copied_rows"] == 0, "{progress}");
+    let msgs = read_all(&services, &format!("{db}.a"), ROWS as u64);
+    let (replayed, history) = replay(&msgs);
+    assert_same(&replayed, &source_rows(&mut sql, &format!("{db}.a")), &history);
+    sql.exec(&format!("DROP DATABASE {db}"));
+}

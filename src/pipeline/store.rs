@@ -523,6 +523,14 @@ impl StoreTask {
         resume: &Position,
         next_row: &mut u64,
     ) -> Result<(), StoreTaskError> {
+        if chunk.rows.is_empty() {
+            // Progress only (a table's end, or one dropped meanwhile): no schema to register.
+            let (key, value) = pending.progress.entry();
+            self.log.append_snapshot(&[], &key, &value)?;
+            self.status.snapshot_progress(&pending.progress);
+            let _ = pending.appended.send(());
+            return Ok(());
+        }
         let (schema, rows) = match self.shape(&pending.schema) {
             Kept::Whole => (pending.schema.clone(), chunk.rows),
             Kept::Shaped(shape) => {

@@ -11,7 +11,7 @@
 use super::progress::TableProgress;
 use super::window::Chunk;
 use crate::meta::SnapshotOptions;
-use crate::model::{TableName, TableSchema, Value};
+use crate::model::{Position, TableName, TableSchema, Value};
 use crate::source::mysql::snapshot::PageReader;
 use crate::source::mysql::{self, MysqlConfig, SourceError};
 use std::collections::VecDeque;
@@ -119,6 +119,13 @@ impl Copier {
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(30));
                     }
+                    Err(e) if self.gone(&progress.table).await => {
+                        tracing::info!(table = %progress.table, error = %e, "table dropped during its full sync: nothing more to copy");
+                        match self.finish(&mut progress, &mut in_flight).await {
+                            Ok(()) => break,
+                            Err(StoreGone) => return Ok(()),
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -128,6 +135,39 @@ impl Copier {
                 return Ok(());
             }
         }
+        Ok(())
+    }
+
+    /// The table no longer exists on the source (as far as it can tell).
+    async fn gone(&self, table: &TableName) -> bool {
+        let Ok(mut reader) = PageReader::open(&self.source).await else { return false };
+        let exists = reader.exists(table).await;
+        reader.close().await;
+        matches!(exists, Ok(false))
+    }
+
+    /// Marks `progress`'s table done without another row (an empty chunk carries its progress).
+    async fn finish(
+        &self,
+        progress: &mut TableProgress,
+        in_flight: &mut VecDeque<oneshot::Receiver<()>>,
+    ) -> Result<(), StoreGone> {
+        progress.done = true;
+        let (reply, id) = oneshot::channel();
+        let open = ToStore::Open { table: progress.table.clone(), key: Vec::new(), reply };
+        self.to_store.send(open).await.map_err(|_| StoreGone)?;
+        let id = id.await.map_err(|_| StoreGone)?;
+        let (appended, done) = oneshot::channel();
+        let schema = Arc::new(TableSchema {
+            name: progress.table.clone(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+        });
+        let pending = Pending { schema, progress: progress.clone(), appended };
+        // Read "nowhere": the stream is past it already.
+        let chunk = Chunk { at: Position { file: String::new(), pos: 0, gtid: None }, rows: Vec::new() };
+        self.to_store.send(ToStore::Read { id, chunk, pending }).await.map_err(|_| StoreGone)?;
+        in_flight.push_back(done);
         Ok(())
     }
 

@@ -156,6 +156,19 @@ impl PageReader {
             .collect()
     }
 
+    /// `table` exists (a base table or a view).
+    pub async fn exists(&mut self, table: &TableName) -> Result<bool, SourceError> {
+        let found: Option<u8> = self
+            .conn
+            .exec_first(
+                "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (&table.database, &table.table),
+            )
+            .await
+            .map_err(query_error)?;
+        Ok(found.is_some())
+    }
+
     /// The server's estimate of the rows `table` holds (InnoDB's statistics; 0 without one).
     pub async fn estimate(&mut self, table: &TableName) -> Result<u64, SourceError> {
         let rows: Option<Option<u64>> = self
